@@ -1,0 +1,40 @@
+"""Step Functions task "Send acknowledgement": email the complainant their ticket, deadline and link."""
+
+from __future__ import annotations
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from complaints.casework import Casework
+from complaints.mail import SesMailer
+from complaints.policy import load_policy
+from complaints.repository import DynamoCaseRepository
+from complaints.settings import Settings
+from pydantic import BaseModel
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+casework = Casework(
+    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+    mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+    policy=load_policy(),
+    settings=settings,
+)
+
+
+class AcknowledgeRequest(BaseModel):
+    complaintId: str
+
+
+@logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    request = AcknowledgeRequest.model_validate(event)
+    result = casework.acknowledge(request.complaintId)
+    if result.sent:
+        metrics.add_metric(name="AcknowledgementSent", unit=MetricUnit.Count, value=1)
+    logger.info("acknowledgement", extra={"sent": result.sent})
+    return {"complaintId": result.complaintId, "acknowledgedAt": result.acknowledgedAt}

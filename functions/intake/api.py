@@ -1,0 +1,211 @@
+"""The public API: the complaint form, POST /complaints (JSON or form), GET /complaints/{id}, OpenAPI.
+
+Thin: parse the request, call the domain, return a model. Domain errors map to HTTP here, once."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from complaints import errors
+from complaints.i18n import messages, negotiate
+from complaints.intake import (
+    FORM_FIELDS,
+    IntakeService,
+    decode_body,
+    form_fields,
+    is_form,
+    parse_submission,
+)
+from complaints.models import CHANNELS, Accepted, ComplaintIn, StatusView
+from complaints.openapi import inline_schema
+from complaints.policy import load_policy
+from complaints.repository import DynamoCaseRepository
+from complaints.settings import Settings
+from complaints.web import render
+from complaints.workflow import StepFunctionsWorkflow
+
+# Cold start: settings, clients and the service are built once per container.
+settings = Settings()
+policy = load_policy()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+service = IntakeService(
+    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+    workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
+    policy=policy,
+    settings=settings,
+)
+app = APIGatewayRestResolver(enable_validation=True)
+app.enable_swagger(path="/swagger", title="Complaints API", version="1.0.0")
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+
+def _wants_html() -> bool:
+    accept = (app.current_event.headers or {}).get("accept") or ""
+    return "text/html" in accept and "application/json" not in accept
+
+
+def _locale() -> str:
+    return negotiate((app.current_event.headers or {}).get("accept-language"))
+
+
+def _page(template: str, status: int, locale: str, **context) -> Response:
+    body = render(template, t=messages(locale), lang=locale, **context)
+    return Response(status_code=status, content_type=HTML, body=body)
+
+
+def _problem(status: HTTPStatus, message: str, **extra) -> Response:
+    if _wants_html():
+        return _page("message.html", status.value, _locale(), heading=status.phrase, message=message)
+    return Response(status_code=status.value, content_type=JSON, body={"message": message, **extra})
+
+
+def _form(status: int, locale: str, values: dict[str, str], field_errors: list | None = None) -> Response:
+    return _page(
+        "form.html",
+        status,
+        locale,
+        action="/complaints",
+        channels=CHANNELS,
+        values=values,
+        errors=field_errors or [],
+    )
+
+
+@app.get("/", include_in_schema=False)
+def complaint_form():
+    metrics.add_metric(name="FormViewed", unit=MetricUnit.Count, value=1)
+    return _form(200, _locale(), {})
+
+
+@app.post(
+    "/complaints",
+    summary="Submit a complaint",
+    description="JSON (application/json) or the HTML form (application/x-www-form-urlencoded). "
+    "The same Idempotency-Key returns the first answer; so does the same customer sending the same text "
+    "within 10 minutes.",
+    responses={
+        202: {"description": "Accepted", "content": {JSON: {"model": Accepted}}},
+        400: {"description": "Malformed body"},
+        413: {"description": "Body over 64 KiB"},
+        415: {"description": "Unsupported content type"},
+        422: {"description": "Invalid fields, each named"},
+    },
+    openapi_extensions={
+        "requestBody": {"required": True, "content": {JSON: {"schema": inline_schema(ComplaintIn)}}}
+    },
+)
+def submit_complaint(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+):
+    event = app.current_event
+    headers = event.headers or {}
+    raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
+    complaint = parse_submission(raw, headers.get("content-type"))
+    submission = service.submit(complaint, idempotency_key, headers.get("accept-language"))
+    logger.set_correlation_id(submission.accepted.complaintId)
+    logger.append_keys(complaint_id=submission.accepted.complaintId)
+    metrics.add_dimension(name="channel", value=submission.channel)
+    if submission.created:
+        metrics.add_metric(name="ComplaintReceived", unit=MetricUnit.Count, value=1)
+        if not submission.workflow_started:
+            metrics.add_metric(name="WorkflowStartDeferred", unit=MetricUnit.Count, value=1)
+            logger.warning("workflow start failed; the reconciler will start it")
+        logger.info("complaint received", extra={"workflow_started": submission.workflow_started})
+    else:
+        metrics.add_metric(name="ComplaintReplayed", unit=MetricUnit.Count, value=1)
+        logger.info("repeated submission answered with the first case")
+    if _wants_html():
+        return _page("receipt.html", 202, submission.locale, accepted=submission.accepted)
+    return Response(status_code=202, content_type=JSON, body=submission.accepted.model_dump_json())
+
+
+@app.get(
+    "/complaints/<complaint_id>",
+    summary="A complaint's status and timeline",
+    description="Needs the access code, as ?code= or the X-Access-Code header. Unknown id and wrong code "
+    "give the same 404.",
+    responses={200: {"description": "The case", "content": {JSON: {"model": StatusView}}}, 404: {}},
+)
+def complaint_status(
+    complaint_id: Annotated[str, Path(max_length=32)],
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    access_code: Annotated[str | None, Header(alias="X-Access-Code", max_length=64)] = None,
+):
+    view = service.status(complaint_id, access_code or code)
+    logger.set_correlation_id(view.complaintId)
+    metrics.add_metric(name="StatusViewed", unit=MetricUnit.Count, value=1)
+    if _wants_html():
+        case_locale = _locale()
+        return _page("status.html", 200, case_locale, view=view, zone=policy.calendar.timezone)
+    return Response(status_code=200, content_type=JSON, body=view.model_dump_json())
+
+
+@app.exception_handler(errors.InvalidSubmission)
+def _invalid(error: errors.InvalidSubmission):
+    event = app.current_event
+    if is_form((event.headers or {}).get("content-type")) and _wants_html():
+        values = form_fields(decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes))
+        known = {
+            name: value
+            for name, value in values.items()
+            if name in FORM_FIELDS or name.startswith(("reference", "amount"))
+        }
+        return _form(422, _locale(), known, error.errors)
+    return _problem(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "Some fields are missing or invalid.", errors=error.errors
+    )
+
+
+@app.exception_handler(errors.MalformedBody)
+def _malformed(error: errors.MalformedBody) -> Response:
+    return _problem(HTTPStatus.BAD_REQUEST, str(error))
+
+
+@app.exception_handler(errors.PayloadTooLarge)
+def _too_large(error: errors.PayloadTooLarge) -> Response:
+    return _problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(error))
+
+
+@app.exception_handler(errors.UnsupportedMediaType)
+def _unsupported(error: errors.UnsupportedMediaType) -> Response:
+    return _problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(error))
+
+
+@app.exception_handler(errors.IdempotencyKeyReused)
+def _key_reused(error: errors.IdempotencyKeyReused) -> Response:
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
+
+
+@app.exception_handler(errors.CaseNotFound)
+def _not_found(_: errors.CaseNotFound) -> Response:
+    metrics.add_metric(name="StatusNotFound", unit=MetricUnit.Count, value=1)
+    return _problem(HTTPStatus.NOT_FOUND, messages(_locale())["errors"]["not_found"])
+
+
+@app.exception_handler(errors.TransientError)
+def _busy(_: errors.TransientError) -> Response:
+    metrics.add_metric(name="IntakeThrottled", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=503,
+        content_type=JSON,
+        headers={"Retry-After": "1"},
+        body={"message": "The service is busy; please retry."},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,35 @@
+"""Scheduled: start the workflow of cases that were saved but whose StartExecution failed."""
+
+from __future__ import annotations
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from complaints.intake import IntakeService
+from complaints.policy import load_policy
+from complaints.repository import DynamoCaseRepository
+from complaints.settings import Settings
+from complaints.workflow import StepFunctionsWorkflow
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+service = IntakeService(
+    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+    workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
+    policy=load_policy(),
+    settings=settings,
+)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    report = service.reconcile()
+    metrics.add_metric(name="WorkflowsReconciled", unit=MetricUnit.Count, value=len(report.started))
+    metrics.add_metric(name="WorkflowReconcileFailures", unit=MetricUnit.Count, value=len(report.failed))
+    if report.started or report.failed:
+        logger.info("reconciled", extra={"started": report.started, "failed": report.failed})
+    return {"started": report.started, "failed": report.failed}

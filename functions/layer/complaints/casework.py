@@ -1,0 +1,100 @@
+"""Workflow steps run by Step Functions tasks: the acknowledgement, and recording a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from complaints.errors import ConflictError
+from complaints.i18n import messages
+from complaints.intake import Clock, status_url, utc_now
+from complaints.mail import Mailer, compose
+from complaints.models import CaseEvent, Status
+from complaints.policy import Policy
+from complaints.repository import CaseRepository
+from complaints.settings import Settings
+from complaints.web import _local_time
+
+MAX_REASON = 500
+
+
+@dataclass
+class Acknowledgement:
+    complaintId: str
+    acknowledgedAt: str
+    sent: bool
+
+
+class Casework:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        mailer: Mailer,
+        policy: Policy,
+        settings: Settings,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._mailer = mailer
+        self._policy = policy
+        self._settings = settings
+        self._clock = clock
+
+    def acknowledge(self, complaint_id: str) -> Acknowledgement:
+        """Email the complainant, in their language, the ticket id, what happens next, the final-response
+        deadline and the status link. Sent once: a retried task finds the acknowledgement recorded."""
+        case, _ = self._repository.get(complaint_id)
+        if case.acknowledged_at is not None:
+            return Acknowledgement(complaint_id, case.acknowledged_at.isoformat(), sent=False)
+        text = messages(case.locale)
+        name = case.customer.name
+        zone = self._policy.calendar.timezone
+        email = compose(
+            "ack_email",
+            to=[case.customer.email],
+            subject=text["ack"]["subject"].format(complaint_id=complaint_id),
+            t=text,
+            lang=case.locale,
+            greeting=text["ack"]["greeting"].format(name=name) if name else text["ack"]["greeting_anonymous"],
+            complaint_id=complaint_id,
+            due=_local_time(case.response_due_at, zone, "%Y-%m-%d"),
+            status_url=status_url(
+                self._settings.public_base_url, complaint_id, case.pending_access_code or ""
+            ),
+            access_code=case.pending_access_code or "",
+        )
+        self._mailer.send(email)
+        now = self._clock()
+        self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED"))
+        return Acknowledgement(complaint_id, now.isoformat(), sent=True)
+
+    def record_failure(self, complaint_id: str, state: str, error: str, cause: str, execution: str) -> str:
+        """Set the case NEEDS_ATTENTION with the reason, add it to the timeline and alert ops."""
+        reason = f"{error} in '{state}'"
+        for _attempt in range(3):
+            case, _ = self._repository.get(complaint_id)
+            if case.status == Status.NEEDS_ATTENTION and case.attention_reason == reason:
+                break
+            try:
+                self._repository.mark_needs_attention(
+                    case,
+                    reason,
+                    CaseEvent(at=self._clock(), type="NEEDS_ATTENTION", params={"reason": error}),
+                )
+                break
+            except ConflictError:
+                continue
+        else:
+            raise ConflictError(f"case {complaint_id} kept changing while recording a failure")
+        self._mailer.send(
+            compose(
+                "ops_alert",
+                to=[self._settings.ops_email],
+                subject=f"[complaints] Case {complaint_id} needs attention",
+                complaint_id=complaint_id,
+                state=state,
+                error=error,
+                cause=cause[:MAX_REASON],
+                execution=execution,
+            )
+        )
+        return reason

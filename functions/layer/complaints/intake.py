@@ -1,0 +1,299 @@
+"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from complaints import ids
+from complaints.errors import (
+    CaseNotFound,
+    ConflictError,
+    IdempotencyKeyReused,
+    InvalidSubmission,
+    MalformedBody,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    WorkflowStartFailed,
+)
+from complaints.i18n import messages, negotiate
+from complaints.models import Accepted, Case, CaseEvent, ComplaintIn, Status, StatusView, TimelineEntry
+from complaints.policy import Policy, real_seconds
+from complaints.repository import CaseRepository, Claim
+from complaints.settings import Settings
+from complaints.workflow import Workflow
+
+Clock = Callable[[], datetime]
+COMPLAINT_ID = re.compile(r"^CMP-\d{8}-[0-9A-HJKMNP-TV-Z]{6}$")
+FORM_FIELDS = {
+    "name": ("customer", "name"),
+    "email": ("customer", "email"),
+    "phone": ("customer", "phone"),
+    "customerId": ("customer", "id"),
+    "locale": ("customer", "locale"),
+    "channel": ("channel",),
+    "subject": ("subject",),
+    "description": ("description",),
+    "occurredAt": ("occurredAt",),
+    "desiredResolution": ("desiredResolution",),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def status_url(base_url: str, complaint_id: str, access_code: str) -> str:
+    """The complainant's link to their case: the access code rides in the query string."""
+    return f"{base_url.rstrip('/')}/complaints/{complaint_id}?code={access_code}"
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def is_form(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+def decode_body(body: str | None, is_base64: bool, limit: int) -> bytes:
+    raw = (body or "").encode("utf-8")
+    if is_base64:
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except binascii.Error as error:
+            raise MalformedBody("the body is not valid base64") from error
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
+    return raw
+
+
+def form_fields(raw: bytes) -> dict[str, str]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedBody("the form is not UTF-8") from error
+    return {name: value for name, value in parse_qsl(text, keep_blank_values=True) if value.strip()}
+
+
+def form_to_document(fields: dict[str, str]) -> dict[str, Any]:
+    """The HTML form's flat fields as the JSON API's document."""
+    document: dict[str, Any] = {"channel": "web"}
+    for name, path in FORM_FIELDS.items():
+        if name in fields:
+            target = document
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+            target[path[-1]] = fields[name]
+    if "referenceId" in fields:
+        document["references"] = {fields.get("referenceName", "reference"): fields["referenceId"]}
+    if "amountValue" in fields:
+        document["amount"] = {"value": fields["amountValue"], "currency": fields.get("amountCurrency", "")}
+    document.setdefault("customer", {})
+    return document
+
+
+def parse_submission(raw: bytes, content_type: str | None) -> ComplaintIn:
+    """A request body (JSON or HTML form) as a ComplaintIn. Raises the domain's input errors."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if is_form(media):
+        document: Any = form_to_document(form_fields(raw))
+    elif media == "application/json" or media.endswith("+json"):
+        try:
+            document = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise MalformedBody(f"the body is not valid JSON: {error}") from error
+        if not isinstance(document, dict):
+            raise MalformedBody("the body must be a JSON object")
+    else:
+        raise UnsupportedMediaType(
+            f"unsupported content type {media or '(none)'}; "
+            "send application/json or application/x-www-form-urlencoded"
+        )
+    try:
+        return ComplaintIn.model_validate(document)
+    except ValidationError as error:
+        raise InvalidSubmission(field_errors(error)) from None
+
+
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as `{"field": "customer.email", "message", "type"}`, never echoing the input."""
+    return [
+        {
+            "field": ".".join(str(part) for part in item["loc"]) or "body",
+            "message": item["msg"],
+            "type": item["type"],
+        }
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+
+
+# ---------------------------------------------------------------- service
+
+
+@dataclass
+class Submission:
+    accepted: Accepted
+    created: bool
+    locale: str
+    channel: str
+    workflow_started: bool = False
+
+
+@dataclass
+class ReconcileReport:
+    started: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _normalised_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class IntakeService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        workflow: Workflow,
+        policy: Policy,
+        settings: Settings,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._workflow = workflow
+        self._policy = policy
+        self._settings = settings
+        self._clock = clock
+
+    def _claim(self, complaint: ComplaintIn, idempotency_key: str | None, complaint_id: str, code: str, now):
+        request = complaint.model_dump_json()
+        if idempotency_key:
+            key = ids.fingerprint("idempotency-key", idempotency_key)
+            ttl = self._policy.idempotency_key_ttl_seconds
+        else:
+            key = ids.fingerprint(
+                "same-text", complaint.customer.email.lower(), _normalised_text(complaint.description)
+            )
+            ttl = self._policy.duplicate_window_seconds
+        return Claim(
+            key=key,
+            complaint_id=complaint_id,
+            access_code=code,
+            request_fingerprint=ids.fingerprint(request) if idempotency_key else key,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+
+    def submit(
+        self, complaint: ComplaintIn, idempotency_key: str | None = None, accept_language: str | None = None
+    ) -> Submission:
+        """Store the complaint once and start its workflow; a repeat gets the first answer back."""
+        locale = complaint.customer.locale or negotiate(accept_language)
+        occurred = complaint.occurredAt
+        if occurred is not None and occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=ZoneInfo(self._policy.calendar.timezone))
+        for _attempt in range(5):
+            now = self._clock()
+            complaint_id = ids.new_complaint_id(now)
+            code = ids.new_access_code()
+            claim = self._claim(complaint, idempotency_key, complaint_id, code, now)
+            case = Case(
+                complaint_id=complaint_id,
+                status=Status.RECEIVED,
+                created_at=now,
+                updated_at=now,
+                channel=complaint.channel,
+                locale=locale,
+                customer=complaint.customer.model_copy(update={"locale": locale}),
+                subject=complaint.subject,
+                description=complaint.description,
+                occurred_at=occurred,
+                references=complaint.references,
+                amount=complaint.amount,
+                desired_resolution=complaint.desiredResolution,
+                access_code_hash=ids.hash_access_code(code),
+                pending_access_code=code,
+                response_due_at=self._policy.response_due(now),
+            )
+            event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
+            try:
+                earlier = self._repository.create(case, event, claim, now)
+            except ConflictError:
+                continue  # the random id was taken: draw another
+            if earlier is not None:
+                if earlier.request_fingerprint != claim.request_fingerprint:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for a different complaint")
+                return Submission(
+                    self._accepted(earlier.complaint_id, earlier.access_code),
+                    False,
+                    locale,
+                    complaint.channel,
+                )
+            submission = Submission(self._accepted(complaint_id, code), True, locale, complaint.channel)
+            submission.workflow_started = self.start_workflow(complaint_id)
+            return submission
+        raise ConflictError("could not draw a free complaint id")
+
+    def _accepted(self, complaint_id: str, code: str) -> Accepted:
+        return Accepted(
+            complaintId=complaint_id,
+            accessCode=code,
+            status=Status.RECEIVED,
+            statusUrl=status_url(self._settings.public_base_url, complaint_id, code),
+        )
+
+    def start_workflow(self, complaint_id: str) -> bool:
+        """Start the case's execution and record it; False (case left RECEIVED for the reconciler) on failure."""
+        try:
+            arn = self._workflow.start(complaint_id)
+        except WorkflowStartFailed:
+            return False
+        self._repository.mark_started(complaint_id, arn, CaseEvent(at=self._clock(), type="WORKFLOW_STARTED"))
+        return True
+
+    def reconcile(self, limit: int = 100) -> ReconcileReport:
+        """Start the workflow of every case saved but never started (StartExecution failed after the save)."""
+        grace = real_seconds(self._policy.reconcile_grace_seconds, self._settings.time_scale)
+        report = ReconcileReport()
+        for complaint_id in self._repository.unstarted(self._clock() - timedelta(seconds=grace), limit):
+            (report.started if self.start_workflow(complaint_id) else report.failed).append(complaint_id)
+        return report
+
+    def status(self, complaint_id: str, access_code: str | None) -> StatusView:
+        """The case as its complainant sees it. Unknown id and wrong code raise the same CaseNotFound."""
+        if not COMPLAINT_ID.match(complaint_id or "") or not access_code:
+            raise CaseNotFound(complaint_id)
+        case, events = self._repository.get(complaint_id)
+        if not ids.access_code_matches(access_code, case.access_code_hash):
+            raise CaseNotFound(complaint_id)
+        return status_view(case, events)
+
+
+def status_view(case: Case, events: list[CaseEvent]) -> StatusView:
+    text = messages(case.locale)
+    channels = text["channels"]
+    timeline = []
+    for event in events:
+        params = dict(event.params)
+        if "channel" in params:
+            params["channel"] = channels.get(params["channel"], params["channel"])
+        template = text["timeline"].get(event.type, event.type)
+        timeline.append(TimelineEntry(at=event.at, type=event.type, detail=template.format(**params)))
+    return StatusView(
+        complaintId=case.complaint_id,
+        status=case.status,
+        category=case.category,
+        priority=case.priority,
+        department=case.department,
+        createdAt=case.created_at,
+        responseDueAt=case.response_due_at,
+        timeline=timeline,
+    )

@@ -1,0 +1,165 @@
+"""Pydantic models: what comes in over the API, what is stored, and what goes out."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from complaints.i18n import normalise_locale
+
+Channel = Literal["web", "app", "email", "phone", "chat", "api"]
+CHANNELS: tuple[str, ...] = ("web", "app", "email", "phone", "chat", "api")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+RefName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+RefValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,31}$")
+
+
+def _check_locale(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    locale = normalise_locale(value)
+    if locale is None:
+        raise ValueError("supported locales are en and zh-CN")
+    return locale
+
+
+class Status(StrEnum):
+    RECEIVED = "RECEIVED"
+    TRIAGED = "TRIAGED"
+    INVESTIGATING = "INVESTIGATING"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    RESOLVING = "RESOLVING"
+    AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION"
+    CLOSED = "CLOSED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    RELATED = "RELATED"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerIn(_In):
+    id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: EmailStr = Field(max_length=254)
+    phone: str | None = None
+    locale: Annotated[str | None, AfterValidator(_check_locale)] = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _PHONE.match(value):
+            raise ValueError("a phone number has 5 to 32 digits, spaces, brackets or dashes, with optional +")
+        return value
+
+
+class AmountIn(_In):
+    value: Decimal = Field(ge=0, le=Decimal("1000000000"), decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="ISO 4217 code")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _no_floats(cls, value: Any) -> Any:
+        # Money travels as a string ("150.00") so no binary float ever rounds it.
+        if isinstance(value, float):
+            return str(value)
+        return value
+
+
+class ComplaintIn(_In):
+    """A complaint as the JSON API and the HTML form submit it."""
+
+    customer: CustomerIn
+    channel: Channel = "api"
+    subject: Annotated[str, StringConstraints(max_length=200)] | None = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    occurredAt: datetime | None = None
+    references: dict[RefName, RefValue] = Field(default_factory=dict, max_length=10)
+    amount: AmountIn | None = None
+    desiredResolution: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class Accepted(BaseModel):
+    """The answer to an accepted complaint."""
+
+    complaintId: str
+    accessCode: str
+    status: Status
+    statusUrl: str
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    type: str
+    detail: str
+
+
+class StatusView(BaseModel):
+    """What the complainant (holding the access code) sees of a case."""
+
+    complaintId: str
+    status: Status
+    category: str | None = None
+    priority: str | None = None
+    department: str | None = None
+    createdAt: datetime
+    responseDueAt: datetime
+    timeline: list[TimelineEntry]
+
+
+class Case(BaseModel):
+    """A stored case. Personal data lives here and in nothing that is logged."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    complaint_id: str
+    status: Status
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+    channel: str
+    locale: str
+    customer: CustomerIn
+    subject: str | None = None
+    description: str
+    occurred_at: datetime | None = None
+    references: dict[str, str] = Field(default_factory=dict)
+    amount: AmountIn | None = None
+    desired_resolution: str | None = None
+    access_code_hash: str
+    # The code in clear, kept only until the acknowledgement email (which carries the status link) is sent.
+    pending_access_code: str | None = None
+    response_due_at: datetime
+    category: str | None = None
+    priority: str | None = None
+    department: str | None = None
+    execution_arn: str | None = None
+    acknowledged_at: datetime | None = None
+    attention_reason: str | None = None
+
+
+class CaseEvent(BaseModel):
+    """One line of a case's audit timeline: a type and parameters that hold no personal data.
+    The complainant reads it in their language (i18n `timeline.<type>`)."""
+
+    at: datetime
+    type: str
+    params: dict[str, str] = Field(default_factory=dict)

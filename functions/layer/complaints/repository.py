@@ -1,0 +1,278 @@
+"""Data access for cases, behind an interface, with the DynamoDB implementation.
+
+Single-table layout (every key and index is documented here and nowhere else):
+
+| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
+|-----------------|--------------------|--------------------------|----------------------------|
+| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
+| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
+| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
+
+(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
+just the cases it has to start. One Query on pk returns a case and its whole timeline.
+Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
+table's TTL attribute `ttl` (removal).
+
+AWS errors become domain errors here: failed conditions -> ConflictError, throttling -> TransientError.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
+from complaints.models import Case, CaseEvent, Status
+
+UNSTARTED = "UNSTARTED"
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflict",
+}
+
+
+class Claim(BaseModel):
+    """Who first made a request: replayed to anyone who repeats it while the claim lasts."""
+
+    key: str
+    complaint_id: str
+    access_code: str
+    request_fingerprint: str
+    expires_at: datetime
+
+
+class CaseRepository(Protocol):
+    def create(self, case: Case, event: CaseEvent, claim: Claim, now: datetime) -> Claim | None:
+        """Store a new case, its first event and its claim atomically.
+
+        Returns None when stored, or the earlier live claim when the claim is taken (nothing stored).
+        Raises ConflictError when the complaint id is already used."""
+
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        """The case and its timeline (oldest first). Raises CaseNotFound."""
+
+    def mark_started(self, complaint_id: str, execution_arn: str, event: CaseEvent) -> bool:
+        """Record the workflow's execution; False if it was recorded already."""
+
+    def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
+        """Record the acknowledgement; False if it was recorded already."""
+
+    def mark_needs_attention(self, case: Case, reason: str, event: CaseEvent) -> None:
+        """Set NEEDS_ATTENTION with the reason (version-checked). Raises ConflictError."""
+
+    def unstarted(self, created_before: datetime, limit: int) -> list[str]:
+        """Ids of cases still waiting for their execution, oldest first."""
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            raise ConflictError("the item changed or exists already") from error
+        if code in _TRANSIENT:
+            raise TransientError(f"DynamoDB {code}") from error
+        raise ComplaintsError(f"DynamoDB {code}") from error
+    except BotoCoreError as error:
+        raise TransientError(type(error).__name__) from error
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _case_key(complaint_id: str) -> dict[str, str]:
+    return {"pk": f"CASE#{complaint_id}", "sk": "CASE"}
+
+
+def _event_item(complaint_id: str, event: CaseEvent) -> dict[str, Any]:
+    return {
+        "pk": f"CASE#{complaint_id}",
+        "sk": f"EVENT#{_iso(event.at)}#{secrets.token_hex(4)}",
+        "kind": "event",
+        **event.model_dump(mode="json"),
+    }
+
+
+class DynamoCaseRepository:
+    """CaseRepository on one DynamoDB table (a boto3 Table resource)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+        self._client = table.meta.client
+
+    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict:
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def create(self, case: Case, event: CaseEvent, claim: Claim, now: datetime) -> Claim | None:
+        item = {
+            **_case_key(case.complaint_id),
+            "kind": "case",
+            "gsi1pk": UNSTARTED,
+            "gsi1sk": _iso(case.created_at),
+            **case.model_dump(mode="json", exclude_none=True),
+        }
+        claim_item = {
+            "pk": f"CLAIM#{claim.key}",
+            "sk": "CLAIM",
+            "kind": "claim",
+            "complaintId": claim.complaint_id,
+            "accessCode": claim.access_code,
+            "requestFingerprint": claim.request_fingerprint,
+            "expiresAt": _iso(claim.expires_at),
+            "ttl": int(claim.expires_at.timestamp()),
+        }
+        try:
+            with _aws_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        self._put(item, "attribute_not_exists(pk)"),
+                        self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                        self._put(
+                            claim_item,
+                            "attribute_not_exists(pk) OR expiresAt < :now",
+                            {":now": _iso(now)},
+                        ),
+                    ]
+                )
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                earlier = self._get_claim(claim.key)
+                if earlier is not None:
+                    return earlier
+                raise TransientError("claim vanished while being read; retry") from error
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise ConflictError("complaint id in use") from error
+            if any(code in ("ThrottlingError", "TransactionConflict") for code in reasons):
+                raise TransientError("transaction conflict") from error
+            raise
+        return None
+
+    def _get_claim(self, key: str) -> Claim | None:
+        with _aws_errors():
+            found = self._table.get_item(Key={"pk": f"CLAIM#{key}", "sk": "CLAIM"}, ConsistentRead=True)
+        item = found.get("Item")
+        if not item:
+            return None
+        return Claim(
+            key=key,
+            complaint_id=item["complaintId"],
+            access_code=item["accessCode"],
+            request_fingerprint=item["requestFingerprint"],
+            expires_at=item["expiresAt"],
+        )
+
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": f"CASE#{complaint_id}"},
+            "ConsistentRead": True,
+        }
+        with _aws_errors():
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        cases = [item for item in items if item["sk"] == "CASE"]
+        if not cases:
+            raise CaseNotFound(complaint_id)
+        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith("EVENT#")]
+        return Case.model_validate(cases[0]), events
+
+    def _update_with_event(self, complaint_id: str, update: dict[str, Any], event: CaseEvent) -> bool:
+        """Apply one conditional update and append its timeline event, atomically.
+        False when the condition fails (the change was made before)."""
+        try:
+            with _aws_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
+                        self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+                    ]
+                )
+        except ComplaintsError as error:
+            if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def mark_started(self, complaint_id: str, execution_arn: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET execution_arn = :arn, updated_at = :at, version = version + :one "
+                "REMOVE gsi1pk, gsi1sk",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(execution_arn)",
+                "ExpressionAttributeValues": {":arn": execution_arn, ":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET acknowledged_at = :at, updated_at = :at, version = version + :one "
+                "REMOVE pending_access_code",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledged_at)",
+                "ExpressionAttributeValues": {":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def mark_needs_attention(self, case: Case, reason: str, event: CaseEvent) -> None:
+        done = self._update_with_event(
+            case.complaint_id,
+            {
+                "UpdateExpression": "SET #status = :status, attention_reason = :reason, updated_at = :at, "
+                "version = version + :one",
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":status": Status.NEEDS_ATTENTION.value,
+                    ":reason": reason,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                    ":version": case.version,
+                },
+            },
+            event,
+        )
+        if not done:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+
+    def unstarted(self, created_before: datetime, limit: int) -> list[str]:
+        with _aws_errors():
+            page = self._table.query(
+                IndexName="GSI1",
+                KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
+                ExpressionAttributeValues={":pk": UNSTARTED, ":before": _iso(created_before)},
+                Limit=limit,
+            )
+        return [item["pk"].removeprefix("CASE#") for item in page.get("Items", [])]
+
+
+def _cancellation_codes(error: BaseException | None) -> list[str]:
+    if not isinstance(error, ClientError):
+        return []
+    reasons = error.response.get("CancellationReasons") or []
+    return [reason.get("Code", "None") for reason in reasons]

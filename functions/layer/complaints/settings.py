@@ -1,0 +1,22 @@
+"""Settings for every function, read from the environment once per cold start by the handlers.
+
+Domain code receives a Settings object; it never reads os.environ itself."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    table_name: str = Field(description="The single DynamoDB table")
+    state_machine_arn: str = Field(default="", description="The case state machine (intake and reconciler)")
+    sender_email: str = Field(default="complaints@example.com", description="SES identity mail comes from")
+    ops_email: str = Field(default="ops@example.com", description="Where ops alerts go")
+    public_base_url: str = Field(default="", description="Base URL of the API, for links in emails")
+    time_scale: float = Field(
+        default=1.0, gt=0, description="Policy seconds per real second (1 in the cloud; 3600 under make run)"
+    )
+    max_body_bytes: int = 64 * 1024

@@ -1,0 +1,47 @@
+"""Starting a case's Step Functions execution, named by its complaint id."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from complaints.errors import WorkflowStartFailed
+
+
+class Workflow(Protocol):
+    def start(self, complaint_id: str) -> str:
+        """Start (or find) the execution of this case and return its ARN. Raises WorkflowStartFailed."""
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+class StepFunctionsWorkflow:
+    """Workflow on a Step Functions STANDARD state machine (a boto3 `stepfunctions` client).
+
+    The execution is named by the complaint id, so ops find it in the console by ticket id and a
+    second start is harmless: Step Functions returns the running execution for the same name and input,
+    and ExecutionAlreadyExists for a finished one, which we treat as started."""
+
+    def __init__(self, client: Any, state_machine_arn: str):
+        self._client = client
+        self._arn = state_machine_arn
+
+    def start(self, complaint_id: str) -> str:
+        try:
+            started = self._client.start_execution(
+                stateMachineArn=self._arn,
+                name=complaint_id,
+                input=json.dumps({"complaintId": complaint_id}),
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ExecutionAlreadyExists":
+                return execution_arn(self._arn, complaint_id)
+            raise WorkflowStartFailed(f"StartExecution {code}") from error
+        except BotoCoreError as error:
+            raise WorkflowStartFailed(type(error).__name__) from error
+        return started["executionArn"]

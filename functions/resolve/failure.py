@@ -1,0 +1,66 @@
+"""Step Functions task "Record failure": any step's error lands the case in NEEDS_ATTENTION, visibly,
+with the reason in its timeline, and ops get an alert."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from complaints.casework import Casework
+from complaints.mail import SesMailer
+from complaints.policy import load_policy
+from complaints.repository import DynamoCaseRepository
+from complaints.settings import Settings
+from pydantic import BaseModel, Field
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+casework = Casework(
+    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+    mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+    policy=load_policy(),
+    settings=settings,
+)
+
+
+class StepError(BaseModel):
+    Error: str = "Unknown"
+    Cause: str = ""
+
+
+class FailureRequest(BaseModel):
+    complaintId: str
+    state: str
+    execution: str = ""
+    error: StepError = Field(default_factory=StepError)
+
+
+def _cause_message(cause: str) -> str:
+    """Lambda errors arrive as a JSON Cause with errorMessage; keep just that message."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+
+
+@logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    request = FailureRequest.model_validate(event)
+    reason = casework.record_failure(
+        request.complaintId,
+        request.state,
+        request.error.Error,
+        _cause_message(request.error.Cause),
+        request.execution,
+    )
+    metrics.add_dimension(name="state", value=request.state)
+    metrics.add_metric(name="CaseNeedsAttention", unit=MetricUnit.Count, value=1)
+    logger.warning("case needs attention", extra={"state": request.state, "error": request.error.Error})
+    return {"complaintId": request.complaintId, "status": "NEEDS_ATTENTION", "reason": reason}

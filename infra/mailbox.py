@@ -1,0 +1,62 @@
+"""The local mailbox: every email the app sent through SES, as JSON and as a page."""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from email.utils import getaddresses, parsedate_to_datetime
+from html import unescape
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+from infra import moto_hooks
+
+_LINK = re.compile(r"""href=["']([^"']+)["']""")
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def parse(message_id: str, raw: str) -> dict[str, Any]:
+    message = email.message_from_string(raw, policy=policy.default)
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    text = text_part.get_content() if text_part else ""
+    html = html_part.get_content() if html_part else ""
+    links = [unescape(link) for link in _LINK.findall(html)] or _URL.findall(text)
+    sent = message["Date"]
+    return {
+        "id": message_id,
+        "from": str(message["From"] or ""),
+        "to": [address for _, address in getaddresses([str(message["To"] or "")]) if address],
+        "subject": str(message["Subject"] or ""),
+        "text": text,
+        "html": html,
+        "links": list(dict.fromkeys(links)),
+        "sentAt": parsedate_to_datetime(sent).isoformat() if sent else None,
+    }
+
+
+def messages(account: str, region: str) -> list[dict[str, Any]]:
+    return [parse(message_id, raw) for message_id, raw in moto_hooks.sent_raw_messages(account, region)]
+
+
+_PAGE = Environment(autoescape=select_autoescape(default=True)).from_string("""<!doctype html>
+<html><head><meta charset="utf-8"><title>Local mailbox ({{ messages|length }})</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+article{border:1px solid #c5ced8;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}
+iframe{width:100%;height:22rem;border:1px solid #e3e8ee}.meta{color:#5b6878}</style></head>
+<body><h1>Local mailbox</h1>
+<p class="meta">Every email the app sent, newest first. JSON: <code>GET /_local/mailbox</code>
+with <code>Accept: application/json</code>.</p>
+{% for m in messages|reverse %}
+<article><h2>{{ m.subject }}</h2>
+<p class="meta">To {{ m.to|join(", ") }} · {{ m.sentAt }} · id {{ m.id }}</p>
+<iframe sandbox="allow-popups allow-top-navigation-by-user-activation" srcdoc="{{ m.html }}"></iframe>
+</article>
+{% else %}<p>No email yet. Submit a complaint at <a href="/">the form</a>.</p>{% endfor %}
+</body></html>""")
+
+
+def page(account: str, region: str) -> str:
+    return _PAGE.render(messages=messages(account, region))

@@ -1,0 +1,280 @@
+"""The embedded local stack: moto as the AWS endpoint, template.yaml's resources created on it, the real
+handlers run in-process for Lambda invokes and API requests, and a mailbox of every email sent."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from infra import mailbox, moto_hooks, template
+from infra.gateway import Gateway, QuietRequestHandler
+from infra.lambdas import FunctionRuntime, HandlerError
+
+log = logging.getLogger("infra")
+ACCOUNT = template.ACCOUNT
+_DUMMY_ZIP = io.BytesIO()
+with zipfile.ZipFile(_DUMMY_ZIP, "w") as _zip:
+    _zip.writestr("README.txt", "The embedded stack runs this function's handler in-process.")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    aws_port: int = 5000
+    region: str = "us-east-1"
+    time_scale: float = 1.0
+    template_path: Path = template.ROOT / "template.yaml"
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> StackConfig:
+        env = os.environ if environ is None else environ
+        return cls(
+            port=int(env.get("PORT", 3000)),
+            aws_port=int(env.get("AWS_PORT", 5000)),
+            region=env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            time_scale=float(env.get("TIME_SCALE", 1)),
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+
+def _ensure_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortTaken(
+                f"Port {port} ({what}) is taken: another `make run` or another program is using it. "
+                f"Stop it, or pick other ports, e.g. PORT=3100 AWS_PORT=5100 make run."
+            ) from None
+
+
+class EmbeddedStack:
+    def __init__(self, config: StackConfig):
+        self.config = config
+        self.template = template.load(config.template_path, config.region, parameters=config.parameters)
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._moto = None
+        self._http = None
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        cfg = self.config
+        _ensure_free(cfg.host, cfg.aws_port, "AWS endpoint")
+        _ensure_free(cfg.host, cfg.port, "HTTP gateway")
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": cfg.aws_endpoint,
+                "AWS_DEFAULT_REGION": cfg.region,
+                "MOTO_PORT": str(cfg.aws_port),  # moto's ASL interpreter calls Lambda here
+            }
+        )
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        for noisy in ("werkzeug", "botocore", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        moto_hooks.install()
+        self._moto = moto_hooks.start_server(cfg.host, cfg.aws_port)
+        self._configure_moto()
+        self._create_resources()
+        self._start_gateway()
+        self._start_schedules()
+        self.ready.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.shutdown()
+        if self._moto is not None:
+            self._moto.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.config.aws_endpoint,
+            region_name=self.config.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        )
+
+    # ------------------------------------------------------------ setup
+    def _configure_moto(self) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - our own loopback endpoint
+            f"{self.config.aws_endpoint}/moto-api/config",
+            data=json.dumps(
+                {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our own loopback endpoint
+            answer.read()
+
+    def _create_resources(self) -> None:
+        dynamodb = self.client("dynamodb")
+        for spec in self.template.tables.values():
+            props = spec.properties
+            kwargs: dict[str, Any] = {
+                "TableName": spec.logical_id,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("SSESpecification"):
+                kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+            dynamodb.create_table(**kwargs)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=spec.logical_id, TimeToLiveSpecification=ttl)
+
+        ses = self.client("sesv2")
+        for parameter in ("SenderEmail", "OpsEmail"):
+            if parameter in self.template.parameters:
+                ses.create_email_identity(EmailIdentity=self.template.parameters[parameter])
+
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName="embedded-stack",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        lam = self.client("lambda")
+        extra_env = {
+            "AWS_ENDPOINT_URL": self.config.aws_endpoint,
+            "PUBLIC_BASE_URL": self.config.base_url,
+            "TIME_SCALE": str(self.config.time_scale),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        for spec in self.template.functions.values():
+            arn = lam.create_function(
+                FunctionName=spec.logical_id,
+                Runtime="python3.12",
+                Role=role,
+                Handler=spec.handler,
+                Code={"ZipFile": _DUMMY_ZIP.getvalue()},
+                Timeout=spec.timeout,
+            )["FunctionArn"]
+            runtime = FunctionRuntime(spec, arn, extra_env)
+            self.runtimes[spec.logical_id] = runtime
+            moto_hooks.register_function(spec.logical_id, lambda _name, event, rt=runtime: rt.invoke(event))
+
+        sfn = self.client("stepfunctions")
+        for machine in self.template.state_machines.values():
+            sfn.create_state_machine(
+                name=machine.name, definition=machine.definition, roleArn=role, type=machine.type
+            )
+
+    def _start_gateway(self) -> None:
+        gateway = Gateway(self.runtimes)
+        gateway.add_local("/health", self._health)
+        gateway.add_local("/_local/mailbox", self._mailbox)
+        self._http = make_server(
+            self.config.host, self.config.port, gateway, threaded=True, request_handler=QuietRequestHandler
+        )
+        thread = threading.Thread(target=self._http.serve_forever, name="gateway", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _start_schedules(self) -> None:
+        for runtime in self.runtimes.values():
+            if runtime.spec.schedule_seconds:
+                interval = max(5.0, runtime.spec.schedule_seconds / self.config.time_scale)
+                thread = threading.Thread(
+                    target=self._run_schedule,
+                    args=(runtime, interval),
+                    name=runtime.spec.logical_id,
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _run_schedule(self, runtime: FunctionRuntime, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                runtime.invoke({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}})
+            except HandlerError as error:
+                log.error("scheduled %s failed: %s", runtime.spec.logical_id, error.payload["errorType"])
+
+    # ------------------------------------------------------------ local pages
+    def _health(self, _: Request) -> Response:
+        status = 200 if self.ready.is_set() else 503
+        body = {"status": "ok" if status == 200 else "starting", "awsEndpoint": self.config.aws_endpoint}
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    def _mailbox(self, request: Request) -> Response:
+        accept = request.headers.get("Accept", "")
+        if "text/html" in accept and "application/json" not in accept:
+            return Response(
+                mailbox.page(ACCOUNT, self.config.region), content_type="text/html; charset=utf-8"
+            )
+        body = {"messages": mailbox.messages(ACCOUNT, self.config.region)}
+        return Response(json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8")
+
+    # ------------------------------------------------------------ banner
+    def banner(self) -> str:
+        cfg = self.config
+        machine = next(iter(self.template.state_machines.values()))
+        machine_arn = f"arn:aws:states:{cfg.region}:{ACCOUNT}:stateMachine:{machine.name}"
+        example = json.dumps(
+            {
+                "customer": {"email": "li.wei@example.com", "locale": "zh-CN"},
+                "channel": "api",
+                "description": "提现三天还没到账 / my withdrawal has not arrived after 3 days",
+                "amount": {"value": "150.00", "currency": "CNY"},
+            },
+            ensure_ascii=False,
+        )
+        return "\n".join(
+            [
+                "",
+                "Complaints — embedded local stack is up (no AWS account used).",
+                f"  Complaint form   {cfg.base_url}/",
+                f"  API docs         {cfg.base_url}/swagger",
+                f"  Mailbox          {cfg.base_url}/_local/mailbox",
+                f"  Health           {cfg.base_url}/health",
+                f"  AWS endpoint     {cfg.aws_endpoint}  (region {cfg.region}, any credentials)",
+                f"  Time scale       {cfg.time_scale:g} policy seconds per real second",
+                "",
+                "Try:",
+                f"  curl -s -X POST {cfg.base_url}/complaints -H 'Content-Type: application/json' \\",
+                f"       -d '{example}'",
+                f"  aws --endpoint-url {cfg.aws_endpoint} --region {cfg.region} \\",
+                "      stepfunctions list-executions \\",
+                f"      --state-machine-arn {machine_arn}",
+                "",
+                "Ctrl-C stops it.",
+                "",
+            ]
+        )
