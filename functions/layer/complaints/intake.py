@@ -251,7 +251,7 @@ class IntakeService:
         )
 
     def start_workflow(self, complaint_id: str) -> bool:
-        """Start the case's execution and record it; False (case left RECEIVED for the reconciler) on failure."""
+        """Start the execution and record it; False (the case stays RECEIVED for the reconciler) if not."""
         try:
             arn = self._workflow.start(complaint_id)
         except WorkflowStartFailed:
