@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,63 @@ ACCOUNT = template.ACCOUNT
 _DUMMY_ZIP = io.BytesIO()
 with zipfile.ZipFile(_DUMMY_ZIP, "w") as _zip:
     _zip.writestr("README.txt", "The embedded stack runs this function's handler in-process.")
+
+
+def provision(
+    tpl: template.LocalTemplate, client: Callable[[str], Any], extra_env: dict[str, str]
+) -> dict[str, FunctionRuntime]:
+    """Create template.yaml's resources on a moto endpoint and route its Lambda invokes to the handlers.
+
+    `client(service)` makes a boto3 client for that endpoint (moto in server mode, or mock_aws in tests).
+    Returns the function runtimes by logical id."""
+    dynamodb = client("dynamodb")
+    for spec in tpl.tables.values():
+        props = spec.properties
+        kwargs: dict[str, Any] = {
+            "TableName": spec.logical_id,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("SSESpecification"):
+            kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+        dynamodb.create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=spec.logical_id, TimeToLiveSpecification=ttl)
+
+    ses = client("sesv2")
+    for parameter in ("SenderEmail", "OpsEmail"):
+        if parameter in tpl.parameters:
+            ses.create_email_identity(EmailIdentity=tpl.parameters[parameter])
+
+    role = client("iam").create_role(
+        RoleName="embedded-stack",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    lam = client("lambda")
+    runtimes: dict[str, FunctionRuntime] = {}
+    for spec in tpl.functions.values():
+        arn = lam.create_function(
+            FunctionName=spec.logical_id,
+            Runtime="python3.12",
+            Role=role,
+            Handler=spec.handler,
+            Code={"ZipFile": _DUMMY_ZIP.getvalue()},
+            Timeout=spec.timeout,
+        )["FunctionArn"]
+        runtime = FunctionRuntime(spec, arn, extra_env)
+        runtimes[spec.logical_id] = runtime
+        moto_hooks.register_function(spec.logical_id, lambda _name, event, rt=runtime: rt.invoke(event))
+
+    sfn = client("stepfunctions")
+    for machine in tpl.state_machines.values():
+        sfn.create_state_machine(
+            name=machine.name, definition=machine.definition, roleArn=role, type=machine.type
+        )
+    return runtimes
 
 
 class PortTaken(RuntimeError):
@@ -142,59 +200,13 @@ class EmbeddedStack:
             answer.read()
 
     def _create_resources(self) -> None:
-        dynamodb = self.client("dynamodb")
-        for spec in self.template.tables.values():
-            props = spec.properties
-            kwargs: dict[str, Any] = {
-                "TableName": spec.logical_id,
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            if props.get("SSESpecification"):
-                kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
-            dynamodb.create_table(**kwargs)
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl:
-                dynamodb.update_time_to_live(TableName=spec.logical_id, TimeToLiveSpecification=ttl)
-
-        ses = self.client("sesv2")
-        for parameter in ("SenderEmail", "OpsEmail"):
-            if parameter in self.template.parameters:
-                ses.create_email_identity(EmailIdentity=self.template.parameters[parameter])
-
-        iam = self.client("iam")
-        role = iam.create_role(
-            RoleName="embedded-stack",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        lam = self.client("lambda")
         extra_env = {
             "AWS_ENDPOINT_URL": self.config.aws_endpoint,
             "PUBLIC_BASE_URL": self.config.base_url,
             "TIME_SCALE": str(self.config.time_scale),
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        for spec in self.template.functions.values():
-            arn = lam.create_function(
-                FunctionName=spec.logical_id,
-                Runtime="python3.12",
-                Role=role,
-                Handler=spec.handler,
-                Code={"ZipFile": _DUMMY_ZIP.getvalue()},
-                Timeout=spec.timeout,
-            )["FunctionArn"]
-            runtime = FunctionRuntime(spec, arn, extra_env)
-            self.runtimes[spec.logical_id] = runtime
-            moto_hooks.register_function(spec.logical_id, lambda _name, event, rt=runtime: rt.invoke(event))
-
-        sfn = self.client("stepfunctions")
-        for machine in self.template.state_machines.values():
-            sfn.create_state_machine(
-                name=machine.name, definition=machine.definition, roleArn=role, type=machine.type
-            )
+        self.runtimes = provision(self.template, self.client, extra_env)
 
     def _start_gateway(self) -> None:
         gateway = Gateway(self.runtimes)

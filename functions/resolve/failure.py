@@ -53,7 +53,7 @@ def _cause_message(cause: str) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
     request = FailureRequest.model_validate(event)
-    reason = casework.record_failure(
+    record = casework.record_failure(
         request.complaintId,
         request.state,
         request.error.Error,
@@ -63,4 +63,7 @@ def handler(event: dict, context) -> dict:
     metrics.add_dimension(name="state", value=request.state)
     metrics.add_metric(name="CaseNeedsAttention", unit=MetricUnit.Count, value=1)
     logger.warning("case needs attention", extra={"state": request.state, "error": request.error.Error})
-    return {"complaintId": request.complaintId, "status": "NEEDS_ATTENTION", "reason": reason}
+    if not record.alerted:
+        metrics.add_metric(name="OpsAlertFailed", unit=MetricUnit.Count, value=1)
+        logger.error("the ops alert email was refused")
+    return {"complaintId": request.complaintId, "status": "NEEDS_ATTENTION", "reason": record.reason}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from complaints.errors import ConflictError
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
-from complaints.mail import Mailer, compose
+from complaints.mail import Mailer, MailRejected, compose
 from complaints.models import CaseEvent, Status
 from complaints.policy import Policy
 from complaints.repository import CaseRepository
@@ -22,6 +22,12 @@ class Acknowledgement:
     complaintId: str
     acknowledgedAt: str
     sent: bool
+
+
+@dataclass
+class FailureRecord:
+    reason: str
+    alerted: bool
 
 
 class Casework:
@@ -67,7 +73,9 @@ class Casework:
         self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED"))
         return Acknowledgement(complaint_id, now.isoformat(), sent=True)
 
-    def record_failure(self, complaint_id: str, state: str, error: str, cause: str, execution: str) -> str:
+    def record_failure(
+        self, complaint_id: str, state: str, error: str, cause: str, execution: str
+    ) -> FailureRecord:
         """Set the case NEEDS_ATTENTION with the reason, add it to the timeline and alert ops."""
         reason = f"{error} in '{state}'"
         for _attempt in range(3):
@@ -85,16 +93,20 @@ class Casework:
                 continue
         else:
             raise ConflictError(f"case {complaint_id} kept changing while recording a failure")
-        self._mailer.send(
-            compose(
-                "ops_alert",
-                to=[self._settings.ops_email],
-                subject=f"[complaints] Case {complaint_id} needs attention",
-                complaint_id=complaint_id,
-                state=state,
-                error=error,
-                cause=cause[:MAX_REASON],
-                execution=execution,
-            )
+        alert = compose(
+            "ops_alert",
+            to=[self._settings.ops_email],
+            subject=f"[complaints] Case {complaint_id} needs attention",
+            complaint_id=complaint_id,
+            state=state,
+            error=error,
+            cause=cause[:MAX_REASON],
+            execution=execution,
         )
-        return reason
+        try:
+            self._mailer.send(alert)
+        except MailRejected:
+            # The case already shows NEEDS_ATTENTION; a refused alert must not hide that. The caller
+            # counts it (metric OpsAlertFailed) so an alarm catches a broken alert channel.
+            return FailureRecord(reason, alerted=False)
+        return FailureRecord(reason, alerted=True)
