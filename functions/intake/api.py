@@ -65,6 +65,7 @@ def _page(template: str, status: int, locale: str, **context) -> Response:
 
 
 def _problem(status: HTTPStatus, message: str, **extra) -> Response:
+    metrics.add_metric(name=f"Http{status.value}", unit=MetricUnit.Count, value=1)
     if _wants_html():
         return _page("message.html", status.value, _locale(), heading=status.phrase, message=message)
     return Response(status_code=status.value, content_type=JSON, body={"message": message, **extra})
@@ -161,6 +162,7 @@ def _invalid(error: errors.InvalidSubmission):
             for name, value in values.items()
             if name in FORM_FIELDS or name.startswith(("reference", "amount"))
         }
+        metrics.add_metric(name="Http422", unit=MetricUnit.Count, value=1)
         return _form(422, _locale(), known, error.errors)
     return _problem(
         HTTPStatus.UNPROCESSABLE_ENTITY, "Some fields are missing or invalid.", errors=error.errors
@@ -189,7 +191,6 @@ def _key_reused(error: errors.IdempotencyKeyReused) -> Response:
 
 @app.exception_handler(errors.CaseNotFound)
 def _not_found(_: errors.CaseNotFound) -> Response:
-    metrics.add_metric(name="StatusNotFound", unit=MetricUnit.Count, value=1)
     return _problem(HTTPStatus.NOT_FOUND, messages(_locale())["errors"]["not_found"])
 
 

@@ -1,0 +1,116 @@
+"""Handlers against moto (in-process, mock_aws), with the resources of template.yaml.
+
+Requests go through the local API gateway's WSGI app with werkzeug's test client, so each request is a
+real API Gateway proxy event for the real handler."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from moto import mock_aws
+from werkzeug.test import Client
+
+from infra import moto_hooks, template
+from infra.gateway import Gateway
+from infra.lambdas import FunctionRuntime
+from infra.stack import provision
+
+REGION = "us-east-1"
+BASE_URL = "https://api.example.test/prod"
+SERVICES = ("intake", "acknowledge", "reconcile", "record-failure")
+
+
+@dataclass
+class Aws:
+    tpl: template.LocalTemplate
+    runtimes: dict[str, FunctionRuntime]
+    http: Client
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    @property
+    def table(self) -> Any:
+        return boto3.resource("dynamodb", region_name=REGION).Table("CasesTable")
+
+    @property
+    def state_machine_arn(self) -> str:
+        machine = next(iter(self.tpl.state_machines.values()))
+        return f"arn:aws:states:{REGION}:{template.ACCOUNT}:stateMachine:{machine.name}"
+
+    def items(self, kind: str | None = None) -> list[dict]:
+        items = self.table.scan()["Items"]  # tests may scan; request paths never do
+        return [item for item in items if kind is None or item.get("kind") == kind]
+
+    def case(self, complaint_id: str) -> dict:
+        return self.table.get_item(Key={"pk": f"CASE#{complaint_id}", "sk": "CASE"})["Item"]
+
+    def invoke(self, function: str, event: dict) -> Any:
+        return self.runtimes[function].invoke(event)
+
+    def executions(self) -> list[dict]:
+        return self.client("stepfunctions").list_executions(stateMachineArn=self.state_machine_arn)[
+            "executions"
+        ]
+
+    def sent_emails(self) -> list[dict]:
+        from infra import mailbox
+
+        return mailbox.messages(template.ACCOUNT, REGION)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto_hooks.install()
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        tpl = template.load(region=REGION)
+        runtimes = provision(
+            tpl,
+            lambda service: boto3.client(service, region_name=REGION),
+            {"PUBLIC_BASE_URL": BASE_URL, "POWERTOOLS_TRACE_DISABLED": "true", "TIME_SCALE": "1e9"},
+        )
+        yield Aws(tpl, runtimes, Client(Gateway(runtimes)))
+
+
+class _Collector(logging.Handler):
+    """Formats each record with the Powertools formatter of its logger (which holds the appended keys)."""
+
+    def __init__(self, buffer: io.StringIO):
+        super().__init__()
+        self.buffer = buffer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = logging.getLogger(record.name)
+        formatter = next(
+            (
+                h.formatter
+                for h in logger.handlers
+                if h is not self and isinstance(h.formatter, LambdaPowertoolsFormatter)
+            ),
+            LambdaPowertoolsFormatter(),
+        )
+        self.buffer.write(formatter.format(record) + "\n")
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Everything the functions' Powertools loggers write, as they format it."""
+    buffer = io.StringIO()
+    handler = _Collector(buffer)
+    loggers = [logging.getLogger(name) for name in SERVICES]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield buffer
+    for logger in loggers:
+        logger.removeHandler(handler)
