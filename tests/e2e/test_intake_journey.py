@@ -1,0 +1,232 @@
+"""A complainant's first minutes, on the running embedded stack: submit (JSON and the HTML form), get the
+acknowledgement email, follow its link; ops find the execution by ticket id."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.e2e.conftest import (
+    ROOT,
+    START_LIMIT_SECONDS,
+    Stack,
+    history,
+    states_entered,
+    wait_for,
+    wait_for_email,
+    wait_for_execution_end,
+)
+
+
+def unique_email(name: str) -> str:
+    return f"{name}.{uuid.uuid4().hex[:8]}@example.com"
+
+
+def test_the_stack_answers_health_within_the_promised_time(stack: Stack):
+    assert stack.started_in < START_LIMIT_SECONDS
+    assert requests.get(f"{stack.base_url}/health", timeout=5).json()["status"] == "ok"
+
+
+def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
+    email = unique_email("li.wei")
+    answer = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"name": "李伟", "email": email, "phone": "+86 139 1234 5678", "locale": "zh-CN"},
+            "channel": "app",
+            "description": "我三天前提现 150 元，至今没有到账。",
+            "references": {"transactionId": "TX-20261119-001"},
+            "amount": {"value": "150.00", "currency": "CNY"},
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 202
+    accepted = answer.json()
+    complaint_id = accepted["complaintId"]
+    assert re.fullmatch(r"CMP-\d{8}-[0-9A-Z]{6}", complaint_id)
+
+    # The acknowledgement arrives, in Chinese, with the ticket id and a working status link.
+    ack = wait_for_email(stack, email, complaint_id)
+    assert "我们已收到您的投诉" in ack["subject"]
+    assert "最终答复" in ack["text"]
+    (link,) = [url for url in ack["links"] if "/complaints/" in url]
+    status = requests.get(link, headers={"Accept": "application/json"}, timeout=10)
+    assert status.status_code == 200
+    view = status.json()
+    assert view["complaintId"] == complaint_id
+    assert view["status"] == "RECEIVED"
+    assert [entry["type"] for entry in view["timeline"]] == ["RECEIVED", "WORKFLOW_STARTED", "ACKNOWLEDGED"]
+    assert "已受理" in view["timeline"][0]["detail"] or "受理" in view["timeline"][0]["detail"]
+
+    # Without the code, or with another, the case does not exist.
+    bare = requests.get(f"{stack.base_url}/complaints/{complaint_id}", timeout=10)
+    wrong = requests.get(f"{stack.base_url}/complaints/{complaint_id}?code=AAAA-AAAA-AAAA-AAAA", timeout=10)
+    assert bare.status_code == wrong.status_code == 404
+
+    # Ops find the execution by ticket id, and its history shows the acknowledgement handler ran.
+    execution = wait_for_execution_end(stack, complaint_id)
+    assert execution["name"] == complaint_id
+    assert execution["status"] == "SUCCEEDED"
+    events = history(stack, complaint_id)
+    assert states_entered(events) == ["Send acknowledgement", "Case acknowledged"]
+    succeeded = [e for e in events if e["type"] == "TaskSucceeded"]
+    assert len(succeeded) == 1
+    payload = json.loads(succeeded[0]["taskSucceededEventDetails"]["output"])["Payload"]
+    assert payload["complaintId"] == complaint_id
+    assert payload["acknowledgedAt"]
+
+    # The case is in DynamoDB, readable with a plain query.
+    items = stack.client("dynamodb").query(
+        TableName="CasesTable",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"CASE#{complaint_id}"}},
+    )["Items"]
+    assert {item["sk"]["S"].split("#")[0] for item in items} == {"CASE", "EVENT"}
+
+
+def test_the_html_form_works_as_a_browser_uses_it(stack: Stack):
+    form_page = requests.get(f"{stack.base_url}/", headers={"Accept": "text/html"}, timeout=10)
+    assert form_page.status_code == 200
+    assert 'action="/complaints"' in form_page.text
+    email = unique_email("sam")
+
+    answer = requests.post(
+        f"{stack.base_url}/complaints",
+        data={"name": "Sam Taylor", "email": email, "description": "My account was frozen without notice."},
+        headers={"Accept": "text/html,application/xhtml+xml"},
+        timeout=10,
+    )
+
+    assert answer.status_code == 202
+    assert "text/html" in answer.headers["Content-Type"]
+    complaint_id = re.search(r"CMP-\d{8}-[0-9A-Z]{6}", answer.text).group(0)
+    ack = wait_for_email(stack, email, complaint_id)
+    assert "We received your complaint" in ack["subject"]
+    page = requests.get(ack["links"][0], headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert complaint_id in page.text
+
+
+def test_bad_input_is_refused_over_http(stack: Stack):
+    url = f"{stack.base_url}/complaints"
+    assert (
+        requests.post(url, data="{oops", headers={"Content-Type": "application/json"}, timeout=10).status_code
+        == 400
+    )
+    assert (
+        requests.post(url, data="hi", headers={"Content-Type": "text/plain"}, timeout=10).status_code == 415
+    )
+    big = json.dumps({"customer": {"email": "a@example.com"}, "description": "x" * 70_000})
+    assert (
+        requests.post(url, data=big, headers={"Content-Type": "application/json"}, timeout=10).status_code
+        == 413
+    )
+    missing = requests.post(url, json={"description": "no email"}, timeout=10)
+    assert missing.status_code == 422
+    assert [e["field"] for e in missing.json()["errors"]] == ["customer"]
+
+
+def test_concurrent_duplicates_make_one_case_and_one_execution(stack: Stack):
+    email = unique_email("burst")
+    document = {"customer": {"email": email}, "description": "Bet settled as lost although my team won."}
+
+    def post(i: int):
+        headers = {"Idempotency-Key": f"burst-{email}"} if i % 2 else {}
+        return requests.post(f"{stack.base_url}/complaints", json=document, headers=headers, timeout=20)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, range(8)))
+
+    assert {a.status_code for a in answers} == {202}
+    keyed = {a.json()["complaintId"] for i, a in enumerate(answers) if i % 2}
+    unkeyed = {a.json()["complaintId"] for i, a in enumerate(answers) if not i % 2}
+    assert len(keyed) == 1
+    assert len(unkeyed) == 1
+    sfn = stack.client("stepfunctions")
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]]
+    for complaint_id in keyed | unkeyed:
+        assert names.count(complaint_id) == 1
+    # One acknowledgement per case, not one per request.
+    cases = keyed | unkeyed
+    acks = wait_for(
+        lambda: (
+            (found := [m for m in stack.mailbox() if email in m["to"]]) and len(found) >= len(cases) and found
+        ),
+        what="acknowledgements",
+    )
+    assert sorted(next(c for c in cases if c in m["subject"]) for m in acks) == sorted(cases)
+
+
+def test_a_failing_step_leaves_the_case_visibly_needing_attention(stack: Stack):
+    ses = stack.client("sesv2")
+    ses.delete_email_identity(EmailIdentity="complaints@example.com")  # a broken mail setup
+    try:
+        answer = requests.post(
+            f"{stack.base_url}/complaints",
+            json={
+                "customer": {"email": unique_email("ops.case")},
+                "description": "Promotion bonus never paid.",
+            },
+            timeout=10,
+        )
+        accepted = answer.json()
+        execution = wait_for_execution_end(stack, accepted["complaintId"])
+    finally:
+        ses.create_email_identity(EmailIdentity="complaints@example.com")
+
+    assert execution["status"] == "FAILED"
+    events = history(stack, accepted["complaintId"])
+    assert states_entered(events) == [
+        "Send acknowledgement",
+        "Acknowledgement failed",
+        "Record failure",
+        "Needs attention",
+    ]
+    view = requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+    assert view["status"] == "NEEDS_ATTENTION"
+    assert view["timeline"][-1]["type"] == "NEEDS_ATTENTION"
+    assert "MailRejected" in view["timeline"][-1]["detail"]
+
+
+def test_the_mailbox_is_a_page_too(stack: Stack):
+    page = requests.get(f"{stack.base_url}/_local/mailbox", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert "Local mailbox" in page.text
+
+
+def test_a_second_stack_on_the_same_ports_says_the_port_is_taken(stack: Stack):
+    env = {"PORT": str(stack.port), "AWS_PORT": str(stack.aws_port), "PATH": "/usr/bin:/bin"}
+    second = subprocess.run(
+        [sys.executable, "-m", "infra"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1
+    assert f"Port {stack.aws_port}" in second.stderr
+    assert "taken" in second.stderr
+
+
+def test_no_address_phone_or_access_code_reaches_the_logs(stack: Stack):
+    email, phone = unique_email("private.person"), "+44 7700 900123"
+    accepted = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"name": "Private Person", "email": email, "phone": phone},
+            "description": "Rude agent.",
+        },
+        timeout=10,
+    ).json()
+    wait_for_email(stack, email, accepted["complaintId"])
+    requests.get(accepted["statusUrl"], timeout=10)
+    requests.post(
+        f"{stack.base_url}/complaints", json={"customer": {"email": email, "phone": phone}}, timeout=10
+    )
+    wait_for(lambda: accepted["complaintId"] in stack.logs(), what="the case in the logs")
+
+    logs = stack.logs()
+    for secret in (email, phone, accepted["accessCode"], "Private Person"):
+        assert secret not in logs, secret
