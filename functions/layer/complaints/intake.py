@@ -126,11 +126,14 @@ def parse_submission(raw: bytes, content_type: str | None) -> ComplaintIn:
 
 
 def field_errors(error: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as `{"field": "customer.email", "message", "type"}`, never echoing the input."""
+    """Pydantic errors as `{"field": "customer.email", "message", "type"}`, never echoing the input.
+
+    A validator's message can quote the input after a colon (email_validator quotes the part of the
+    address it rejects), so a value error keeps only the words before the first colon."""
     return [
         {
             "field": ".".join(str(part) for part in item["loc"]) or "body",
-            "message": item["msg"],
+            "message": item["msg"].split(":", 1)[0] if item["type"] == "value_error" else item["msg"],
             "type": item["type"],
         }
         for item in error.errors(include_input=False, include_url=False)

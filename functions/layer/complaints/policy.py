@@ -19,10 +19,11 @@ class _Policy(BaseModel):
 class Calendar(_Policy):
     timezone: str
     holidays_country: str
-    weekend: tuple[int, ...] = (5, 6)
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() not in self.weekend and day not in _holidays(self.holidays_country, day.year)
+        """The country's working days: its weekend and public holidays off, and its substituted
+        working days (China's make-up Saturdays and Sundays, for example) on."""
+        return _holidays(self.holidays_country, day.year).is_working_day(day)
 
 
 class Deadline(_Policy):

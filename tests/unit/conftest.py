@@ -1,0 +1,50 @@
+"""Fixtures shared by the unit tests: the in-memory fakes wired into the domain services."""
+
+from __future__ import annotations
+
+import pytest
+from complaints.casework import Casework
+from complaints.intake import IntakeService
+from complaints.policy import Policy, load_policy
+
+from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def repository() -> FakeRepository:
+    return FakeRepository()
+
+
+@pytest.fixture
+def workflow() -> FakeWorkflow:
+    return FakeWorkflow()
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return load_policy()
+
+
+@pytest.fixture
+def settings():
+    return make_settings()
+
+
+@pytest.fixture
+def intake(repository, workflow, policy, settings, clock) -> IntakeService:
+    return IntakeService(repository, workflow, policy, settings, clock=clock)
+
+
+@pytest.fixture
+def casework(repository, mailer, policy, settings, clock) -> Casework:
+    return Casework(repository, mailer, policy, settings, clock=clock)

@@ -1,0 +1,254 @@
+"""The workflow's task steps on the fakes: the acknowledgement email and recording a failure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from complaints.casework import Casework
+from complaints.errors import CaseNotFound, ConflictError
+from complaints.intake import IntakeService
+from complaints.mail import MailRejected
+from complaints.models import ComplaintIn, Status
+
+from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
+
+CUSTOMER = "alice@example.com"
+
+
+def submit(intake: IntakeService, name: str | None = "Alice", locale: str | None = None, email=CUSTOMER):
+    customer = {"email": email} | ({"name": name} if name else {}) | ({"locale": locale} if locale else {})
+    document = {"customer": customer, "description": "Charged twice.", "channel": "web"}
+    return intake.submit(ComplaintIn.model_validate(document)).accepted
+
+
+# ------------------------------------------------------------------ acknowledgement
+
+
+def test_the_acknowledgement_is_one_email_to_the_customer_with_id_due_date_and_status_link(
+    intake, casework, mailer, repository
+):
+    accepted = submit(intake)
+
+    result = casework.acknowledge(accepted.complaintId)
+
+    assert result.sent
+    assert len(mailer.sent) == 1
+    email = mailer.sent[0]
+    assert email.to == [CUSTOMER]
+    assert email.subject == f"We received your complaint {accepted.complaintId}"
+    for part in (email.text, email.html):
+        assert "Dear Alice," in part
+        assert accepted.complaintId in part
+        assert "2026-04-30" in part  # 8 weeks after 5 March
+        assert accepted.accessCode in part
+    status_link = f"https://api.example/complaints/{accepted.complaintId}?code={accepted.accessCode}"
+    assert status_link in email.text
+    assert f'href="{status_link}"' in email.html
+    assert "You will receive our final response by 2026-04-30." in email.text
+
+
+def test_the_acknowledgement_is_recorded_and_the_clear_access_code_forgotten(intake, casework, repository):
+    accepted = submit(intake)
+
+    result = casework.acknowledge(accepted.complaintId)
+
+    case, events = repository.get(accepted.complaintId)
+    assert case.acknowledged_at is not None
+    assert result.acknowledgedAt == case.acknowledged_at.isoformat()
+    assert case.pending_access_code is None
+    assert events[-1].type == "ACKNOWLEDGED"
+    view = intake.status(accepted.complaintId, accepted.accessCode)
+    assert view.timeline[-1].detail == "Acknowledgement sent by email."
+
+
+def test_a_chinese_customer_gets_the_acknowledgement_in_chinese(intake, casework, mailer):
+    accepted = submit(intake, name="李娜", locale="zh-CN")
+
+    casework.acknowledge(accepted.complaintId)
+
+    email = mailer.sent[0]
+    assert email.subject == f"我们已收到您的投诉 {accepted.complaintId}"
+    assert "尊敬的李娜：" in email.text
+    assert f"您的投诉已登记，工单号为 {accepted.complaintId}。" in email.text
+    assert "您将在 2026-04-30 之前收到我们的最终答复。" in email.text
+    assert f"您的查询码是 {accepted.accessCode}" in email.text
+    assert "Thank you" not in email.text
+    assert '<html lang="zh-CN">' in email.html
+
+
+def test_a_customer_without_a_name_is_greeted_politely(intake, casework, mailer):
+    accepted = submit(intake, name=None)
+
+    casework.acknowledge(accepted.complaintId)
+
+    assert "Dear customer," in mailer.sent[0].text
+    assert "None" not in mailer.sent[0].text
+
+
+def test_the_due_date_is_the_local_date_in_shanghai(repository, workflow, mailer, policy):
+    # Received 20:00 UTC on 5 March: due 20:00 UTC on 30 April, which is 04:00 on 1 May in Shanghai.
+    clock = FakeClock(datetime(2026, 3, 5, 20, 0, tzinfo=UTC))
+    settings = make_settings()
+    intake = IntakeService(repository, workflow, policy, settings, clock=clock)
+    casework = Casework(repository, mailer, policy, settings, clock=clock)
+    accepted = submit(intake)
+
+    casework.acknowledge(accepted.complaintId)
+
+    assert "You will receive our final response by 2026-05-01." in mailer.sent[0].text
+
+
+def test_the_name_is_escaped_in_the_html_email(intake, casework, mailer):
+    accepted = submit(intake, name="<b>Mallory</b>")
+
+    casework.acknowledge(accepted.complaintId)
+
+    assert "<b>Mallory</b>" not in mailer.sent[0].html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in mailer.sent[0].html
+
+
+def test_a_second_acknowledgement_sends_nothing(intake, casework, mailer, repository, clock):
+    accepted = submit(intake)
+    first = casework.acknowledge(accepted.complaintId)
+    clock.advance(30)
+
+    again = casework.acknowledge(accepted.complaintId)
+
+    assert not again.sent
+    assert again.acknowledgedAt == first.acknowledgedAt
+    assert len(mailer.sent) == 1
+    assert repository.event_types(accepted.complaintId).count("ACKNOWLEDGED") == 1
+
+
+def test_an_acknowledgement_the_mail_service_refuses_is_not_recorded(intake, casework, mailer, repository):
+    accepted = submit(intake)
+    mailer.reject_to = {CUSTOMER}
+
+    with pytest.raises(MailRejected):
+        casework.acknowledge(accepted.complaintId)
+
+    case, events = repository.get(accepted.complaintId)
+    assert case.acknowledged_at is None
+    assert case.pending_access_code == accepted.accessCode
+    assert "ACKNOWLEDGED" not in [event.type for event in events]
+
+
+def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):
+    with pytest.raises(CaseNotFound):
+        casework.acknowledge("CMP-20260305-ABCDEF")
+    assert mailer.sent == []
+
+
+# ------------------------------------------------------------------ failures
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:complaints-test-complaint-case:x"
+
+
+def fail(casework: Casework, complaint_id: str, cause: str = "SES MessageRejected"):
+    return casework.record_failure(complaint_id, "Send acknowledgement", "MailRejected", cause, EXECUTION)
+
+
+def test_a_failure_sets_needs_attention_with_the_reason(intake, casework, repository):
+    accepted = submit(intake)
+
+    record = fail(casework, accepted.complaintId)
+
+    assert record.reason == "MailRejected in 'Send acknowledgement'"
+    case, events = repository.get(accepted.complaintId)
+    assert case.status == Status.NEEDS_ATTENTION
+    assert case.attention_reason == "MailRejected in 'Send acknowledgement'"
+    assert events[-1].type == "NEEDS_ATTENTION"
+    assert events[-1].params == {"reason": "MailRejected"}
+
+
+def test_the_complainant_sees_the_case_is_with_the_team(intake, casework):
+    accepted = submit(intake, locale="zh-CN")
+    fail(casework, accepted.complaintId)
+
+    view = intake.status(accepted.complaintId, accepted.accessCode)
+
+    assert view.status == Status.NEEDS_ATTENTION
+    assert view.timeline[-1].detail == "工作人员正在复核此案件（MailRejected）。"
+
+
+def test_a_failure_alerts_ops_by_email(intake, casework, mailer):
+    accepted = submit(intake)
+
+    record = fail(casework, accepted.complaintId, cause="x" * 2000)
+
+    assert record.alerted
+    assert len(mailer.sent) == 1
+    alert = mailer.sent[0]
+    assert alert.to == ["ops@example.com"]
+    assert accepted.complaintId in alert.subject
+    for expected in ("Send acknowledgement", "MailRejected", EXECUTION):
+        assert expected in alert.text
+    assert "x" * 500 in alert.text
+    assert "x" * 501 not in alert.text  # the cause is cut to 500 characters
+    assert CUSTOMER not in alert.text + alert.html
+
+
+def test_a_refused_ops_alert_does_not_hide_needs_attention(intake, casework, mailer, repository):
+    accepted = submit(intake)
+    mailer.reject_to = {"ops@example.com"}
+
+    record = fail(casework, accepted.complaintId)
+
+    assert not record.alerted
+    assert record.reason == "MailRejected in 'Send acknowledgement'"
+    case, _ = repository.get(accepted.complaintId)
+    assert case.status == Status.NEEDS_ATTENTION
+    assert mailer.sent == []
+
+
+def test_a_retried_failure_is_recorded_once(intake, casework, repository):
+    accepted = submit(intake)
+
+    fail(casework, accepted.complaintId)
+    fail(casework, accepted.complaintId)
+
+    assert repository.event_types(accepted.complaintId).count("NEEDS_ATTENTION") == 1
+
+
+class RacingRepository(FakeRepository):
+    """Another writer changes the case between each of the first `races` reads and writes."""
+
+    def __init__(self, races: int):
+        super().__init__()
+        self.races = races
+
+    def mark_needs_attention(self, case, reason, event):
+        if self.races:
+            self.races -= 1
+            stored = self.cases[case.complaint_id]
+            self.cases[case.complaint_id] = stored.model_copy(update={"version": stored.version + 1})
+        return super().mark_needs_attention(case, reason, event)
+
+
+def test_a_failure_is_recorded_although_the_case_changed_meanwhile(workflow, mailer, policy, clock):
+    repository = RacingRepository(races=2)
+    settings = make_settings()
+    intake = IntakeService(repository, workflow, policy, settings, clock=clock)
+    casework = Casework(repository, mailer, policy, settings, clock=clock)
+    accepted = submit(intake)
+
+    record = fail(casework, accepted.complaintId)
+
+    assert record.alerted
+    assert repository.get(accepted.complaintId)[0].status == Status.NEEDS_ATTENTION
+    assert repository.event_types(accepted.complaintId).count("NEEDS_ATTENTION") == 1
+
+
+def test_a_case_that_keeps_changing_raises_conflict_for_step_functions_to_retry(policy, clock):
+    repository = RacingRepository(races=10)
+    mailer = FakeMailer()
+    settings = make_settings()
+    intake = IntakeService(repository, FakeWorkflow(), policy, settings, clock=clock)
+    casework = Casework(repository, mailer, policy, settings, clock=clock)
+    accepted = submit(intake)
+
+    with pytest.raises(ConflictError):
+        fail(casework, accepted.complaintId)
+    assert repository.get(accepted.complaintId)[0].status == Status.RECEIVED
+    assert mailer.sent == []
