@@ -34,7 +34,7 @@ class AcknowledgeRequest(BaseModel):
 def handler(event: dict, context) -> dict:
     request = AcknowledgeRequest.model_validate(event)
     result = casework.acknowledge(request.complaintId)
-    if result.sent:
-        metrics.add_metric(name="AcknowledgementSent", unit=MetricUnit.Count, value=1)
+    name = "AcknowledgementSent" if result.sent else "AcknowledgementAlreadySent"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger.info("acknowledgement", extra={"sent": result.sent})
     return {"complaintId": result.complaintId, "acknowledgedAt": result.acknowledgedAt}

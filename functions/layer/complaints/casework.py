@@ -12,7 +12,7 @@ from complaints.models import CaseEvent, Status
 from complaints.policy import Policy
 from complaints.repository import CaseRepository
 from complaints.settings import Settings
-from complaints.web import _local_time
+from complaints.web import local_time
 
 MAX_REASON = 500
 
@@ -62,7 +62,7 @@ class Casework:
             lang=case.locale,
             greeting=text["ack"]["greeting"].format(name=name) if name else text["ack"]["greeting_anonymous"],
             complaint_id=complaint_id,
-            due=_local_time(case.response_due_at, zone, "%Y-%m-%d"),
+            due=local_time(case.response_due_at, zone, "%Y-%m-%d"),
             status_url=status_url(
                 self._settings.public_base_url, complaint_id, case.pending_access_code or ""
             ),

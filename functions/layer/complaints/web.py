@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
-def _local_time(value: datetime, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(value: datetime, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
     text = value.astimezone(ZoneInfo(zone)).strftime(fmt)
     return f"{text} ({zone})" if "%H" in fmt else text
 
@@ -24,7 +24,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["localtime"] = _local_time
+    env.filters["localtime"] = local_time
     return env
 
 
