@@ -1,0 +1,76 @@
+"""`python -m bench`: cold imports, then intake throughput; a table on stdout, JSON in bench/out/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import imports, intake, machine, report
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+# Progress goes to the terminal's stderr even while the stack's output is redirected to a file.
+_console = os.fdopen(os.dup(2), "w", buffering=1)
+
+
+def progress(message: str) -> None:
+    print(f"  … {message}", file=_console)
+
+
+@contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send fds 1 and 2 (the handlers' JSON logs and EMF metrics, moto's and werkzeug's logs) to a file.
+
+    The handlers still format and write every log line, as in Lambda; only the destination changes."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--repetitions", type=int, default=7, help="fresh interpreters per import target")
+    parser.add_argument("--requests", type=int, default=200, help="isolated phase: requests each way")
+    parser.add_argument("--workflow-requests", type=int, default=100, help="workflow phase: requests")
+    parser.add_argument("--block", type=int, default=20, help="handler/bare alternate per block")
+    args = parser.parse_args(argv)
+
+    OUT.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    results: dict = {"machine": machine.facts()}
+    progress("cold imports: one fresh interpreter per sample")
+    results["imports"] = imports.run(args.repetitions, progress)
+    log = OUT / "stack.log"
+    progress(f"intake: stack and handler output goes to {log}")
+    with output_to(log):
+        results["intake"] = intake.run(args.requests, args.workflow_requests, args.block, progress)
+    results["duration_s"] = time.perf_counter() - started
+    results["machine"]["load_average_at_end"] = machine.load_average()
+    output = OUT / "latest.json"
+    results["output"] = str(output.relative_to(ROOT))
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(report.render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
