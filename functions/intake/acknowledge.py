@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from complaints.casework import Casework
-from complaints.mail import SesMailer
-from complaints.policy import load_policy
-from complaints.repository import DynamoCaseRepository
-from complaints.settings import Settings
 from pydantic import BaseModel
+
+from complaints import wiring
+from complaints.settings import Settings
 
 settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-casework = Casework(
-    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
-    mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
-    policy=load_policy(),
-    settings=settings,
-)
+casework = wiring.casework(settings)
 
 
 class AcknowledgeRequest(BaseModel):

@@ -7,17 +7,16 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from complaints import errors
+
+from complaints import errors, wiring
 from complaints.i18n import messages, negotiate
 from complaints.intake import (
     FORM_FIELDS,
-    IntakeService,
     decode_body,
     form_fields,
     is_form,
@@ -26,10 +25,8 @@ from complaints.intake import (
 from complaints.models import CHANNELS, Accepted, ComplaintIn, StatusView
 from complaints.openapi import inline_schema
 from complaints.policy import load_policy
-from complaints.repository import DynamoCaseRepository
 from complaints.settings import Settings
 from complaints.web import render
-from complaints.workflow import StepFunctionsWorkflow
 
 # Cold start: settings, clients and the service are built once per container.
 settings = Settings()
@@ -37,12 +34,7 @@ policy = load_policy()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-service = IntakeService(
-    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
-    workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
-    policy=policy,
-    settings=settings,
-)
+service = wiring.intake_service(settings, policy)
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title="Complaints API", version="1.0.0")
 

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from complaints.intake import IntakeService
-from complaints.policy import load_policy
-from complaints.repository import DynamoCaseRepository
+
+from complaints import wiring
 from complaints.settings import Settings
-from complaints.workflow import StepFunctionsWorkflow
 
 settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-service = IntakeService(
-    repository=DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name)),
-    workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
-    policy=load_policy(),
-    settings=settings,
-)
+service = wiring.intake_service(settings)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from complaints.casework import Casework
 from complaints.intake import IntakeService
 from complaints.policy import Policy, load_policy
-
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 

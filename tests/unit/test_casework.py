@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from complaints.casework import Casework
 from complaints.errors import CaseNotFound, ConflictError
 from complaints.intake import IntakeService
 from complaints.mail import MailRejected
 from complaints.models import ComplaintIn, Status
-
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 CUSTOMER = "alice@example.com"

@@ -7,6 +7,7 @@ import string
 from typing import Any
 
 import pytest
+
 from complaints.i18n import DEFAULT, SUPPORTED, _catalogue, messages, negotiate, normalise_locale
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from complaints import ids
 from complaints.intake import COMPLAINT_ID
 

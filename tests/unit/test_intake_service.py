@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from complaints import ids
 from complaints.errors import CaseNotFound, ConflictError, IdempotencyKeyReused
 from complaints.intake import IntakeService
 from complaints.models import ComplaintIn, Status
-
 from tests.fakes import FakeRepository, make_settings
 
 START = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from complaints.policy import load_policy, real_seconds
 from pydantic import ValidationError
+
+from complaints.policy import load_policy, real_seconds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

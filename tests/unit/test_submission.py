@@ -8,6 +8,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+
 from complaints.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
 from complaints.intake import decode_body, form_fields, form_to_document, parse_submission
 
