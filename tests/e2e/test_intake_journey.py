@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,28 +59,48 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
     (link,) = [url for url in ack["links"] if "/complaints/" in url]
     status = requests.get(link, headers={"Accept": "application/json"}, timeout=10)
     assert status.status_code == 200
-    view = status.json()
-    assert view["complaintId"] == complaint_id
-    assert view["status"] == "RECEIVED"
-    assert [entry["type"] for entry in view["timeline"]] == ["RECEIVED", "WORKFLOW_STARTED", "ACKNOWLEDGED"]
-    assert "已受理" in view["timeline"][0]["detail"] or "受理" in view["timeline"][0]["detail"]
+    assert status.json()["complaintId"] == complaint_id
 
     # Without the code, or with another, the case does not exist.
     bare = requests.get(f"{stack.base_url}/complaints/{complaint_id}", timeout=10)
     wrong = requests.get(f"{stack.base_url}/complaints/{complaint_id}?code=AAAA-AAAA-AAAA-AAAA", timeout=10)
     assert bare.status_code == wrong.status_code == 404
 
-    # Ops find the execution by ticket id, and its history shows the acknowledgement handler ran.
+    # Ops find the execution by ticket id; its history shows each handler ran, in order.
     execution = wait_for_execution_end(stack, complaint_id)
     assert execution["name"] == complaint_id
     assert execution["status"] == "SUCCEEDED"
     events = history(stack, complaint_id)
-    assert states_entered(events) == ["Send acknowledgement", "Case acknowledged"]
-    succeeded = [e for e in events if e["type"] == "TaskSucceeded"]
-    assert len(succeeded) == 1
-    payload = json.loads(succeeded[0]["taskSucceededEventDetails"]["output"])["Payload"]
-    assert payload["complaintId"] == complaint_id
-    assert payload["acknowledgedAt"]
+    assert states_entered(events) == [
+        "Send acknowledgement",
+        "Triage complaint",
+        "Duplicate of an open case?",
+        "Watch for spikes",
+        "Awaiting investigation",
+    ]
+    outputs = [
+        json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]
+        for e in events
+        if e["type"] == "TaskSucceeded"
+    ]
+    assert [bool(p.get("acknowledgedAt")) for p in outputs] == [True, False, False]
+    assert outputs[1]["category"] == "payments"
+    assert outputs[2]["count"] >= 1
+
+    # The complainant's status page now shows the triage.
+    view = requests.get(link, headers={"Accept": "application/json"}, timeout=10).json()
+    assert view["status"] == "TRIAGED"
+    assert view["timeline"][0]["type"] == "RECEIVED"
+    assert {e["type"] for e in view["timeline"]} == {
+        "RECEIVED",
+        "WORKFLOW_STARTED",
+        "ACKNOWLEDGED",
+        "TRIAGED",
+    }
+    assert "受理" in view["timeline"][0]["detail"]
+    assert view["category"] == "payments"
+    assert view["department"] == "finance"
+    assert view["priority"] and view["assignee"] and view["firstResponseDueAt"] and view["resolutionDueAt"]
 
     # The case is in DynamoDB, readable with a plain query.
     items = stack.client("dynamodb").query(
@@ -230,3 +251,65 @@ def test_no_address_phone_or_access_code_reaches_the_logs(stack: Stack):
     logs = stack.logs()
     for secret in (email, phone, accepted["accessCode"], "Private Person"):
         assert secret not in logs, secret
+
+
+def test_a_repeat_of_an_open_complaint_is_linked_and_the_customer_told(stack: Stack):
+    email = unique_email("twice")
+    first = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"email": email},
+            "description": "Order OD-1 was charged twice.",
+            "references": {"orderId": "OD-1"},
+        },
+        timeout=10,
+    ).json()
+    wait_for_execution_end(stack, first["complaintId"])
+    second = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"email": email},
+            "description": "Still no refund for the double charge.",
+            "references": {"orderId": "OD-1"},
+        },
+        timeout=10,
+    ).json()
+
+    execution = wait_for_execution_end(stack, second["complaintId"])
+
+    assert execution["status"] == "SUCCEEDED"
+    assert states_entered(history(stack, second["complaintId"]))[-2:] == [
+        "Duplicate of an open case?",
+        "Linked to the earlier case",
+    ]
+    view = requests.get(second["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+    assert view["status"] == "RELATED"
+    assert view["relatedTo"] == first["complaintId"]
+    notice = wait_for_email(stack, email, "linked")
+    assert first["complaintId"] in notice["text"]
+
+
+def test_a_burst_of_complaints_in_one_category_alerts_ops_once(stack: Stack):
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    if now.minute == 59 and now.second > 30:  # keep the burst inside one hour bucket
+        time.sleep(61 - now.second)
+    accepted = []
+    for n in range(12):
+        accepted.append(
+            requests.post(
+                f"{stack.base_url}/complaints",
+                json={
+                    "customer": {"email": unique_email(f"fair{n}")},
+                    "description": f"The game is rigged, the RNG is not fair (round {n}).",
+                },
+                timeout=10,
+            ).json()
+        )
+    for case in accepted:
+        wait_for_execution_end(stack, case["complaintId"])
+
+    alerts = [m for m in stack.mailbox() if "Spike" in m["subject"] and "'fairness'" in m["subject"]]
+    assert len(alerts) == 1
+    assert alerts[0]["to"] == ["ops@example.com"]

@@ -256,10 +256,17 @@ def test_status_needs_the_access_code_and_says_404_alike_otherwise(aws: Aws):
         "complaintId",
         "status",
         "category",
+        "confidence",
+        "evidence",
         "priority",
+        "priorityBreakdown",
         "department",
+        "assignee",
         "createdAt",
+        "firstResponseDueAt",
+        "resolutionDueAt",
         "responseDueAt",
+        "relatedTo",
         "timeline",
     }
     assert view["complaintId"] == complaint_id

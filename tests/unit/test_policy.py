@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from complaints.policy import load_policy, real_seconds
+from complaints.policy import Duration, load_policy, real_seconds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -161,3 +161,22 @@ def test_load_policy_rejects_an_unknown_key(text, location):
 def test_load_policy_rejects_a_non_positive_deadline():
     with pytest.raises(ValidationError):
         load_policy(POLICY.replace("{business_days: 15}", "{business_days: 0}"))
+
+
+@pytest.mark.parametrize("deadline", ["{}", "{weeks: 8, business_days: 15}"], ids=["none", "both"])
+def test_load_policy_rejects_a_deadline_without_exactly_one_unit(deadline):
+    with pytest.raises(ValidationError, match="exactly one of weeks, business_days"):
+        load_policy(POLICY.replace("{business_days: 15}", deadline))
+
+
+def test_a_calendar_without_working_hours_works_nine_to_six():
+    hours = load_policy(POLICY).calendar.working_hours
+    assert (hours.start, hours.end) == (time(9), time(18))
+
+
+def test_sla_business_days_are_working_hours_but_deadline_business_days_end_at_the_close(policy):
+    # The same words, two meanings: the regulatory deadline runs to 23:59:59 of the n-th business day
+    # after the day of receipt; an SLA business day is 9 business hours from the start.
+    start = shanghai(2026, 3, 3, 10)
+    assert policy.add_business_days(start, 1) == close_of(date(2026, 3, 4))
+    assert policy.due(start, Duration(business_days=1)) == shanghai(2026, 3, 4, 10)

@@ -86,7 +86,27 @@ def test_the_table_has_the_gsi1_the_reconciler_queries(table):
     # The reconciler reads the case's pk from the index: KEYS_ONLY projects the table keys.
     assert gsi1["Projection"]["ProjectionType"] in ("KEYS_ONLY", "ALL")
     attributes = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert attributes == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    assert attributes == {
+        f"{key}": "S" for key in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
+    }
+
+
+def test_the_triage_indexes_project_what_the_triage_reads(table):
+    from complaints.models import CaseSummary
+
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    customer = indexes["GSI2"]
+    assert {(k["AttributeName"], k["KeyType"]) for k in customer["KeySchema"]} == {
+        ("gsi2pk", "HASH"),
+        ("gsi2sk", "RANGE"),
+    }
+    # Duplicate and repeat checks parse CaseSummary from the index: every field must be projected.
+    assert set(CaseSummary.model_fields) <= set(customer["Projection"]["NonKeyAttributes"])
+    queue = indexes["GSI3"]
+    assert {(k["AttributeName"], k["KeyType"]) for k in queue["KeySchema"]} == {
+        ("gsi3pk", "HASH"),
+        ("gsi3sk", "RANGE"),
+    }
 
 
 def _python_version(runtime: str) -> tuple[int, int]:

@@ -41,6 +41,11 @@ def access_code_matches(code: str | None, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_access_code(code), stored_hash)
 
 
+def customer_key(email: str) -> str:
+    """Who a complaint is from, for the customer index: a hash of the address, never the address."""
+    return fingerprint("customer", email.strip().lower())
+
+
 def fingerprint(*parts: str) -> str:
     """A stable SHA-256 over parts (used for duplicate and idempotency keys; never reversible to PII)."""
     digest = hashlib.sha256()

@@ -60,6 +60,9 @@ class CustomerIn(_In):
     email: EmailStr = Field(max_length=254)
     phone: str | None = None
     locale: Annotated[str | None, AfterValidator(_check_locale)] = None
+    tier: Annotated[str, StringConstraints(max_length=32, to_lower=True)] | None = Field(
+        default=None, description="Loyalty or VIP tier as the platform knows it (vip, gold, ...)"
+    )
 
     @field_validator("phone")
     @classmethod
@@ -95,6 +98,9 @@ class ComplaintIn(_In):
     references: dict[RefName, RefValue] = Field(default_factory=dict, max_length=10)
     amount: AmountIn | None = None
     desiredResolution: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    categoryHint: Annotated[str, StringConstraints(max_length=32, to_lower=True)] | None = Field(
+        default=None, description="What the caller thinks it is about; triage weighs it, does not obey it"
+    )
 
 
 class Accepted(BaseModel):
@@ -112,16 +118,31 @@ class TimelineEntry(BaseModel):
     detail: str
 
 
+class PriorityPoints(BaseModel):
+    """One contribution to a case's priority score."""
+
+    reason: str
+    detail: str = ""
+    points: int
+
+
 class StatusView(BaseModel):
     """What the complainant (holding the access code) sees of a case."""
 
     complaintId: str
     status: Status
     category: str | None = None
+    confidence: float | None = None
+    evidence: list[str] = Field(default_factory=list)
     priority: str | None = None
+    priorityBreakdown: list[PriorityPoints] = Field(default_factory=list)
     department: str | None = None
+    assignee: str | None = None
     createdAt: datetime
+    firstResponseDueAt: datetime | None = None
+    resolutionDueAt: datetime | None = None
     responseDueAt: datetime
+    relatedTo: str | None = None
     timeline: list[TimelineEntry]
 
 
@@ -148,9 +169,23 @@ class Case(BaseModel):
     # The code in clear, kept only until the acknowledgement email (which carries the status link) is sent.
     pending_access_code: str | None = None
     response_due_at: datetime
+    category_hint: str | None = None
     category: str | None = None
+    confidence: float | None = None
+    evidence: list[str] = Field(default_factory=list)
+    manual_review: bool = False
     priority: str | None = None
+    priority_score: int | None = None
+    priority_breakdown: list[PriorityPoints] = Field(default_factory=list)
     department: str | None = None
+    assignee: str | None = None
+    assignee_name: str | None = None
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    related_to: str | None = None
+    triaged_at: datetime | None = None
+    spike_counted_at: datetime | None = None
+    related_notified_at: datetime | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
     attention_reason: str | None = None
@@ -163,3 +198,15 @@ class CaseEvent(BaseModel):
     at: datetime
     type: str
     params: dict[str, str] = Field(default_factory=dict)
+
+
+class CaseSummary(BaseModel):
+    """What the customer index (GSI2) holds of a case: enough to spot duplicates and repeats."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    complaint_id: str
+    status: Status
+    created_at: datetime
+    references: dict[str, str] = Field(default_factory=dict)
+    description: str = ""

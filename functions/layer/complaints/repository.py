@@ -7,9 +7,18 @@ Single-table layout (every key and index is documented here and nowhere else):
 | case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
 | timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
 | intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
+| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
+| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
+| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
 
 (*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
 just the cases it has to start. One Query on pk returns a case and its whole timeline.
+
+GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
+what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
+gsi3sk = <priority>#<resolution due>, set when a case is triaged. Every triage read is bounded by one
+customer's recent cases, one department's roster or a fixed number of hour buckets, never by the
+size of the table.
 Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
 table's TTL attribute `ttl` (removal).
 
@@ -21,14 +30,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from complaints import ids
 from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
-from complaints.models import Case, CaseEvent, Status
+from complaints.models import Case, CaseEvent, CaseSummary, Status
+
+if TYPE_CHECKING:
+    from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 UNSTARTED = "UNSTARTED"
 _TRANSIENT = {
@@ -93,6 +107,24 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def dynamo_value(value: Any) -> Any:
+    """Python values as the boto3 resource stores them: floats become Decimals (it refuses floats)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: dynamo_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [dynamo_value(item) for item in value]
+    return value
+
+
+def _set_clause(values: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """`SET #a = :a, ...` for every attribute, with names and values escaped."""
+    names = {f"#{i}": name for i, name in enumerate(values)}
+    placeholders = {f":{i}": dynamo_value(value) for i, value in enumerate(values.values())}
+    return "SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))), names, placeholders
+
+
 def _case_key(complaint_id: str) -> dict[str, str]:
     return {"pk": f"CASE#{complaint_id}", "sk": "CASE"}
 
@@ -125,7 +157,9 @@ class DynamoCaseRepository:
             "kind": "case",
             "gsi1pk": UNSTARTED,
             "gsi1sk": _iso(case.created_at),
-            **case.model_dump(mode="json", exclude_none=True),
+            "gsi2pk": f"CUSTOMER#{ids.customer_key(case.customer.email)}",
+            "gsi2sk": _iso(case.created_at),
+            **dynamo_value(case.model_dump(mode="json", exclude_none=True)),
         }
         claim_item = {
             "pk": f"CLAIM#{claim.key}",
@@ -269,6 +303,220 @@ class DynamoCaseRepository:
                 Limit=limit,
             )
         return [item["pk"].removeprefix("CASE#") for item in page.get("Items", [])]
+
+
+class DynamoTriageRepository(DynamoCaseRepository):
+    """The triage stage's reads and writes on the same table."""
+
+    def recent_for_customer(self, customer_key: str, since: datetime, limit: int) -> list[CaseSummary]:
+        with _aws_errors():
+            page = self._table.query(
+                IndexName="GSI2",
+                KeyConditionExpression="gsi2pk = :pk AND gsi2sk >= :since",
+                ExpressionAttributeValues={":pk": f"CUSTOMER#{customer_key}", ":since": _iso(since)},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [CaseSummary.model_validate(item) for item in page.get("Items", [])]
+
+    def investigator_loads(self, department: str) -> dict[str, tuple[int, str]]:
+        with _aws_errors():
+            page = self._table.query(
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": f"ROSTER#{department}"},
+                ConsistentRead=True,
+            )
+        return {
+            item["sk"].removeprefix("INV#"): (
+                int(item.get("open_cases", 0)),
+                item.get("last_assigned_at", ""),
+            )
+            for item in page.get("Items", [])
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        try:
+            with _aws_errors():
+                self._client.transact_write_items(TransactItems=items)
+        except ComplaintsError as error:
+            if "ConditionalCheckFailed" in _cancellation_codes(error.__cause__):
+                raise ConflictError("the case or a counter changed") from error
+            raise
+
+    def _case_update(self, case: Case, values: dict[str, Any], extra: str = "") -> dict[str, Any]:
+        expression, names, placeholders = _set_clause(values)
+        names["#status"] = "status"
+        names["#version"] = "version"
+        placeholders.update({":version": case.version, ":received": Status.RECEIVED.value, ":one": 1})
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": f"{expression}, #version = #version + :one{extra}",
+                "ConditionExpression": "#version = :version AND #status = :received",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
+
+    def mark_triaged(
+        self, case: Case, fields: TriageFields, assignment: Assignment, event: CaseEvent
+    ) -> None:
+        c, p = fields.classification, fields.priority
+        values = {
+            "status": Status.TRIAGED.value,
+            "category": c.category,
+            "confidence": round(c.confidence, 4),
+            "evidence": list(c.evidence),
+            "manual_review": c.manual_review,
+            "priority": p.priority,
+            "priority_score": p.score,
+            "priority_breakdown": [b.model_dump() for b in p.breakdown],
+            "department": fields.department,
+            "assignee": fields.investigator.id,
+            "assignee_name": fields.investigator.name,
+            "first_response_due_at": _iso(fields.first_response_due),
+            "resolution_due_at": _iso(fields.resolution_due),
+            "response_due_at": _iso(fields.response_due),
+            "triaged_at": _iso(event.at),
+            "updated_at": _iso(event.at),
+            "gsi3pk": f"QUEUE#{fields.department}",
+            "gsi3sk": f"{p.priority}#{_iso(fields.resolution_due)}",
+        }
+        expected = assignment.expected_open
+        roster: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": {"pk": f"ROSTER#{assignment.department}", "sk": f"INV#{assignment.investigator.id}"},
+            "UpdateExpression": "SET open_cases = if_not_exists(open_cases, :zero) + :one, "
+            "last_assigned_at = :at, kind = :kind",
+            "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":at": _iso(event.at), ":kind": "roster"},
+        }
+        if expected is None:
+            roster["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            roster["ConditionExpression"] = "open_cases = :expected"
+            roster["ExpressionAttributeValues"][":expected"] = expected
+        self._transact(
+            [
+                self._case_update(case, values),
+                {"Update": roster},
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def mark_related(self, case: Case, match: DuplicateMatch, event: CaseEvent) -> None:
+        values = {
+            "status": Status.RELATED.value,
+            "related_to": match.complaint_id,
+            "related_reason": f"{match.reason}: {match.detail}",
+            "updated_at": _iso(event.at),
+        }
+        self._transact(
+            [
+                self._case_update(case, values),
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def mark_related_notified(self, complaint_id: str, at: datetime) -> bool:
+        try:
+            with _aws_errors():
+                self._table.update_item(
+                    Key=_case_key(complaint_id),
+                    UpdateExpression="SET related_notified_at = :at",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(related_notified_at)",
+                    ExpressionAttributeValues={":at": _iso(at)},
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def count_for_spikes(self, case: Case, hour: str, at: datetime) -> int | None:
+        category = case.category or "other"
+        key = {"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}
+        expires = int((at + timedelta(days=30)).timestamp())
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": _case_key(case.complaint_id),
+                            "UpdateExpression": "SET spike_counted_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) "
+                            "AND attribute_not_exists(spike_counted_at)",
+                            "ExpressionAttributeValues": {":at": _iso(at)},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": key,
+                            "UpdateExpression": "ADD complaints :one SET kind = :kind, #ttl = :ttl",
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": {
+                                ":one": 1,
+                                ":kind": "spike_counter",
+                                ":ttl": expires,
+                            },
+                        }
+                    },
+                ]
+            )
+        except ConflictError:
+            return None
+        with _aws_errors():
+            found = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        return int(found.get("complaints", 0))
+
+    def hour_counts(self, category: str, hours: list[str]) -> dict[str, int]:
+        keys = [{"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"} for hour in hours]
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), 100):
+            request = {self._table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            while request:
+                with _aws_errors():
+                    answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table.name, []):
+                    counts[item["sk"].removeprefix("HOUR#")] = int(item.get("complaints", 0))
+                request = answer.get("UnprocessedKeys") or {}
+        return counts
+
+    def add_spike_example(self, category: str, hour: str, complaint_id: str, limit: int) -> None:
+        try:
+            with _aws_errors():
+                self._table.update_item(
+                    Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"},
+                    UpdateExpression="SET examples = list_append(if_not_exists(examples, :empty), :id)",
+                    ConditionExpression="attribute_not_exists(examples) OR size(examples) < :limit",
+                    ExpressionAttributeValues={":empty": [], ":id": [complaint_id], ":limit": limit},
+                )
+        except ConflictError:
+            pass  # enough examples already
+
+    def spike_examples(self, category: str, hour: str) -> list[str]:
+        with _aws_errors():
+            found = self._table.get_item(
+                Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}, ConsistentRead=True
+            )
+        return list(found.get("Item", {}).get("examples", []))
+
+    def claim_spike_alert(self, category: str, hour: str, at: datetime) -> bool:
+        try:
+            with _aws_errors():
+                self._table.put_item(
+                    Item={
+                        "pk": f"SPIKE#{category}",
+                        "sk": f"ALERT#{hour}",
+                        "kind": "spike_alert",
+                        "alertedAt": _iso(at),
+                        "ttl": int((at + timedelta(days=30)).timestamp()),
+                    },
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ConflictError:
+            return False
+        return True
 
 
 def _cancellation_codes(error: BaseException | None) -> list[str]:

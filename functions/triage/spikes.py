@@ -1,0 +1,35 @@
+"""Step Functions task "Watch for spikes": count the complaint in its category's hour and alert ops
+once per category and hour when the count jumps."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
+
+from complaints import wiring
+from complaints.settings import Settings
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+service = wiring.triage_service(settings)
+
+
+class SpikeRequest(BaseModel):
+    complaintId: str
+
+
+@logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    request = SpikeRequest.model_validate(event)
+    outcome = service.watch_spikes(request.complaintId)
+    metrics.add_dimension(name="category", value=outcome.category)
+    metrics.add_metric(name="ComplaintsThisHour", unit=MetricUnit.Count, value=outcome.count)
+    if outcome.alerted:
+        metrics.add_metric(name="ComplaintSpike", unit=MetricUnit.Count, value=1)
+        logger.warning("complaint spike", extra={"category": outcome.category, "count": outcome.count})
+    return {"complaintId": outcome.complaintId, "count": outcome.count, "alerted": outcome.alerted}
