@@ -1,20 +1,25 @@
 """In-memory stand-ins for the ports of the `complaints` domain, for unit tests.
 
 Each fake keeps the contract of its protocol (complaints.repository.CaseRepository,
-complaints.workflow.Workflow, complaints.mail.Mailer) so a test that passes here exercises the same
-behaviour the DynamoDB, Step Functions and SES implementations give."""
+complaints.triage.TriageRepository, complaints.workflow.Workflow, complaints.mail.Mailer) so a test
+that passes here exercises the same behaviour the DynamoDB, Step Functions and SES implementations give."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from complaints.errors import CaseNotFound, ConflictError, WorkflowStartFailed
+from complaints import ids
+from complaints.errors import CaseNotFound, ConflictError, TransientError, WorkflowStartFailed
 from complaints.mail import Email, MailRejected
-from complaints.models import Case, CaseEvent, Status
+from complaints.models import Case, CaseEvent, CaseSummary, Status
 from complaints.repository import Claim
 from complaints.settings import Settings
+
+if TYPE_CHECKING:
+    from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:complaints-test-complaint-case"
 
@@ -123,6 +128,173 @@ class FakeRepository:
         return [event.type for event in self.get(complaint_id)[1]]
 
 
+class FakeTriageRepository(FakeRepository):
+    """TriageRepository in memory, with the semantics of DynamoTriageRepository.
+
+    Roster counters, spike counters and spike alert claims are kept as the table keeps them (one
+    item per department and investigator, per category and hour). Writes are all-or-nothing: a
+    failed condition raises ConflictError (or returns False / None where Dynamo's caller does) and
+    changes nothing.
+
+    To test retries, `inject_conflicts(n)` makes the next n mark_triaged calls fail with
+    ConflictError as if another writer had got in first, and `before_next_mark_triaged(write)` runs
+    `write()` (a real concurrent change, such as `assign_elsewhere`) just before the next
+    mark_triaged checks its conditions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # (department, investigator id) -> {"open_cases": int, "last_assigned_at": ISO str}
+        self.roster: dict[tuple[str, str], dict[str, Any]] = {}
+        # (category, hour) -> {"complaints": int, "examples": [ids]}, either attribute optional
+        self.spike_items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.spike_alerts: dict[tuple[str, str], datetime] = {}
+        self.related_reasons: dict[str, str] = {}
+        self.mark_triaged_calls = 0
+        self._injected_conflicts = 0
+        self._concurrent_writes: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------ protocol
+
+    def recent_for_customer(self, customer_key: str, since: datetime, limit: int) -> list[CaseSummary]:
+        mine = [
+            case
+            for case in self.cases.values()
+            if ids.customer_key(case.customer.email) == customer_key and case.created_at >= since
+        ]
+        mine.sort(key=lambda case: case.created_at, reverse=True)  # ScanIndexForward=False
+        return [
+            CaseSummary(
+                complaint_id=case.complaint_id,
+                status=case.status,
+                created_at=case.created_at,
+                references=dict(case.references),
+                description=case.description,
+            )
+            for case in mine[:limit]
+        ]
+
+    def investigator_loads(self, department: str) -> dict[str, tuple[int, str]]:
+        return {
+            investigator: (int(item.get("open_cases", 0)), item.get("last_assigned_at", ""))
+            for (dept, investigator), item in self.roster.items()
+            if dept == department
+        }
+
+    def mark_triaged(
+        self, case: Case, fields: TriageFields, assignment: Assignment, event: CaseEvent
+    ) -> None:
+        self.mark_triaged_calls += 1
+        if self._concurrent_writes:
+            self._concurrent_writes.pop(0)()
+        if self._injected_conflicts:
+            self._injected_conflicts -= 1
+            raise ConflictError("the case or a counter changed")
+        stored = self._received_at_version(case)
+        key = (assignment.department, assignment.investigator.id)
+        counter = self.roster.get(key)
+        if assignment.expected_open is None:
+            if counter is not None:
+                raise ConflictError("the case or a counter changed")
+        elif counter is None or counter.get("open_cases") != assignment.expected_open:
+            raise ConflictError("the case or a counter changed")
+        c, p = fields.classification, fields.priority
+        self._update(
+            stored,
+            event,
+            status=Status.TRIAGED,
+            category=c.category,
+            confidence=round(c.confidence, 4),
+            evidence=list(c.evidence),
+            manual_review=c.manual_review,
+            priority=p.priority,
+            priority_score=p.score,
+            priority_breakdown=[b.model_copy() for b in p.breakdown],
+            department=fields.department,
+            assignee=fields.investigator.id,
+            assignee_name=fields.investigator.name,
+            first_response_due_at=fields.first_response_due,
+            resolution_due_at=fields.resolution_due,
+            response_due_at=fields.response_due,
+            triaged_at=event.at,
+        )
+        item = self.roster.setdefault(key, {})
+        item["open_cases"] = int(item.get("open_cases", 0)) + 1
+        item["last_assigned_at"] = event.at.isoformat()
+
+    def mark_related(self, case: Case, match: DuplicateMatch, event: CaseEvent) -> None:
+        stored = self._received_at_version(case)
+        self._update(stored, event, status=Status.RELATED, related_to=match.complaint_id)
+        self.related_reasons[case.complaint_id] = f"{match.reason}: {match.detail}"
+
+    def mark_related_notified(self, complaint_id: str, at: datetime) -> bool:
+        stored = self.cases.get(complaint_id)
+        if stored is None or stored.related_notified_at is not None:
+            return False
+        # A plain update in Dynamo: no version bump, no event.
+        self.cases[complaint_id] = stored.model_copy(update={"related_notified_at": at}, deep=True)
+        return True
+
+    def count_for_spikes(self, case: Case, hour: str, at: datetime) -> int | None:
+        stored = self.cases.get(case.complaint_id)
+        if stored is None or stored.spike_counted_at is not None:
+            return None
+        self.cases[case.complaint_id] = stored.model_copy(update={"spike_counted_at": at}, deep=True)
+        item = self.spike_items.setdefault((case.category or "other", hour), {})
+        item["complaints"] = int(item.get("complaints", 0)) + 1
+        return item["complaints"]
+
+    def hour_counts(self, category: str, hours: list[str]) -> dict[str, int]:
+        return {
+            hour: int(self.spike_items[(category, hour)].get("complaints", 0))
+            for hour in hours
+            if (category, hour) in self.spike_items
+        }
+
+    def add_spike_example(self, category: str, hour: str, complaint_id: str, limit: int) -> None:
+        item = self.spike_items.setdefault((category, hour), {})
+        examples = item.get("examples")
+        if examples is None or len(examples) < limit:  # as the condition on the Dynamo update
+            item["examples"] = [*(examples or []), complaint_id]
+
+    def spike_examples(self, category: str, hour: str) -> list[str]:
+        return list(self.spike_items.get((category, hour), {}).get("examples", []))
+
+    def claim_spike_alert(self, category: str, hour: str, at: datetime) -> bool:
+        if (category, hour) in self.spike_alerts:
+            return False
+        self.spike_alerts[(category, hour)] = at
+        return True
+
+    # ------------------------------------------------------------ helpers for tests
+
+    def _received_at_version(self, case: Case) -> Case:
+        stored = self.cases.get(case.complaint_id)
+        if stored is None or stored.version != case.version or stored.status != Status.RECEIVED:
+            raise ConflictError("the case or a counter changed")
+        return stored
+
+    def inject_conflicts(self, count: int = 1) -> None:
+        """The next `count` mark_triaged calls fail with ConflictError and change nothing."""
+        self._injected_conflicts += count
+
+    def before_next_mark_triaged(self, write: Callable[[], None]) -> None:
+        """Run `write` (another writer's change) just before the next mark_triaged checks its conditions."""
+        self._concurrent_writes.append(write)
+
+    def assign_elsewhere(self, department: str, investigator_id: str, at: datetime) -> None:
+        """Count one more open case for an investigator, as a concurrent triage of another case does."""
+        item = self.roster.setdefault((department, investigator_id), {})
+        item["open_cases"] = int(item.get("open_cases", 0)) + 1
+        item["last_assigned_at"] = at.isoformat()
+
+    def open_cases(self, department: str) -> dict[str, int]:
+        return {inv: load for inv, (load, _) in self.investigator_loads(department).items()}
+
+    def set_hour_count(self, category: str, hour: str, complaints: int) -> None:
+        """Seed a spike counter, as earlier hours' complaints left it."""
+        self.spike_items.setdefault((category, hour), {})["complaints"] = complaints
+
+
 @dataclass
 class FakeWorkflow:
     """Workflow that records every start. With `failing` set, start raises WorkflowStartFailed (as
@@ -147,13 +319,18 @@ class FakeWorkflow:
 @dataclass
 class FakeMailer:
     """Mailer that keeps what it is given. `reject_to` lists recipients it refuses with MailRejected
-    (as SES refuses an unverified or invalid address); `reject_all` refuses everything."""
+    (as SES refuses an unverified or invalid address); `reject_all` refuses everything;
+    `throttle_next` makes that many next sends fail with TransientError (as SES throttling does)."""
 
     sent: list[Email] = field(default_factory=list)
     reject_to: set[str] = field(default_factory=set)
     reject_all: bool = False
+    throttle_next: int = 0
 
     def send(self, email: Email) -> str:
+        if self.throttle_next:
+            self.throttle_next -= 1
+            raise TransientError("SES TooManyRequestsException")
         if self.reject_all or self.reject_to.intersection(email.to):
             raise MailRejected("SES MessageRejected")
         self.sent.append(email)

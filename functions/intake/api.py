@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import errors, wiring
+from complaints.classify import load_taxonomy
 from complaints.i18n import messages, negotiate
 from complaints.intake import (
     FORM_FIELDS,
@@ -140,7 +141,14 @@ def complaint_status(
     metrics.add_metric(name="StatusViewed", unit=MetricUnit.Count, value=1)
     if _wants_html():
         case_locale = _locale()
-        return _page("status.html", 200, case_locale, view=view, zone=policy.calendar.timezone)
+        return _page(
+            "status.html",
+            200,
+            case_locale,
+            view=view,
+            zone=policy.calendar.timezone,
+            taxonomy=load_taxonomy(),
+        )
     return Response(status_code=200, content_type=JSON, body=view.model_dump_json())
 
 

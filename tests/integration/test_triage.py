@@ -71,7 +71,8 @@ def test_a_payment_complaint_is_classified_prioritised_routed_and_clocked(aws: A
     assert datetime.fromisoformat(view["responseDueAt"]) < created + timedelta(days=30)
     triaged = view["timeline"][-1]
     assert triaged["type"] == "TRIAGED"
-    for shown in ("payments", "P2", view["assignee"], "finance"):
+    # In the complainant's language: the category and department by name, with the evidence and clocks.
+    for shown in ("充值与提现", "财务结算部", "P2", view["assignee"], "提现", "首次回复期限"):
         assert shown in triaged["detail"]
 
 
@@ -246,3 +247,20 @@ def test_a_spike_is_measured_against_the_trailing_average(aws: Aws):
 
     assert not any(r["alerted"] for r in results)
     assert not [m for m in aws.sent_emails() if "Spike" in m["subject"]]
+
+
+def test_the_status_page_shows_the_triage_in_the_readers_language(aws: Aws):
+    accepted = submit(aws, "The app crashes every time I open the bet history page.")
+    triage(aws, accepted)
+    view = status(aws, accepted)
+
+    page = aws.http.get(
+        f"/complaints/{accepted['complaintId']}",
+        query_string={"code": accepted["accessCode"]},
+        headers={"Accept": "text/html", "Accept-Language": "zh-CN"},
+    ).get_data(as_text=True)
+
+    assert "技术支持部" in page  # the department by name, not its code
+    assert view["assignee"] in page
+    assert view["priority"] in page
+    assert "首次回复期限" in page

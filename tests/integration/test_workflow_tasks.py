@@ -161,3 +161,34 @@ def test_no_address_phone_code_or_token_reaches_the_logs(aws: Aws, logs, capsys)
         BASE_URL + "/complaints",
     ):
         assert secret not in written, secret
+
+
+def test_the_acknowledgement_states_the_payments_deadline_for_a_payment_complaint(aws: Aws):
+    from datetime import datetime, timedelta
+
+    from complaints.policy import load_policy
+
+    payment = aws.http.post(
+        "/complaints",
+        json={
+            "customer": {"email": "pay@example.com"},
+            "description": "My withdrawal has not arrived for 5 days.",
+        },
+    ).get_json()
+    general = aws.http.post(
+        "/complaints", json={"customer": {"email": "gen@example.com"}, "description": "I have a question."}
+    ).get_json()
+    for accepted in (payment, general):
+        aws.invoke("AcknowledgeFunction", {"complaintId": accepted["complaintId"]})
+
+    policy = load_policy()
+    for accepted, category in ((payment, "payments"), (general, None)):
+        case = aws.case(accepted["complaintId"])
+        created = datetime.fromisoformat(case["created_at"])
+        due = policy.response_due(created, category)
+        assert datetime.fromisoformat(case["response_due_at"]) == due
+        (email,) = [m for m in aws.sent_emails() if accepted["complaintId"] in m["subject"]]
+        assert due.astimezone(policy.calendar.zone).strftime("%Y-%m-%d") in email["text"]
+    assert datetime.fromisoformat(aws.case(payment["complaintId"])["response_due_at"]) < created + timedelta(
+        weeks=4
+    )

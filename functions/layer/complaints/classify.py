@@ -242,6 +242,14 @@ class Taxonomy(_Config):
         known = self.categories.get(category) or self.categories[self.fallback_category]
         return known.department
 
+    def category_name(self, code: str, locale: str) -> str:
+        category = self.categories.get(code)
+        return category.name.get(locale) if category else code
+
+    def department_name(self, code: str, locale: str) -> str:
+        names = self.departments.get(code)
+        return names.get(locale) if names else code
+
     def route(self, classification: Classification) -> str:
         """Where a classified complaint goes: the manual queue when the classifier was unsure."""
         if classification.manual_review:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from complaints import ids
+from complaints.classify import Classifier, Taxonomy, load_taxonomy
 from complaints.errors import (
     CaseNotFound,
     ConflictError,
@@ -170,12 +171,27 @@ class IntakeService:
         policy: Policy,
         settings: Settings,
         clock: Clock = utc_now,
+        classifier: Classifier | None = None,
     ):
         self._repository = repository
         self._workflow = workflow
         self._policy = policy
         self._settings = settings
         self._clock = clock
+        self._classifier = classifier
+
+    def _regulatory_category(self, complaint: ComplaintIn) -> str | None:
+        """The category whose regulatory deadline the acknowledgement states (payments: 15 business days).
+
+        A confident rules classification only; triage classifies for real and may bring the date
+        forward, never back."""
+        if self._classifier is None:
+            return None
+        text = "\n".join(
+            p for p in (complaint.subject, complaint.description, complaint.desiredResolution) if p
+        )
+        found = self._classifier.classify(text, complaint.categoryHint)
+        return None if found.manual_review else found.category
 
     def _claim(self, complaint: ComplaintIn, idempotency_key: str | None, complaint_id: str, code: str, now):
         request = complaint.model_dump_json()
@@ -203,6 +219,7 @@ class IntakeService:
         occurred = complaint.occurredAt
         if occurred is not None and occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=ZoneInfo(self._policy.calendar.timezone))
+        category = self._regulatory_category(complaint)
         for _attempt in range(5):
             now = self._clock()
             complaint_id = ids.new_complaint_id(now)
@@ -225,7 +242,7 @@ class IntakeService:
                 category_hint=complaint.categoryHint,
                 access_code_hash=ids.hash_access_code(code),
                 pending_access_code=code,
-                response_due_at=self._policy.response_due(now),
+                response_due_at=self._policy.response_due(now, category),
             )
             event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
             try:
@@ -278,10 +295,11 @@ class IntakeService:
         case, events = self._repository.get(complaint_id)
         if not ids.access_code_matches(access_code, case.access_code_hash):
             raise CaseNotFound(complaint_id)
-        return status_view(case, events)
+        return status_view(case, events, load_taxonomy())
 
 
-def status_view(case: Case, events: list[CaseEvent]) -> StatusView:
+def status_view(case: Case, events: list[CaseEvent], taxonomy: Taxonomy) -> StatusView:
+    """The case for its complainant, the timeline written in the case's language."""
     text = messages(case.locale)
     channels = text["channels"]
     timeline = []
@@ -289,6 +307,10 @@ def status_view(case: Case, events: list[CaseEvent]) -> StatusView:
         params = dict(event.params)
         if "channel" in params:
             params["channel"] = channels.get(params["channel"], params["channel"])
+        if "category" in params:
+            params["category"] = taxonomy.category_name(params["category"], case.locale)
+        if "department" in params:
+            params["department"] = taxonomy.department_name(params["department"], case.locale)
         template = text["timeline"].get(event.type, event.type)
         timeline.append(TimelineEntry(at=event.at, type=event.type, detail=template.format(**params)))
     return StatusView(

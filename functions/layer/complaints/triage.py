@@ -369,11 +369,7 @@ class TriageService:
             self._threats.find(text),
             case.customer.tier,
         )
-        department = (
-            self._taxonomy.manual_queue_department
-            if classification.manual_review
-            else self._taxonomy.department_for(classification.category)
-        )
+        department = self._taxonomy.route(classification)
         assignment = self._choose_investigator(department)
         sla = self._policy.sla_due(case.created_at, priority.priority)
         fields = TriageFields(
@@ -383,7 +379,11 @@ class TriageService:
             investigator=assignment.investigator,
             first_response_due=sla.first_response_due,
             resolution_due=sla.resolution_due,
-            response_due=self._policy.response_due(case.created_at, classification.category),
+            # The deadline the complainant was told can come forward (a payments complaint found late),
+            # never move back.
+            response_due=min(
+                case.response_due_at, self._policy.response_due(case.created_at, classification.category)
+            ),
         )
         self._repository.mark_triaged(case, fields, assignment, self._triaged_event(now, fields))
         return TriageOutcome(case.complaint_id, "TRIAGED", classification.category, priority.priority)

@@ -27,6 +27,7 @@ def intake_service(settings: Settings, policy: Policy | None = None) -> IntakeSe
         workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
         policy=policy or load_policy(),
         settings=settings,
+        classifier=classifier_from_config(load_taxonomy()),
     )
 
 
