@@ -313,3 +313,32 @@ def test_a_burst_of_complaints_in_one_category_alerts_ops_once(stack: Stack):
     alerts = [m for m in stack.mailbox() if "Spike" in m["subject"] and "'fairness'" in m["subject"]]
     assert len(alerts) == 1
     assert alerts[0]["to"] == ["ops@example.com"]
+
+
+def test_finance_cases_are_shared_evenly_across_the_finance_team(stack: Stack):
+    dynamodb = stack.client("dynamodb")
+
+    def loads() -> dict[str, int]:
+        items = dynamodb.query(
+            TableName="CasesTable",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "ROSTER#finance"}},
+        )["Items"]
+        return {item["sk"]["S"]: int(item["open_cases"]["N"]) for item in items}
+
+    before = sum(loads().values())
+    for n in range(4):
+        accepted = requests.post(
+            f"{stack.base_url}/complaints",
+            json={
+                "customer": {"email": unique_email(f"fin{n}")},
+                "description": f"Withdrawal {n} never arrived.",
+            },
+            timeout=10,
+        ).json()
+        wait_for_execution_end(stack, accepted["complaintId"])
+
+    after = loads()
+    assert sum(after.values()) == before + 4
+    assert len(after) == 3  # every finance investigator has cases
+    assert max(after.values()) - min(after.values()) <= 1
