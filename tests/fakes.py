@@ -41,16 +41,21 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 class FakeClock:
-    """A clock that stands still until told to move: `clock()` is the time, `clock.advance(s)` moves it."""
+    """A clock that stands still until told to move: `clock()` is the time, `clock.advance(s)` moves it.
 
-    def __init__(self, start: datetime | None = None):
+    With `tick`, every reading moves it on by that many seconds, as a real clock does between calls."""
+
+    def __init__(self, start: datetime | None = None, tick: float = 0.0):
         start = start or datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
         self._now = start.astimezone(UTC)
+        self._tick = timedelta(seconds=tick)
 
     def __call__(self) -> datetime:
-        return self._now
+        now = self._now
+        self._now += self._tick
+        return now
 
     def advance(self, seconds: float) -> datetime:
         self._now += timedelta(seconds=seconds)
@@ -147,7 +152,7 @@ class FakeTriageRepository(FakeRepository):
         self.roster: dict[tuple[str, str], dict[str, Any]] = {}
         # (category, hour) -> {"complaints": int, "examples": [ids]}, either attribute optional
         self.spike_items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.spike_alerts: dict[tuple[str, str], datetime] = {}
+        self.spike_alerts: dict[tuple[str, str], dict] = {}
         self.related_reasons: dict[str, str] = {}
         self.mark_triaged_calls = 0
         self._injected_conflicts = 0
@@ -259,11 +264,15 @@ class FakeTriageRepository(FakeRepository):
     def spike_examples(self, category: str, hour: str) -> list[str]:
         return list(self.spike_items.get((category, hour), {}).get("examples", []))
 
-    def claim_spike_alert(self, category: str, hour: str, at: datetime) -> bool:
-        if (category, hour) in self.spike_alerts:
+    def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
+        claim = self.spike_alerts.get((category, hour))
+        if claim is not None and (claim["by"] != complaint_id or claim["sent"] is not None):
             return False
-        self.spike_alerts[(category, hour)] = at
+        self.spike_alerts[(category, hour)] = {"by": complaint_id, "at": at, "sent": None}
         return True
+
+    def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
+        self.spike_alerts[(category, hour)]["sent"] = at
 
     # ------------------------------------------------------------ helpers for tests
 

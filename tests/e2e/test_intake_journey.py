@@ -177,7 +177,9 @@ def test_concurrent_duplicates_make_one_case_and_one_execution(stack: Stack):
     cases = keyed | unkeyed
     acks = wait_for(
         lambda: (
-            (found := [m for m in stack.mailbox() if email in m["to"]]) and len(found) >= len(cases) and found
+            (found := [m for m in stack.mailbox() if email in m["to"] and "received" in m["subject"]])
+            and len(found) >= len(cases)
+            and found
         ),
         what="acknowledgements",
     )

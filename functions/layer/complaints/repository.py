@@ -501,7 +501,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             )
         return list(found.get("Item", {}).get("examples", []))
 
-    def claim_spike_alert(self, category: str, hour: str, at: datetime) -> bool:
+    def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
         try:
             with _aws_errors():
                 self._table.put_item(
@@ -509,14 +509,26 @@ class DynamoTriageRepository(DynamoCaseRepository):
                         "pk": f"SPIKE#{category}",
                         "sk": f"ALERT#{hour}",
                         "kind": "spike_alert",
-                        "alertedAt": _iso(at),
+                        "claimedBy": complaint_id,
+                        "claimedAt": _iso(at),
                         "ttl": int((at + timedelta(days=30)).timestamp()),
                     },
-                    ConditionExpression="attribute_not_exists(pk)",
+                    # Free, or claimed by this very complaint whose send did not go through (a retry).
+                    ConditionExpression="attribute_not_exists(pk) OR "
+                    "(claimedBy = :me AND attribute_not_exists(sentAt))",
+                    ExpressionAttributeValues={":me": complaint_id},
                 )
         except ConflictError:
             return False
         return True
+
+    def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
+        with _aws_errors():
+            self._table.update_item(
+                Key={"pk": f"SPIKE#{category}", "sk": f"ALERT#{hour}"},
+                UpdateExpression="SET sentAt = :at",
+                ExpressionAttributeValues={":at": _iso(at)},
+            )
 
 
 def _cancellation_codes(error: BaseException | None) -> list[str]:

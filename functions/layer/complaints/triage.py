@@ -175,15 +175,21 @@ class DuplicateMatch:
 OPEN_STATUSES = {s for s in Status if s not in (Status.CLOSED, Status.RELATED)}
 
 
+def _earlier(candidate: CaseSummary, case: Case) -> bool:
+    """Filed before `case` (ids break a tie in the same microsecond)."""
+    return (candidate.created_at, candidate.complaint_id) < (case.created_at, case.complaint_id)
+
+
 def find_duplicate(
     policy: DuplicatePolicy, case: Case, recent: list[CaseSummary], now: datetime
 ) -> DuplicateMatch | None:
-    """The customer's open case, within the window, that this complaint repeats: by reference, else text."""
+    """The customer's earlier open case, within the window, that this complaint repeats: by reference,
+    else by near-identical text (unless the two name different ids under the same reference name).
+
+    Only cases filed before this one count, so of two repeats the earlier is investigated."""
     since = now - timedelta(days=policy.window_days)
     candidates = [
-        c
-        for c in recent
-        if c.complaint_id != case.complaint_id and c.status in OPEN_STATUSES and c.created_at >= since
+        c for c in recent if _earlier(c, case) and c.status in OPEN_STATUSES and c.created_at >= since
     ]
     candidates.sort(key=lambda c: c.created_at)
     mine = {(name, value.strip().casefold()) for name, value in case.references.items()}
@@ -193,6 +199,11 @@ def find_duplicate(
             if value.strip().casefold() in values:
                 return DuplicateMatch(candidate.complaint_id, "reference", name)
     for candidate in candidates:
+        if any(
+            name in case.references and case.references[name].strip().casefold() != value.strip().casefold()
+            for name, value in candidate.references.items()
+        ):
+            continue  # the same kind of reference with another id: another matter, however alike the text
         similarity = text_similarity(case.description, candidate.description)
         if similarity >= policy.text_similarity:
             return DuplicateMatch(candidate.complaint_id, "text", f"{similarity:.2f}")
@@ -295,8 +306,11 @@ class TriageRepository(Protocol):
 
     def spike_examples(self, category: str, hour: str) -> list[str]: ...
 
-    def claim_spike_alert(self, category: str, hour: str, at: datetime) -> bool:
-        """True once per category and hour: the caller that gets True sends the alert."""
+    def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
+        """True for one complaint per category and hour (again for that complaint until the alert is
+        marked sent, so a retried task re-sends an alert whose send failed)."""
+
+    def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None: ...
 
 
 class TriageService:
@@ -319,6 +333,9 @@ class TriageService:
         self._mailer = mailer
         self._settings = settings
         self._clock = clock
+        unstaffed = sorted(set(taxonomy.departments) - set(triage_policy.roster))
+        if unstaffed:
+            raise ValueError(f"the roster has no team for: {', '.join(unstaffed)}")
         phrases = [p for group in triage_policy.priority.threats.phrases.values() for p in group]
         self._threats = PhraseMatcher(phrases)
 
@@ -360,7 +377,7 @@ class TriageService:
         text = "\n".join(part for part in (case.subject, case.description, case.desired_resolution) if part)
         classification = self._classifier.classify(text, case.category_hint)
         since = now - timedelta(days=self._triage.priority.repeat_complainant.days)
-        earlier = sum(1 for c in recent if c.complaint_id != case.complaint_id and c.created_at >= since)
+        earlier = sum(1 for c in recent if _earlier(c, case) and c.created_at >= since)
         priority = score_priority(
             self._triage.priority,
             classification.category,
@@ -459,7 +476,7 @@ class TriageService:
         trailing_hours = trailing_buckets(case.created_at, rules.trailing_hours)
         trailing = self._repository.hour_counts(category, trailing_hours)
         check = spike_check(rules, category, hour, count, [trailing.get(h, 0) for h in trailing_hours])
-        if not check.is_spike or not self._repository.claim_spike_alert(category, hour, now):
+        if not check.is_spike or not self._repository.claim_spike_alert(category, hour, complaint_id, now):
             return SpikeOutcome(complaint_id, category, count, alerted=False, baseline=check.baseline)
         examples = self._repository.spike_examples(category, hour) or [complaint_id]
         self._mailer.send(
@@ -476,4 +493,5 @@ class TriageService:
                 examples=examples,
             )
         )
+        self._repository.mark_spike_alert_sent(category, hour, self._clock())
         return SpikeOutcome(complaint_id, category, count, True, check.baseline, examples)

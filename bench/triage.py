@@ -1,0 +1,589 @@
+"""(c) Triage: the TriageFunction and SpikeWatchFunction handlers, in-process, on the embedded stack.
+
+Setup. A second EmbeddedStack on fresh ports, started after moto's process-wide state is reset (moto
+keeps its backends in the process, and section (b)'s stack left its table and state machine there).
+Time scale 1, so the reconciler's 5-minute timer never fires during the section. Cases are created
+directly with the layer's DynamoCaseRepository.create, as tests/integration/test_triage.py does: they
+are RECEIVED, carry their GSI2 (customer) keys, and no state machine execution runs in the background.
+Handlers are invoked with `stack.runtimes[...].invoke({"complaintId": id})`, Triage then SpikeWatch
+(the order of the state machine). Their AWS calls are seen by botocore hooks on boto3's default
+session, registered before the handler modules are imported: before-call counts the operations,
+provide-client-params..after-call times each call, and after-call reads the parsed response (Query
+ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it asked for).
+
+1. Handler time per complaint: blocks of complaints. Before each block, untimed: the table is emptied
+   (moto's TransactWriteItems deep-copies the whole table once per item it writes, so its cost grows
+   with the table; DynamoDB's does not), the roster counters are put back, the block's cases are
+   created, and the heap is collected and gc.freeze()d, as in section (b).
+
+2. Reads against table size: the table is bulk-loaded with BatchWriteItem (boto3's batch_writer) with
+   complaints that arrived at a steady 40 an hour before the current hour, newest first, so the
+   1,000-complaint table is the newest 25 hours of the 20,000-complaint one (the same traffic, a table
+   that has grown 20 times). Each case item is a copy of a real triaged case item (taken from part 1)
+   with its own id, times, customer, category, text and GSI2/GSI3 keys; customers have 4 complaints
+   each, within 2.5 hours; every category's hour counter holds its 4 complaints of the hour; the
+   roster holds every investigator's counter. Fresh complaints (other customers' 5th complaint, in the
+   current hour) are created before the load, then triaged and spike-watched at each size.
+"""
+
+from __future__ import annotations
+
+import gc
+import secrets
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from moto.moto_api._internal.models import moto_api_backend
+
+from bench.intake import GcWatch, free_port, summary
+from complaints import ids
+from complaints.classify import load_taxonomy
+from complaints.models import AmountIn, Case, CaseEvent, CustomerIn, Status
+from complaints.repository import Claim, DynamoTriageRepository
+from complaints.triage import hour_bucket, load_triage_policy
+from infra.stack import EmbeddedStack, StackConfig
+
+Progress = Callable[[str], None]
+TRIAGE, SPIKES = "TriageFunction", "SpikeWatchFunction"
+
+# Part 1: one text per complaint, in turn (several categories and departments; none near another).
+TEXTS = (
+    ("My withdrawal of 500 EUR has not arrived after five days.", "150.00"),
+    ("The app crashes every time I open the live casino page on my phone.", None),
+    ("My bet was settled as lost although my team won the match.", "40.00"),
+    ("I cannot log in, my account is locked since yesterday.", None),
+    ("The support agent was rude and closed my chat without answering.", None),
+    ("The roulette game looks rigged, I lost fifty spins in a row.", "1200.00"),
+    ("Why is my withdrawal limit so low? The terms are unfair.", None),
+    ("My welcome bonus was not credited after my first deposit.", "20.00"),
+)
+# Part 2: the fresh complaints at each size (three categories, three departments' rosters).
+FRESH_TEXTS = (
+    ("The payout I requested on Monday still shows as pending in my wallet.", "300.00"),
+    ("The app freezes on the loading screen since the last update.", None),
+    ("My accumulator was settled wrongly: the third leg won but shows as lost.", "75.00"),
+)
+
+RATE_PER_HOUR = 40  # steady arrivals of the bulk-loaded complaints
+CUSTOMER_BLOCK = 100  # consecutive complaints shared by BLOCK / PER_CUSTOMER customers
+PER_CUSTOMER = 4
+
+
+# ---------------------------------------------------------------- AWS calls, as the handlers make them
+
+
+@dataclass
+class Call:
+    op: str  # "dynamodb.Query"
+    what: str  # what it reads or writes, from its parameters
+    read: bool
+    seconds: float = 0.0
+    scanned: int = 0  # Query: ScannedCount; GetItem/BatchGetItem: items found
+    returned: int = 0  # Query: Count; GetItem/BatchGetItem: items found
+    keys: int = 0  # GetItem/BatchGetItem: keys asked for
+
+
+def _plain(value: Any) -> Any:
+    """A key value as the resource passes it ("CASE#x") or the client does ({"S": "CASE#x"})."""
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value.values()))
+    return value
+
+
+def _prefix(value: Any) -> str:
+    text = _plain(value)
+    return text.split("#", 1)[0] if isinstance(text, str) else "?"
+
+
+def classify(operation: str, params: dict[str, Any]) -> tuple[str, bool]:
+    """What a DynamoDB call reads or writes, and whether it is a read."""
+    if operation == "Query":
+        if params.get("IndexName") == "GSI2":
+            return "customer's recent cases (GSI2)", True
+        values = list((params.get("ExpressionAttributeValues") or {}).values())
+        prefix = _prefix(values[0]) if values else "?"
+        return {"CASE": "case + timeline", "ROSTER": "department roster"}.get(prefix, f"{prefix}#"), True
+    if operation == "GetItem":
+        key = params.get("Key", {})
+        if _prefix(key.get("pk")) == "SPIKE":
+            return "hour counter", True
+        return f"{_prefix(key.get('pk'))}#", True
+    if operation == "BatchGetItem":
+        return "trailing hour counters", True
+    if operation == "TransactWriteItems":
+        kinds = [next(iter(item)) for item in params.get("TransactItems", [])]
+        return "[" + ", ".join(kinds) + "]", False
+    if operation in ("UpdateItem", "PutItem", "DeleteItem"):
+        key = params.get("Key") or params.get("Item") or {}
+        return f"{_prefix(key.get('pk'))}#{_prefix(key.get('sk'))}", False
+    return "", False
+
+
+class Recorder:
+    """botocore hooks on a session: this thread's calls, with their time and what they read."""
+
+    def __init__(self, session: boto3.Session):
+        self.main = threading.get_ident()
+        self.calls: list[Call] = []
+        self.background: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._pending: Call | None = None
+        self._keys = 0
+        self._started = 0.0
+        session.events.register("provide-client-params", self._params, unique_id="bench-triage-params")
+        session.events.register("before-call", self._before_call, unique_id="bench-triage-before-call")
+        session.events.register("after-call", self._after_call, unique_id="bench-triage-after-call")
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if threading.get_ident() != self.main:
+            return
+        service = model.service_model.service_name
+        what, read = classify(model.name, params) if service == "dynamodb" else ("", False)
+        self._pending = Call(f"{service}.{model.name}", what, read)
+        if model.name == "BatchGetItem":
+            self._keys = sum(len(table["Keys"]) for table in params.get("RequestItems", {}).values())
+        else:
+            self._keys = int(model.name == "GetItem")
+        self._started = time.perf_counter()  # the first hook of a call: before serialization
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        op = f"{model.service_model.service_name}.{model.name}"
+        if threading.get_ident() != self.main:
+            with self._lock:
+                self.background[op] += 1
+            return
+        if self._pending is None or self._pending.op != op:
+            self._pending = Call(op, "", False)
+        self.calls.append(self._pending)
+
+    def _after_call(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if threading.get_ident() != self.main or self._pending is None:
+            return
+        call, self._pending = self._pending, None
+        call.seconds = time.perf_counter() - self._started
+        if model.name == "Query":
+            call.scanned, call.returned = int(parsed.get("ScannedCount", 0)), int(parsed.get("Count", 0))
+        elif model.name == "GetItem":
+            call.scanned = call.returned = int(bool(parsed.get("Item")))
+        elif model.name == "BatchGetItem":
+            call.scanned = call.returned = sum(len(items) for items in parsed.get("Responses", {}).values())
+        call.keys = self._keys
+
+    def take(self) -> list[Call]:
+        taken, self.calls = self.calls, []
+        return taken
+
+    def take_background(self) -> dict[str, int]:
+        with self._lock:
+            taken, self.background = self.background, Counter()
+        return dict(sorted(taken.items()))
+
+
+def describe(call: Call) -> str:
+    return f"{call.op} {call.what}".strip()
+
+
+# ---------------------------------------------------------------- the bench
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class TriageBench:
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        # Before the stack exists, so every client it and the handlers make carries the hooks.
+        self.calls = Recorder(boto3.DEFAULT_SESSION)
+        self.gc = GcWatch()
+        self.stack = EmbeddedStack(StackConfig(port=free_port(), aws_port=free_port(), time_scale=1))
+        self.table_name = next(iter(self.stack.template.tables))
+        self.policy = load_triage_policy()
+        self.taxonomy = load_taxonomy()
+        self._n = 0
+        self.table: Any = None
+        self.repository: DynamoTriageRepository | None = None
+        self.template: dict[str, Any] | None = None  # a real triaged case item, for the bulk load
+
+    # -------------------------------------------------------- table
+    def _empty(self) -> int:
+        keys: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"ProjectionExpression": "pk, sk", "ConsistentRead": True}
+        while True:
+            page = self.table.scan(**kwargs)
+            keys.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        with self.table.batch_writer() as batch:
+            for key in keys:
+                batch.delete_item(Key=key)
+        return len(keys)
+
+    def _roster_items(self, at: datetime) -> list[dict[str, Any]]:
+        """Every investigator's open-cases counter, as mark_triaged leaves it."""
+        return [
+            {
+                "pk": f"ROSTER#{department}",
+                "sk": f"INV#{person.id}",
+                "kind": "roster",
+                "open_cases": 12 + position,
+                "last_assigned_at": (at - timedelta(minutes=5 * position)).isoformat(),
+            }
+            for department, team in self.policy.roster.items()
+            for position, person in enumerate(team.investigators)
+        ]
+
+    def _put_all(self, items: list[dict[str, Any]]) -> float:
+        """BatchWriteItem, 25 items a request. The collector is off meanwhile: the load only adds
+        long-lived objects, and full collections would rescan moto's growing table again and again."""
+        gc.disable()
+        start = time.perf_counter()
+        try:
+            with self.table.batch_writer() as batch:
+                for item in items:
+                    batch.put_item(Item=item)
+        finally:
+            elapsed = time.perf_counter() - start
+            gc.enable()
+        self.calls.take()
+        return elapsed
+
+    def _reset(self, at: datetime) -> int:
+        """Untimed: empty the table, put the roster counters back, collect and freeze the heap."""
+        emptied = self._empty()
+        self._put_all(self._roster_items(at))
+        self.calls.take()
+        gc.collect()
+        gc.freeze()
+        self.gc.take()
+        return emptied
+
+    def _table_items(self) -> int:
+        client = self.stack.client("dynamodb")
+        count = client.describe_table(TableName=self.table_name)["Table"]["ItemCount"]
+        self.calls.take()
+        return int(count)
+
+    # -------------------------------------------------------- cases
+    def create_case(self, at: datetime, email: str, text: str, amount: str | None, reference: str) -> str:
+        """A RECEIVED case, its RECEIVED event and its claim, as intake stores them (one transaction)."""
+        assert self.repository is not None
+        self._n += 1
+        complaint_id = ids.new_complaint_id(at)
+        code = ids.new_access_code()
+        case = Case(
+            complaint_id=complaint_id,
+            status=Status.RECEIVED,
+            created_at=at,
+            updated_at=at,
+            channel="api",
+            locale="en",
+            customer=CustomerIn(email=email),
+            description=text,
+            references={"orderId": reference},
+            amount=AmountIn(value=Decimal(amount), currency="EUR") if amount else None,
+            access_code_hash=ids.hash_access_code(code),
+            response_due_at=at + timedelta(weeks=8),
+        )
+        claim = Claim(
+            key=secrets.token_hex(32),
+            complaint_id=complaint_id,
+            access_code=code,
+            request_fingerprint=secrets.token_hex(32),
+            expires_at=at + timedelta(minutes=10),
+        )
+        if self.repository.create(case, CaseEvent(at=at, type="RECEIVED"), claim, at) is not None:
+            raise SystemExit("bench: a fresh claim key was taken")
+        self.calls.take()
+        return complaint_id
+
+    def invoke(self, function: str, complaint_id: str) -> tuple[float, list[Call], dict[str, Any]]:
+        runtime = self.stack.runtimes[function]
+        self.calls.take()
+        start = time.perf_counter()
+        result = runtime.invoke({"complaintId": complaint_id})
+        elapsed = time.perf_counter() - start
+        return elapsed, self.calls.take(), result
+
+    # -------------------------------------------------------- part 1: handler time
+    def handler_time(self, complaints: int, block: int) -> dict[str, Any]:
+        samples: dict[str, list[float]] = {TRIAGE: [], SPIKES: []}
+        in_calls: dict[str, list[float]] = {TRIAGE: [], SPIKES: []}
+        ops: dict[str, Counter[str]] = {TRIAGE: Counter(), SPIKES: Counter()}
+        shapes: dict[str, Counter[tuple[str, ...]]] = {TRIAGE: Counter(), SPIKES: Counter()}
+        outcomes: Counter[str] = Counter()
+        alerts = 0
+        pauses = [0, 0.0]
+        largest = 0
+        self.calls.take_background()
+        done = 0
+        while done < complaints:
+            count = min(block, complaints - done)
+            now = datetime.now(UTC)
+            largest = max(largest, self._reset(now))
+            batch = []
+            for i in range(count):
+                text, amount = TEXTS[(done + i) % len(TEXTS)]
+                email = f"bench.triage.{self._n}@example.com"
+                batch.append(self.create_case(now, email, text, amount, f"ORD-{secrets.token_hex(4)}"))
+            self.gc.take()
+            for complaint_id in batch:
+                for function in (TRIAGE, SPIKES):
+                    elapsed, calls, result = self.invoke(function, complaint_id)
+                    samples[function].append(elapsed)
+                    in_calls[function].append(sum(call.seconds for call in calls))
+                    ops[function].update(call.op for call in calls)
+                    shapes[function][tuple(describe(call) for call in calls)] += 1
+                    if function == TRIAGE:
+                        outcomes[result["outcome"]] += 1
+                    else:
+                        alerts += bool(result["alerted"])
+            count_gc, seconds_gc = self.gc.take()
+            pauses[0] += count_gc
+            pauses[1] += seconds_gc
+            done += count
+            self.progress(f"triage: {done}/{complaints} complaints triaged and spike-watched")
+        rows = {}
+        for function in (TRIAGE, SPIKES):
+            row = summary(samples[function])
+            row["in_aws_calls"] = summary(in_calls[function])
+            row["aws_calls_per_invocation"] = sum(ops[function].values()) / len(samples[function])
+            row["aws_calls"] = dict(ops[function])
+            common, _ = shapes[function].most_common(1)[0]
+            row["calls_described"] = list(common)
+            row["invocations_with_other_calls"] = len(samples[function]) - shapes[function][common]
+            rows[function] = row
+        return {
+            "complaints": complaints,
+            "block": block,
+            "largest_table_items": largest,
+            "handlers": rows,
+            "triage_outcomes": dict(outcomes),
+            "spike_alerts": alerts,
+            "background_aws_calls": self.calls.take_background(),
+            "full_collections": {"count": pauses[0], "ms": round(1000 * pauses[1], 1)},
+        }
+
+    def warm_up(self) -> dict[str, float]:
+        """The first invoke of each function imports its module (the in-process cold start)."""
+        self.progress("triage: warming up (Triage and SpikeWatch cold starts)")
+        now = datetime.now(UTC)
+        self._reset(now)
+        cold: dict[str, float] = {}
+        for n in range(4):
+            text, amount = TEXTS[n]
+            complaint_id = self.create_case(now, f"bench.warm.{n}@example.com", text, amount, f"W-{n}")
+            for function in (TRIAGE, SPIKES):
+                elapsed, _, _ = self.invoke(function, complaint_id)
+                cold.setdefault(function, elapsed)
+            if self.template is None:  # the bulk load's model: a real case item after both stages
+                self.template = self.table.get_item(Key={"pk": f"CASE#{complaint_id}", "sk": "CASE"})["Item"]
+                self.calls.take()
+        return cold
+
+    # -------------------------------------------------------- part 2: reads against table size
+    def _filler(self, start: int, stop: int, hour0: datetime) -> list[dict[str, Any]]:
+        """Bulk-load items for complaints start..stop-1 (0 = the newest) and the hour counters they fill."""
+        assert self.template is not None
+        categories = list(self.taxonomy.categories)
+        per_block = CUSTOMER_BLOCK // PER_CUSTOMER
+        step = timedelta(hours=1) / RATE_PER_HOUR
+        machine = next(iter(self.stack.template.state_machines.values())).name
+        execution_prefix = f"arn:aws:states:{self.stack.config.region}:123456789012:execution:{machine}"
+        items: list[dict[str, Any]] = []
+        hours: dict[tuple[str, str], list[str]] = {}
+        # Started and acknowledged long ago: off the reconciler's sparse GSI1, as mark_started leaves them.
+        model = {key: value for key, value in self.template.items() if key not in ("gsi1pk", "gsi1sk")}
+        for n in range(start, stop):
+            at = hour0 - (n + 1) * step
+            iso = at.isoformat()
+            customer = (n // CUSTOMER_BLOCK) * per_block + n % per_block
+            category = categories[n % len(categories)]
+            department = self.taxonomy.department_for(category)
+            complaint_id = f"CMP-{at:%Y%m%d}-F{n:05d}"
+            email = f"customer{customer}@example.com"
+            items.append(
+                {
+                    **model,
+                    "pk": f"CASE#{complaint_id}",
+                    "complaint_id": complaint_id,
+                    "created_at": iso,
+                    "updated_at": iso,
+                    "triaged_at": iso,
+                    "spike_counted_at": iso,
+                    "acknowledged_at": iso,
+                    "execution_arn": f"{execution_prefix}:{complaint_id}",
+                    "gsi2pk": f"CUSTOMER#{ids.customer_key(email)}",
+                    "gsi2sk": iso,
+                    "gsi3pk": f"QUEUE#{department}",
+                    "customer": {**self.template["customer"], "email": email},
+                    "category": category,
+                    "department": department,
+                    "description": f"Earlier complaint {n} about {category}: what happened, when, and "
+                    "what the customer expected instead.",
+                    "references": {"orderId": f"ORD-{n:06d}"},
+                }
+            )
+            hours.setdefault((category, hour_bucket(at)), []).append(complaint_id)
+        expires = int((hour0 + timedelta(days=30)).timestamp())
+        for (category, hour), complaint_ids in hours.items():
+            items.append(
+                {
+                    "pk": f"SPIKE#{category}",
+                    "sk": f"HOUR#{hour}",
+                    "kind": "spike_counter",
+                    "complaints": len(complaint_ids),
+                    "examples": complaint_ids[: self.policy.spikes.example_ids],
+                    "ttl": expires,
+                }
+            )
+        return items
+
+    def table_size(self, sizes: list[int], fresh: int) -> dict[str, Any]:
+        hour0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        self._reset(hour0)
+        per_block = CUSTOMER_BLOCK // PER_CUSTOMER
+        if len(sizes) * fresh > per_block or fresh > len(FRESH_TEXTS):
+            raise SystemExit(f"bench: at most {len(FRESH_TEXTS)} fresh complaints per size")
+        # Fresh complaints for every size, created now while the table is small (TransactWriteItems
+        # deep-copies the table in moto): the 5th complaint of a customer of the newest block, in the
+        # current hour.
+        rounds: list[list[str]] = []
+        for s in range(len(sizes)):
+            rounds.append(
+                [
+                    self.create_case(
+                        hour0 + timedelta(seconds=1 + s * fresh + i),
+                        f"customer{s * fresh + i}@example.com",
+                        *FRESH_TEXTS[i],
+                        f"NEW-{s}-{i}",
+                    )
+                    for i in range(fresh)
+                ]
+            )
+        results = []
+        loaded = 0
+        for size, complaint_ids in zip(sizes, rounds, strict=True):
+            self.progress(f"triage: bulk-loading complaints {loaded}..{size - 1} with BatchWriteItem")
+            items = self._filler(loaded, size, hour0)
+            fill_s = self._put_all(items)
+            loaded = size
+            gc.collect()
+            gc.freeze()
+            self.gc.take()
+            table_items = self._table_items()
+            self.progress(f"triage: {table_items} items in the table; triaging {fresh} fresh complaints")
+            per_complaint = []
+            for complaint_id in complaint_ids:
+                triage_s, triage_calls, outcome = self.invoke(TRIAGE, complaint_id)
+                spike_s, spike_calls, spike = self.invoke(SPIKES, complaint_id)
+                per_complaint.append(
+                    {
+                        "complaint_id": complaint_id,
+                        "outcome": outcome["outcome"],
+                        "category": outcome["category"],
+                        "priority": outcome["priority"],
+                        "hour_count": spike["count"],
+                        "alerted": spike["alerted"],
+                        "triage_s": triage_s,
+                        "spike_s": spike_s,
+                        "calls": [
+                            {"handler": function, **call.__dict__}
+                            for function, calls in ((TRIAGE, triage_calls), (SPIKES, spike_calls))
+                            for call in calls
+                        ],
+                    }
+                )
+            gc_count, gc_seconds = self.gc.take()
+            results.append(self._size_row(size, table_items, len(items), fill_s, per_complaint))
+            results[-1]["full_collections"] = {"count": gc_count, "ms": round(1000 * gc_seconds, 1)}
+        first, last = results[0], results[-1]
+        return {
+            "load": "BatchWriteItem (boto3 Table.batch_writer) through the embedded endpoint",
+            "arrivals_per_hour": RATE_PER_HOUR,
+            "complaints_per_customer": PER_CUSTOMER,
+            "fresh_per_size": fresh,
+            "sizes": results,
+            "items_read_ratio": last["items_read"] / first["items_read"],
+            "table_items_ratio": last["table_items"] / first["table_items"],
+        }
+
+    @staticmethod
+    def _size_row(
+        size: int, table_items: int, loaded: int, fill_s: float, per_complaint: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        reads: dict[str, dict[str, Any]] = {}
+        read_s: list[float] = []
+        write_s: list[float] = []
+        for complaint in per_complaint:
+            read_s.append(sum(c["seconds"] for c in complaint["calls"] if c["read"]))
+            write_s.append(sum(c["seconds"] for c in complaint["calls"] if not c["read"]))
+            for call in complaint["calls"]:
+                if not call["read"]:
+                    continue
+                row = reads.setdefault(
+                    call["what"],
+                    {"op": call["op"], "calls": 0, "scanned": 0, "returned": 0, "keys": 0, "seconds": 0.0},
+                )
+                row["calls"] += 1
+                for key in ("scanned", "returned", "keys", "seconds"):
+                    row[key] += call[key]
+        return {
+            "complaints": size,
+            "table_items": table_items,
+            "items_loaded": loaded,
+            "load_s": fill_s,
+            "reads": reads,
+            "items_read": sum(row["scanned"] for row in reads.values()),
+            "items_returned": sum(row["returned"] for row in reads.values()),
+            "triage_ms": summary([c["triage_s"] for c in per_complaint]),
+            "spike_ms": summary([c["spike_s"] for c in per_complaint]),
+            "in_reads_ms_median": 1000 * statistics.median(read_s),
+            "in_writes_ms_median": 1000 * statistics.median(write_s),
+            "complaints_triaged": per_complaint,
+        }
+
+    # -------------------------------------------------------- run
+    def run(self, complaints: int, block: int, sizes: list[int], fresh: int) -> dict[str, Any]:
+        self.progress("triage: starting a second embedded stack (moto state reset)")
+        moto_api_backend.reset()  # section (b)'s table, functions and state machine live in this process
+        started = time.perf_counter()
+        self.stack.start()
+        startup = time.perf_counter() - started
+        self.calls.take()
+        self.table = boto3.resource("dynamodb").Table(self.table_name)  # after start(): the endpoint
+        self.repository = DynamoTriageRepository(self.table)
+        try:
+            cold = self.warm_up()
+            timing = self.handler_time(complaints, block)
+            size = self.table_size(sizes, fresh)
+        finally:
+            self.stack.stop()
+            self.gc.close()
+            gc.unfreeze()
+        return {
+            "method": "direct FunctionRuntime.invoke of TriageFunction then SpikeWatchFunction on RECEIVED "
+            "cases created with DynamoCaseRepository.create; AWS calls by botocore hooks on this thread",
+            "setup": "a second EmbeddedStack (moto server in-process), moto state reset before it",
+            "stack_startup_s": startup,
+            "cold_start_s": cold,
+            "cold_starts": {f: self.stack.runtimes[f].cold_starts for f in (TRIAGE, SPIKES)},
+            "handler_time": timing,
+            "table_size": size,
+        }
+
+
+def run(complaints: int, block: int, sizes: list[int], fresh: int, progress: Progress) -> dict[str, Any]:
+    return TriageBench(progress).run(complaints, block, sizes, fresh)
