@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import zipfile
@@ -55,6 +56,9 @@ def provision(
         if ttl:
             dynamodb.update_time_to_live(TableName=spec.logical_id, TimeToLiveSpecification=ttl)
 
+    for name in tpl.secrets:
+        client("secretsmanager").create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+
     ses = client("sesv2")
     for parameter in ("SenderEmail", "OpsEmail"):
         if parameter in tpl.parameters:
@@ -85,6 +89,20 @@ def provision(
             name=machine.name, definition=machine.definition, roleArn=role, type=machine.type
         )
     return runtimes
+
+
+DEMO_RECORDS = Path(__file__).with_name("demo_records.yaml")
+
+
+def seed_demo_records(table: Any) -> int:
+    """The platform records that local investigations find as evidence (infra/demo_records.yaml)."""
+    import yaml
+
+    records = yaml.safe_load(DEMO_RECORDS.read_text(encoding="utf-8"))
+    with table.batch_writer() as batch:
+        for reference, record in records.items():
+            batch.put_item(Item={"pk": f"RECORD#{reference}", "sk": "RECORD", "kind": "record", **record})
+    return len(records)
 
 
 class PortTaken(RuntimeError):
@@ -207,6 +225,15 @@ class EmbeddedStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
         self.runtimes = provision(self.template, self.client, extra_env)
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.config.aws_endpoint,
+            region_name=self.config.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        )
+        for table in self.template.tables:
+            seed_demo_records(resource.Table(table))
 
     def _start_gateway(self) -> None:
         gateway = Gateway(self.runtimes)

@@ -58,6 +58,7 @@ class LocalTemplate:
     tables: dict[str, TableSpec]
     state_machines: dict[str, StateMachineSpec]
     parameters: dict[str, str]
+    secrets: list[str] = field(default_factory=list)  # generated secrets, by logical id (their local name)
 
     def function_arn(self, logical_id: str) -> str:
         return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{logical_id}"
@@ -154,6 +155,7 @@ def load(
     functions: dict[str, FunctionSpec] = {}
     tables: dict[str, TableSpec] = {}
     machines: dict[str, StateMachineSpec] = {}
+    secrets: list[str] = []
     for logical_id, resource in template["Resources"].items():
         kind = resource["Type"]
         props = resource.get("Properties", {})
@@ -174,6 +176,8 @@ def load(
                     expression = event_props.get("Schedule") or event_props["ScheduleExpression"]
                     spec.schedule_seconds = _rate_seconds(expression)
             functions[logical_id] = spec
+        elif kind == "AWS::SecretsManager::Secret":
+            secrets.append(logical_id)
         elif kind == "AWS::DynamoDB::Table":
             tables[logical_id] = TableSpec(logical_id, resolver.resolve(props))
         elif kind == "AWS::Serverless::StateMachine":
@@ -187,4 +191,4 @@ def load(
             machines[logical_id] = StateMachineSpec(
                 logical_id, resolver.state_machine_name(logical_id), definition, props.get("Type", "STANDARD")
             )
-    return LocalTemplate(region, functions, tables, machines, resolver.parameters)
+    return LocalTemplate(region, functions, tables, machines, resolver.parameters, secrets)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,16 @@ def states_entered(events: list[dict]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(log_dir: Path, time_scale: float) -> Iterator[Stack]:
+    """`python -m infra` on free ports, as `make run` starts it; stopped with Ctrl-C (SIGINT) after."""
     port, aws_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
+    log_path = log_dir / "stack.log"
     env = {
         **os.environ,
         "PORT": str(port),
         "AWS_PORT": str(aws_port),
-        "TIME_SCALE": "3600",
+        "TIME_SCALE": str(time_scale),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("AWS_ENDPOINT_URL", None)
@@ -143,3 +145,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.kill()
             raise AssertionError("the stack did not stop on Ctrl-C") from None
     assert code == 0, f"the stack exited with {code} on Ctrl-C"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack as `make run` starts it: one policy hour per real second."""
+    with running_stack(tmp_path_factory.mktemp("stack"), 3600) as running:
+        yield running
+
+
+def wait_for_status(stack: Stack, accepted: dict, *statuses: str) -> dict:
+    """Poll the complainant's status API until the case reaches one of `statuses`."""
+
+    def reached():
+        view = requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+        return view if view["status"] in statuses else None
+
+    return wait_for(reached, what=f"{accepted['complaintId']} to reach {statuses}")

@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     wait_for,
     wait_for_email,
     wait_for_execution_end,
+    wait_for_status,
 )
 
 
@@ -66,36 +67,44 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
     wrong = requests.get(f"{stack.base_url}/complaints/{complaint_id}?code=AAAA-AAAA-AAAA-AAAA", timeout=10)
     assert bare.status_code == wrong.status_code == 404
 
-    # Ops find the execution by ticket id; its history shows each handler ran, in order.
-    execution = wait_for_execution_end(stack, complaint_id)
+    # Ops find the execution by ticket id; its history shows each handler ran, in order, and the case
+    # now waiting for its investigator.
+    view = wait_for_status(stack, accepted, "INVESTIGATING")
+    sfn = stack.client("stepfunctions")
+    execution = sfn.describe_execution(executionArn=stack.execution_arn(complaint_id))
     assert execution["name"] == complaint_id
-    assert execution["status"] == "SUCCEEDED"
-    events = history(stack, complaint_id)
+    assert execution["status"] == "RUNNING"
+    events = wait_for(
+        lambda: (
+            (found := history(stack, complaint_id))
+            and "Wait for investigator" in states_entered(found)
+            and found
+        ),
+        what="the wait for the investigator",
+    )
     assert states_entered(events) == [
         "Send acknowledgement",
         "Triage complaint",
         "Duplicate of an open case?",
         "Watch for spikes",
-        "Awaiting investigation",
+        "Gather evidence",
+        "Set investigation clocks",
+        "Wait for investigator",
     ]
     outputs = [
         json.loads(e["taskSucceededEventDetails"]["output"])["Payload"]
         for e in events
         if e["type"] == "TaskSucceeded"
     ]
-    assert [bool(p.get("acknowledgedAt")) for p in outputs] == [True, False, False]
+    assert bool(outputs[0].get("acknowledgedAt"))
     assert outputs[1]["category"] == "payments"
     assert outputs[2]["count"] >= 1
+    assert outputs[3]["items"] >= 1  # the ledger record of TX-20261119-001
 
-    # The complainant's status page now shows the triage.
-    view = requests.get(link, headers={"Accept": "application/json"}, timeout=10).json()
-    assert view["status"] == "TRIAGED"
+    # The complainant's status page shows the triage.
     assert view["timeline"][0]["type"] == "RECEIVED"
-    assert {e["type"] for e in view["timeline"]} == {
-        "RECEIVED",
-        "WORKFLOW_STARTED",
-        "ACKNOWLEDGED",
-        "TRIAGED",
+    assert {"RECEIVED", "WORKFLOW_STARTED", "ACKNOWLEDGED", "TRIAGED", "EVIDENCE_GATHERED"} <= {
+        e["type"] for e in view["timeline"]
     }
     assert "受理" in view["timeline"][0]["detail"]
     assert view["category"] == "payments"
@@ -108,7 +117,7 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"CASE#{complaint_id}"}},
     )["Items"]
-    assert {item["sk"]["S"].split("#")[0] for item in items} == {"CASE", "EVENT"}
+    assert {item["sk"]["S"].split("#")[0] for item in items} == {"CASE", "EVENT", "EVIDENCE"}
 
 
 def test_the_html_form_works_as_a_browser_uses_it(stack: Stack):
@@ -266,7 +275,7 @@ def test_a_repeat_of_an_open_complaint_is_linked_and_the_customer_told(stack: St
         },
         timeout=10,
     ).json()
-    wait_for_execution_end(stack, first["complaintId"])
+    wait_for_status(stack, first, "INVESTIGATING")
     second = requests.post(
         f"{stack.base_url}/complaints",
         json={
@@ -310,7 +319,7 @@ def test_a_burst_of_complaints_in_one_category_alerts_ops_once(stack: Stack):
             ).json()
         )
     for case in accepted:
-        wait_for_execution_end(stack, case["complaintId"])
+        wait_for_status(stack, case, "INVESTIGATING", "NEEDS_ATTENTION", "AWAITING_APPROVAL")
 
     alerts = [m for m in stack.mailbox() if "Spike" in m["subject"] and "'fairness'" in m["subject"]]
     assert len(alerts) == 1
@@ -338,7 +347,7 @@ def test_finance_cases_are_shared_evenly_across_the_finance_team(stack: Stack):
             },
             timeout=10,
         ).json()
-        wait_for_execution_end(stack, accepted["complaintId"])
+        wait_for_status(stack, accepted, "INVESTIGATING", "NEEDS_ATTENTION", "AWAITING_APPROVAL")
 
     after = loads()
     assert sum(after.values()) == before + 4

@@ -186,6 +186,8 @@ class Case(BaseModel):
     triaged_at: datetime | None = None
     spike_counted_at: datetime | None = None
     related_notified_at: datetime | None = None
+    investigation_link_id: str | None = None
+    findings: dict[str, Any] | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
     attention_reason: str | None = None

@@ -10,6 +10,8 @@ Single-table layout (every key and index is documented here and nowhere else):
 | roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
 | spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
 | spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
+| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
+| task link       | LINK#<link id>     | LINK                     |                            |
 
 (*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
 just the cases it has to start. One Query on pk returns a case and its whole timeline.
@@ -42,6 +44,8 @@ from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, Tran
 from complaints.models import Case, CaseEvent, CaseSummary, Status
 
 if TYPE_CHECKING:
+    from complaints.evidence import EvidenceItem
+    from complaints.tasks import Findings, TaskLink
     from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 UNSTARTED = "UNSTARTED"
@@ -529,6 +533,178 @@ class DynamoTriageRepository(DynamoCaseRepository):
                 UpdateExpression="SET sentAt = :at",
                 ExpressionAttributeValues={":at": _iso(at)},
             )
+
+
+class DynamoInvestigationRepository(DynamoTriageRepository):
+    """Evidence, task links and findings on the same table."""
+
+    def evidence(self, complaint_id: str) -> list[EvidenceItem]:
+        from complaints.evidence import EvidenceItem
+
+        with _aws_errors():
+            page = self._table.query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :evidence)",
+                ExpressionAttributeValues={":pk": f"CASE#{complaint_id}", ":evidence": "EVIDENCE#"},
+                ConsistentRead=True,
+            )
+        return [EvidenceItem.model_validate(item) for item in page.get("Items", [])]
+
+    def start_investigation(self, case: Case, items: list[EvidenceItem], event: CaseEvent) -> bool:
+        puts = [
+            self._put(
+                dynamo_value(
+                    {
+                        "pk": f"CASE#{case.complaint_id}",
+                        "sk": f"EVIDENCE#{item.seq:04d}",
+                        "kind": "evidence",
+                        **item.model_dump(mode="json"),
+                    }
+                ),
+                "attribute_not_exists(pk)",
+            )
+            for item in items[:90]
+        ]
+        update = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": "SET #status = :investigating, updated_at = :at, "
+                "version = version + :one",
+                "ConditionExpression": "#status = :triaged",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":investigating": Status.INVESTIGATING.value,
+                    ":triaged": Status.TRIAGED.value,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                },
+            }
+        }
+        try:
+            self._transact(
+                [update, *puts, self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)")]
+            )
+        except ConflictError:
+            return False
+        return True
+
+    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None:
+        items: list[dict[str, Any]] = [
+            self._put(
+                {"pk": f"LINK#{link.link_id}", "sk": "LINK", "kind": "link", **link.model_dump(mode="json")},
+                "attribute_not_exists(pk)",
+            ),
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": _case_key(link.complaint_id),
+                    "UpdateExpression": "SET investigation_link_id = :link, updated_at = :at",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":link": link.link_id, ":at": _iso(event.at)},
+                }
+            },
+            self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+        ]
+        if supersede:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": f"LINK#{supersede}", "sk": "LINK"},
+                        "UpdateExpression": "SET #status = :superseded, held_by = :holder",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":superseded": "SUPERSEDED",
+                            ":holder": link.recipient_name,
+                        },
+                    }
+                }
+            )
+        self._transact(items)
+
+    def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
+        link = self.get_link(link_id)
+        assert link is not None
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": f"LINK#{link_id}", "sk": "LINK"},
+                        "UpdateExpression": "SET #token = :token, expires_at = :expires",
+                        "ExpressionAttributeNames": {"#token": "token"},
+                        "ExpressionAttributeValues": {":token": token, ":expires": _iso(expires_at)},
+                    }
+                },
+                self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def get_link(self, link_id: str) -> TaskLink | None:
+        from complaints.tasks import TaskLink
+
+        with _aws_errors():
+            found = self._table.get_item(Key={"pk": f"LINK#{link_id}", "sk": "LINK"}, ConsistentRead=True)
+        item = found.get("Item")
+        return TaskLink.model_validate(item) if item else None
+
+    def complete_link(self, link_id: str, at: datetime) -> bool:
+        try:
+            with _aws_errors():
+                self._table.update_item(
+                    Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                    UpdateExpression="SET #status = :done, decided_at = :at",
+                    ConditionExpression="#status = :open",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":done": "DONE", ":open": "OPEN", ":at": _iso(at)},
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def expire_link(self, link_id: str, at: datetime) -> None:
+        with _aws_errors():
+            self._table.update_item(
+                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                UpdateExpression="SET #status = :expired, decided_at = :at",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":expired": "EXPIRED", ":at": _iso(at)},
+            )
+
+    def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None:
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": _case_key(case.complaint_id),
+                        "UpdateExpression": "SET findings = :findings, #status = :status, updated_at = :at, "
+                        "version = version + :one",
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":findings": dynamo_value(findings.model_dump(mode="json")),
+                            ":status": status.value,
+                            ":at": _iso(event.at),
+                            ":one": 1,
+                            ":version": case.version,
+                        },
+                    }
+                },
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def record(self, reference: str) -> dict[str, Any] | None:
+        """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""
+        with _aws_errors():
+            found = self._table.get_item(Key={"pk": f"RECORD#{reference}", "sk": "RECORD"})
+        item = found.get("Item")
+        if not item:
+            return None
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.items() if k not in ("pk", "sk")
+        }
 
 
 def _cancellation_codes(error: BaseException | None) -> list[str]:

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import boto3
 
+from complaints import ids
 from complaints.casework import Casework
 from complaints.classify import classifier_from_config, load_taxonomy
+from complaints.evidence import EarlierComplaints, ReferencedRecords
 from complaints.intake import IntakeService
+from complaints.investigation import InvestigationService
 from complaints.mail import SesMailer
 from complaints.policy import Policy, load_policy
-from complaints.repository import DynamoCaseRepository, DynamoTriageRepository
+from complaints.repository import DynamoCaseRepository, DynamoInvestigationRepository, DynamoTriageRepository
 from complaints.settings import Settings
 from complaints.triage import TriageService, load_triage_policy
-from complaints.workflow import StepFunctionsWorkflow
+from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
 
 
 def case_repository(settings: Settings) -> DynamoCaseRepository:
@@ -50,4 +53,23 @@ def triage_service(settings: Settings) -> TriageService:
         triage_policy=load_triage_policy(),
         mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
         settings=settings,
+    )
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The task-link HMAC key, read once per cold start from Secrets Manager."""
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=settings.link_secret_arn)
+    return secret["SecretString"].encode()
+
+
+def investigation_service(settings: Settings) -> InvestigationService:
+    repository = DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name))
+    return InvestigationService(
+        repository=repository,
+        sources=[ReferencedRecords(repository), EarlierComplaints(repository, ids.customer_key)],
+        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        triage_policy=load_triage_policy(),
+        settings=settings,
+        signing_key=signing_key(settings),
+        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
     )

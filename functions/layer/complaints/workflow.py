@@ -45,3 +45,22 @@ class StepFunctionsWorkflow:
         except BotoCoreError as error:
             raise WorkflowStartFailed(type(error).__name__) from error
         return started["executionArn"]
+
+
+class StepFunctionsCallbacks:
+    """Answers waiting tasks (a boto3 `stepfunctions` client)."""
+
+    _GONE = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        from complaints.tasks import TaskGone
+
+        try:
+            self._client.send_task_success(taskToken=token, output=json.dumps(output))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") in self._GONE:
+                raise TaskGone() from error
+            raise

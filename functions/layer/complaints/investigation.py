@@ -1,0 +1,238 @@
+"""Investigation: automatic evidence first, then the assigned person's findings, by email link,
+with a reminder at 75% of the SLA and escalation to the department lead, then its head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from complaints.errors import CaseNotFound
+from complaints.evidence import ChainCheck, EvidenceItem, EvidenceSource, gather, verify
+from complaints.i18n import messages
+from complaints.intake import Clock, utc_now
+from complaints.mail import Mailer, compose
+from complaints.models import Case, CaseEvent, Status
+from complaints.policy import real_seconds
+from complaints.settings import Settings
+from complaints.tasks import (
+    Callbacks,
+    Findings,
+    LinkDecided,
+    LinkForged,
+    LinkGone,
+    LinkStatus,
+    TaskGone,
+    TaskLink,
+    expires,
+    link_url,
+    new_link_id,
+    signature_matches,
+)
+from complaints.triage import Person, TriagePolicy
+
+LEVELS = ("investigator", "lead", "head")
+MIN_WAIT_SECONDS = 1
+
+
+class InvestigationRepository(Protocol):
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]: ...
+
+    def evidence(self, complaint_id: str) -> list[EvidenceItem]: ...
+
+    def start_investigation(self, case: Case, items: list[EvidenceItem], event: CaseEvent) -> bool:
+        """Store the evidence chain and set INVESTIGATING, once (False if done before)."""
+
+    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None:
+        """Store a new link as the case's open investigation link; the one it replaces (if any) is
+        marked SUPERSEDED with the new holder's name."""
+
+    def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None: ...
+
+    def get_link(self, link_id: str) -> TaskLink | None: ...
+
+    def complete_link(self, link_id: str, at: datetime) -> bool:
+        """OPEN -> DONE, exactly once; False if it was not OPEN."""
+
+    def expire_link(self, link_id: str, at: datetime) -> None: ...
+
+    def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Real seconds each investigation wait lasts (policy time divided by the time scale)."""
+
+    reminderSeconds: int
+    finalSeconds: int
+    escalationSeconds: int
+
+
+@dataclass
+class PageView:
+    link: TaskLink
+    case: Case
+    evidence: list[EvidenceItem]
+    chain: ChainCheck
+
+
+class InvestigationService:
+    def __init__(
+        self,
+        repository: InvestigationRepository,
+        sources: list[EvidenceSource],
+        mailer: Mailer,
+        triage_policy: TriagePolicy,
+        settings: Settings,
+        signing_key: bytes,
+        callbacks: Callbacks,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._sources = sources
+        self._mailer = mailer
+        self._roster = triage_policy.roster
+        self._settings = settings
+        self._key = signing_key
+        self._callbacks = callbacks
+        self._clock = clock
+
+    # ------------------------------------------------------------ Step Functions tasks
+    def gather_evidence(self, complaint_id: str) -> dict[str, Any]:
+        """Fetch evidence from every source and chain it; the case becomes INVESTIGATING. Once."""
+        case, _ = self._repository.get(complaint_id)
+        existing = self._repository.evidence(complaint_id)
+        if existing:
+            return {"complaintId": complaint_id, "items": len(existing)}
+        now = self._clock()
+        items = gather(case, self._sources, now)
+        event = CaseEvent(at=now, type="EVIDENCE_GATHERED", params={"items": str(len(items))})
+        self._repository.start_investigation(case, items, event)
+        return {"complaintId": complaint_id, "items": len(items)}
+
+    def clocks(self, complaint_id: str) -> Clocks:
+        """The waits: 75% of the time to the resolution target, then the last 25%, then one whole SLA
+        window for the lead and again for the head."""
+        case, _ = self._repository.get(complaint_id)
+        now = self._clock()
+        due = case.resolution_due_at or now
+        window = max((due - case.created_at).total_seconds(), 60.0)
+        left = max((due - now).total_seconds(), 60.0)
+        scale = self._settings.time_scale
+
+        def real(policy_seconds: float) -> int:
+            return max(MIN_WAIT_SECONDS, round(real_seconds(policy_seconds, scale)))
+
+        return Clocks(real(0.75 * left), real(0.25 * left), real(window))
+
+    def ask(self, complaint_id: str, level: str, token: str, timeout_seconds: float) -> dict[str, Any]:
+        """Email the person at `level` a link to the case page; the task waits for their findings.
+
+        The first ask goes to the assigned investigator. Asked again at the same level (the reminder at
+        75%), the same link is re-bound to the new wait, so the first email's link keeps working. At a new
+        level (escalation), a new link goes to the lead or head and the old one answers 410."""
+        case, _ = self._repository.get(complaint_id)
+        person = self._holder(case, level)
+        now = self._clock()
+        current = (
+            self._repository.get_link(case.investigation_link_id) if case.investigation_link_id else None
+        )
+        deadline = expires(now, timeout_seconds)
+        text = messages(case.locale)
+        if current is not None and current.level == level and current.status == LinkStatus.OPEN:
+            event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
+            self._repository.rebind_link(current.link_id, token, deadline, event)
+            self._send("investigation_email", current, case, reminder=True)
+            return {"complaintId": complaint_id, "level": level, "reminder": True}
+        link = TaskLink(
+            link_id=new_link_id(),
+            complaint_id=complaint_id,
+            kind="investigate",
+            level=level,
+            recipient_id=person.id,
+            recipient_name=person.name,
+            recipient_email=person.email,
+            token=token,
+            created_at=now,
+            expires_at=deadline,
+        )
+        kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
+        event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
+        self._repository.put_link(link, case.investigation_link_id, event)
+        self._send("investigation_email", link, case, reminder=False)
+        return {"complaintId": complaint_id, "level": level, "reminder": False}
+
+    def record_findings(self, complaint_id: str, findings: dict[str, Any]) -> dict[str, Any]:
+        """Store the findings; the case waits for approval (or goes on to the remedy)."""
+        case, _ = self._repository.get(complaint_id)
+        parsed = Findings.model_validate(findings)
+        if case.findings is None:
+            event = CaseEvent(at=self._clock(), type="FINDINGS_RECORDED", params={"remedy": parsed.remedy})
+            self._repository.record_findings(case, parsed, Status.AWAITING_APPROVAL, event)
+        return {"complaintId": complaint_id, "remedy": parsed.remedy}
+
+    # ------------------------------------------------------------ the link pages
+    def open_page(self, link_id: str, sig: str | None) -> PageView:
+        """What GET shows. Decides nothing."""
+        link = self._checked(link_id, sig)
+        case, _ = self._repository.get(link.complaint_id)
+        evidence = self._repository.evidence(link.complaint_id)
+        return PageView(link, case, evidence, verify(evidence))
+
+    def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
+        """Record the person's findings exactly once and hand them to the waiting task."""
+        findings = Findings.model_validate(form)  # bad input: nothing recorded, link still open
+        link = self._checked(link_id, sig)
+        now = self._clock()
+        if not self._repository.complete_link(link.link_id, now):
+            raise self._refusal(self._repository.get_link(link.link_id) or link)
+        try:
+            self._callbacks.succeed(link.token, {"findings": findings.model_dump(mode="json")})
+        except TaskGone:
+            self._repository.expire_link(link.link_id, now)
+            raise LinkGone(link) from None
+        return link
+
+    def _checked(self, link_id: str, sig: str | None) -> TaskLink:
+        link = self._repository.get_link(link_id) if link_id else None
+        if link is None or not signature_matches(self._key, link, sig):
+            raise LinkForged(link_id)
+        if link.status != LinkStatus.OPEN or self._clock() > link.expires_at:
+            raise self._refusal(link)
+        return link
+
+    def _refusal(self, link: TaskLink) -> Exception:
+        if link.status == LinkStatus.DONE:
+            return LinkDecided(link)
+        return LinkGone(link)
+
+    # ------------------------------------------------------------ helpers
+    def _holder(self, case: Case, level: str) -> Person:
+        team = self._roster[case.department or "customer-service"]
+        if level == "lead":
+            return team.lead
+        if level == "head":
+            return team.head
+        chosen = next((p for p in team.investigators if p.id == case.assignee), None)
+        if chosen is None:
+            raise CaseNotFound(f"{case.complaint_id} has no investigator on the roster")
+        return chosen
+
+    def _send(self, template: str, link: TaskLink, case: Case, reminder: bool) -> None:
+        url = link_url(self._settings.public_base_url, self._key, link)
+        self._mailer.send(
+            compose(
+                template,
+                to=[link.recipient_email],
+                subject=("Reminder: " if reminder else "")
+                + f"Complaint {case.complaint_id} ({case.priority}, {case.category}) needs your findings",
+                name=link.recipient_name,
+                complaint_id=case.complaint_id,
+                priority=case.priority,
+                category=case.category,
+                level=link.level,
+                due=case.resolution_due_at,
+                url=url,
+                reminder=reminder,
+            )
+        )

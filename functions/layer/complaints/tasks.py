@@ -1,0 +1,127 @@
+"""Human steps: links people click in emails, bound to one Step Functions task each.
+
+A link carries an opaque id (128 random bits) and an HMAC over what it is for; the task token stays in
+DynamoDB. GET shows a page and decides nothing (mail scanners open links); POST decides, exactly once
+(a conditional write), then hands the answer to Step Functions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+
+class LinkStatus(StrEnum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    SUPERSEDED = "SUPERSEDED"
+    EXPIRED = "EXPIRED"
+
+
+class TaskLink(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    link_id: str
+    complaint_id: str
+    kind: str  # "investigate"
+    level: str  # investigator, lead, head
+    recipient_id: str
+    recipient_name: str
+    recipient_email: str
+    token: str
+    status: LinkStatus = LinkStatus.OPEN
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+    held_by: str | None = None  # who holds the task now, once this link is superseded
+
+
+def new_link_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits
+
+
+def signature(key: bytes, link_id: str, complaint_id: str, kind: str, recipient_id: str) -> str:
+    message = "|".join((link_id, complaint_id, kind, recipient_id)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def link_url(base_url: str, key: bytes, link: TaskLink) -> str:
+    sig = signature(key, link.link_id, link.complaint_id, link.kind, link.recipient_id)
+    return f"{base_url.rstrip('/')}/tasks/{link.link_id}?sig={sig}"
+
+
+def signature_matches(key: bytes, link: TaskLink, sig: str | None) -> bool:
+    if not sig:
+        return False
+    expected = signature(key, link.link_id, link.complaint_id, link.kind, link.recipient_id)
+    return hmac.compare_digest(expected, sig)
+
+
+REMEDIES = ("refund", "partial_refund", "resettle", "compensation", "account_fix", "explanation")
+MONEY_REMEDIES = ("refund", "partial_refund", "resettle", "compensation")
+
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Findings(BaseModel):
+    """What the investigator found and proposes (the findings form)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    summary: Text2000
+    remedy: Literal["refund", "partial_refund", "resettle", "compensation", "account_fix", "explanation"]
+    amount: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000000"), decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    customerMessage: Text2000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_none(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in values.items()}
+        return values
+
+    @model_validator(mode="after")
+    def _money(self) -> Findings:
+        if self.remedy in MONEY_REMEDIES and (self.amount is None or self.currency is None):
+            raise ValueError(f"a {self.remedy} needs an amount and a currency")
+        return self
+
+
+class LinkForged(Exception):
+    """No such link, or the signature does not match: the same 404 either way."""
+
+
+class LinkDecided(Exception):
+    """Used already (409)."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
+class LinkGone(Exception):
+    """The task moved on (escalated) or timed out (410); says who holds it now."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
+class TaskGone(Exception):
+    """Step Functions no longer waits for this token (timed out, or answered)."""
+
+
+class Callbacks(Protocol):
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        """Answer a waiting task. Raises TaskGone when it no longer waits."""
+
+
+def expires(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)

@@ -1,0 +1,69 @@
+"""Step Functions tasks of the investigation, routed by `step`: gather evidence, set the clocks, ask the
+investigator (or, on escalation, the lead or head) for findings, record the findings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field, TypeAdapter
+
+from complaints import wiring
+from complaints.settings import Settings
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+service = wiring.investigation_service(settings)
+
+
+class Gather(BaseModel):
+    step: Literal["gather"]
+    complaintId: str
+
+
+class SetClocks(BaseModel):
+    step: Literal["clocks"]
+    complaintId: str
+
+
+class Ask(BaseModel):
+    step: Literal["ask"]
+    complaintId: str
+    level: Literal["investigator", "lead", "head"]
+    token: str
+    timeoutSeconds: float
+
+
+class RecordFindings(BaseModel):
+    step: Literal["findings"]
+    complaintId: str
+    findings: dict[str, Any]
+
+
+Request = TypeAdapter(Annotated[Gather | SetClocks | Ask | RecordFindings, Field(discriminator="step")])
+
+
+@logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    request = Request.validate_python(event)
+    metrics.add_dimension(name="step", value=request.step)
+    if isinstance(request, Gather):
+        result = service.gather_evidence(request.complaintId)
+    elif isinstance(request, SetClocks):
+        result = service.clocks(request.complaintId).__dict__
+    elif isinstance(request, Ask):
+        result = service.ask(request.complaintId, request.level, request.token, request.timeoutSeconds)
+        if request.level != "investigator":
+            metrics.add_metric(name="InvestigationEscalated", unit=MetricUnit.Count, value=1)
+        elif result["reminder"]:
+            metrics.add_metric(name="InvestigatorReminded", unit=MetricUnit.Count, value=1)
+    else:
+        result = service.record_findings(request.complaintId, request.findings)
+    metrics.add_metric(name="InvestigationStep", unit=MetricUnit.Count, value=1)
+    logger.info("investigation step", extra={"step": request.step})
+    return result

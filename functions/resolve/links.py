@@ -1,0 +1,104 @@
+"""The pages behind the links in emails: GET shows the case and a form (and decides nothing), POST
+records the person's answer exactly once and hands it to the waiting Step Functions task."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from complaints import wiring
+from complaints.intake import decode_body, field_errors
+from complaints.settings import Settings
+from complaints.tasks import REMEDIES, LinkDecided, LinkForged, LinkGone
+from complaints.web import render
+
+settings = Settings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+service = wiring.investigation_service(settings)
+app = APIGatewayRestResolver(enable_validation=True)
+HTML = "text/html; charset=utf-8"
+
+
+def _page(template: str, status: int, **context) -> Response:
+    return Response(status_code=status, content_type=HTML, body=render(template, **context))
+
+
+def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | None = None, values=None):
+    view = service.open_page(link_id, sig)
+    return _page(
+        "task_page.html",
+        status,
+        view=view,
+        remedies=REMEDIES,
+        errors=errors or [],
+        values=values or {},
+        action=f"/tasks/{link_id}?sig={sig}",
+    )
+
+
+@app.get("/tasks/<link_id>", include_in_schema=False)
+def show(
+    link_id: Annotated[str, Path(max_length=64)], sig: Annotated[str | None, Query(max_length=64)] = None
+):
+    metrics.add_metric(name="TaskLinkOpened", unit=MetricUnit.Count, value=1)
+    return _form_page(link_id, sig)
+
+
+@app.post("/tasks/<link_id>", include_in_schema=False)
+def decide(
+    link_id: Annotated[str, Path(max_length=64)], sig: Annotated[str | None, Query(max_length=64)] = None
+):
+    event = app.current_event
+    raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
+    form = {k: v for k, v in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)}
+    try:
+        link = service.submit(link_id, sig, form)
+    except ValidationError as error:
+        return _form_page(link_id, sig, 422, field_errors(error), form)
+    logger.set_correlation_id(link.complaint_id)
+    metrics.add_metric(name="FindingsSubmitted", unit=MetricUnit.Count, value=1)
+    logger.info("findings submitted", extra={"level": link.level})
+    return _page("task_done.html", 200, link=link)
+
+
+@app.exception_handler(LinkForged)
+def _forged(_: LinkForged) -> Response:
+    metrics.add_metric(name="TaskLinkRejected", unit=MetricUnit.Count, value=1)
+    return _page("task_refused.html", 404, title="Link not found", message="This link is not valid.")
+
+
+@app.exception_handler(LinkDecided)
+def _decided(error: LinkDecided) -> Response:
+    return _page(
+        "task_refused.html",
+        409,
+        title="Already decided",
+        message=f"The task for complaint {error.link.complaint_id} was done already. Nothing more to do.",
+    )
+
+
+@app.exception_handler(LinkGone)
+def _gone(error: LinkGone) -> Response:
+    holder = error.link.held_by
+    message = (
+        f"The task for complaint {error.link.complaint_id} has moved on: {holder} holds it now."
+        if holder
+        else f"The task for complaint {error.link.complaint_id} has expired; the next person in line has it."
+    )
+    return _page("task_refused.html", 410, title="This link has expired", message=message)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context) -> dict:
+    return app.resolve(event, context)
