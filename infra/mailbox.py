@@ -29,7 +29,7 @@ def parse(message_id: str, raw: str) -> dict[str, Any]:
         "id": message_id,
         "from": str(message["From"] or ""),
         "to": [address for _, address in getaddresses([str(message["To"] or "")]) if address],
-        "subject": str(message["Subject"] or ""),
+        "subject": str(message["Subject"] or "").strip(),
         "text": text,
         "html": html,
         "links": list(dict.fromkeys(links)),

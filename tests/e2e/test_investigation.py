@@ -1,0 +1,190 @@
+"""The investigator's part, on the running stack: the email link, the case page with its evidence, the
+findings form; double and concurrent clicks, forged links, tampered evidence; and, on a stack whose
+clock runs fast, the reminder, the escalations and the overdue case."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from complaints.triage import load_triage_policy
+from tests.e2e.conftest import (
+    Stack,
+    history,
+    running_stack,
+    states_entered,
+    wait_for,
+    wait_for_email,
+    wait_for_execution_end,
+    wait_for_status,
+)
+
+ROSTER = load_triage_policy().roster
+FINDINGS = {
+    "summary": "The payout batch was held by the bank; released today.",
+    "remedy": "explanation",
+    "customerMessage": "Your withdrawal was delayed by the bank and has now been paid out.",
+}
+
+
+def submit_payment_complaint(stack: Stack) -> dict:
+    answer = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"email": f"payer.{uuid.uuid4().hex[:8]}@example.com"},
+            "description": "My withdrawal of 150 CNY has not arrived after three days.",
+            "references": {"transactionId": "TX-20261119-001"},
+            "amount": {"value": "150.00", "currency": "CNY"},
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 202
+    return answer.json()
+
+
+def investigator_link(stack: Stack, accepted: dict) -> tuple[str, dict]:
+    view = wait_for_status(stack, accepted, "INVESTIGATING")
+    person = next(p for p in ROSTER[view["department"]].investigators if p.name == view["assignee"])
+    email = wait_for_email(stack, person.email, accepted["complaintId"])
+    (link,) = [url for url in email["links"] if "/tasks/" in url]
+    return link, view
+
+
+def test_the_investigator_records_findings_from_the_email_link(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+
+    first_look = requests.get(link, timeout=10)
+    second_look = requests.get(link, timeout=10)  # a mail scanner, then the person: GET decides nothing
+    assert first_look.status_code == second_look.status_code == 200
+    assert "PENDING_AT_BANK" in first_look.text  # the ledger record, gathered as evidence
+    assert "Evidence chain intact" in first_look.text
+
+    incomplete = requests.post(link, data={**FINDINGS, "remedy": "refund"}, timeout=10)
+    assert incomplete.status_code == 422
+    assert "amount" in incomplete.text
+    done = requests.post(link, data=FINDINGS, timeout=10)
+    assert done.status_code == 200
+    assert "Recorded" in done.text
+
+    execution = wait_for_execution_end(stack, accepted["complaintId"])
+    assert execution["status"] == "SUCCEEDED"
+    assert states_entered(history(stack, accepted["complaintId"]))[-3:] == [
+        "Wait for investigator",
+        "Record findings",
+        "Awaiting approval",
+    ]
+    view = wait_for_status(stack, accepted, "AWAITING_APPROVAL")
+    assert view["timeline"][-1]["type"] == "FINDINGS_RECORDED"
+    assert "explanation" in view["timeline"][-1]["detail"]
+
+    again = requests.post(link, data=FINDINGS, timeout=10)
+    assert again.status_code == 409
+    assert "done already" in again.text
+    assert requests.get(link, timeout=10).status_code == 409
+
+
+def test_forged_and_altered_links_are_not_found(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    parts = urlsplit(link)
+    link_id, sig = parts.path.rsplit("/", 1)[1], parts.query.removeprefix("sig=")
+    altered = f"{stack.base_url}/tasks/{link_id}?sig={sig[:-1]}{'0' if sig[-1] != '0' else '1'}"
+    unknown = f"{stack.base_url}/tasks/{uuid.uuid4().hex}?sig={sig}"
+    unsigned = f"{stack.base_url}/tasks/{link_id}"
+
+    for url in (altered, unknown, unsigned):
+        assert requests.get(url, timeout=10).status_code == 404
+        assert requests.post(url, data=FINDINGS, timeout=10).status_code == 404
+    assert wait_for_status(stack, accepted, "INVESTIGATING")["status"] == "INVESTIGATING"  # nothing decided
+
+
+def test_concurrent_clicks_record_the_findings_once(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: requests.post(link, data=FINDINGS, timeout=20), range(6)))
+
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+    view = wait_for_status(stack, accepted, "AWAITING_APPROVAL")
+    assert [e["type"] for e in view["timeline"]].count("FINDINGS_RECORDED") == 1
+
+
+def test_tampered_evidence_is_detected(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    stack.client("dynamodb").update_item(
+        TableName="CasesTable",
+        Key={"pk": {"S": f"CASE#{accepted['complaintId']}"}, "sk": {"S": "EVIDENCE#0000"}},
+        UpdateExpression="SET #data.#status = :forged",
+        ExpressionAttributeNames={"#data": "data", "#status": "status"},
+        ExpressionAttributeValues={":forged": {"S": "PAID"}},
+    )
+
+    page = requests.get(link, timeout=10)
+
+    assert page.status_code == 200
+    assert "Evidence chain broken at item 0" in page.text
+
+
+@pytest.fixture(scope="module")
+def fast_stack(tmp_path_factory: pytest.TempPathFactory):
+    """A stack whose policy clock runs a million times faster: every investigation wait lasts a second."""
+    with running_stack(tmp_path_factory.mktemp("fast"), 1_000_000) as running:
+        yield running
+
+
+def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fast_stack: Stack):
+    stack = fast_stack
+    accepted = submit_payment_complaint(stack)
+    complaint_id = accepted["complaintId"]
+
+    view = wait_for_status(stack, accepted, "NEEDS_ATTENTION")
+
+    team = ROSTER[view["department"]]
+    person = next(p for p in team.investigators if p.name == view["assignee"])
+    to_investigator = [m for m in stack.mailbox() if person.email in m["to"] and complaint_id in m["subject"]]
+    assert [m["subject"].startswith("Reminder") for m in to_investigator] == [False, True]
+    first_link, reminder_link = (next(u for u in m["links"] if "/tasks/" in u) for m in to_investigator)
+    assert reminder_link == first_link  # the reminder keeps the same link working
+    lead_email = wait_for_email(stack, team.lead.email, complaint_id)
+    head_email = wait_for_email(stack, team.head.email, complaint_id)
+    lead_link = next(u for u in lead_email["links"] if "/tasks/" in u)
+    head_link = next(u for u in head_email["links"] if "/tasks/" in u)
+
+    # Each escalation left the earlier link answering 410 with who holds the task now.
+    superseded = requests.get(first_link, timeout=10)
+    assert superseded.status_code == 410
+    assert team.lead.name in superseded.text
+    assert team.head.name in requests.get(lead_link, timeout=10).text
+    expired = requests.post(head_link, data=FINDINGS, timeout=10)
+    assert expired.status_code == 410
+
+    types = [e["type"] for e in view["timeline"]]
+    assert types.count("ESCALATED") == 2
+    assert "REMINDER_SENT" in types
+    assert types[-1] == "NEEDS_ATTENTION"
+    alert = wait_for(
+        lambda: next(
+            (m for m in stack.mailbox() if "ops@example.com" in m["to"] and complaint_id in m["subject"]),
+            None,
+        ),
+        what="the ops alert",
+    )
+    assert "Wait for head of department" in alert["text"]
+    execution = wait_for_execution_end(stack, complaint_id)
+    assert execution["status"] == "FAILED"
+    assert states_entered(history(stack, complaint_id))[-7:] == [
+        "Wait for investigator",
+        "Wait for investigator after reminder",
+        "Wait for department lead",
+        "Wait for head of department",
+        "Investigation overdue",
+        "Record failure",
+        "Needs attention",
+    ]
