@@ -1,4 +1,4 @@
-"""`python -m bench`: cold imports, then intake throughput; a table on stdout, JSON in bench/out/."""
+"""`python -m bench`: cold imports, intake throughput, then triage; a table on stdout, JSON in bench/out/."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import imports, intake, machine, report
+from bench import imports, intake, machine, report, triage
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+SECTIONS = ("imports", "intake", "triage")
 
 # Progress goes to the terminal's stderr even while the stack's output is redirected to a file.
 _console = os.fdopen(os.dup(2), "w", buffering=1)
@@ -52,17 +53,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="isolated phase: requests each way")
     parser.add_argument("--workflow-requests", type=int, default=100, help="workflow phase: requests")
     parser.add_argument("--block", type=int, default=20, help="handler/bare alternate per block")
+    parser.add_argument("--triage-complaints", type=int, default=50, help="triage: complaints timed")
+    parser.add_argument("--triage-block", type=int, default=10, help="triage: complaints per block")
+    parser.add_argument(
+        "--triage-sizes", default="1000,20000", help="triage: table sizes in complaints, comma-separated"
+    )
+    parser.add_argument("--triage-fresh", type=int, default=3, help="triage: fresh complaints per size")
+    parser.add_argument(
+        "--triage-full-copies",
+        action="store_true",
+        help="triage: keep moto's whole-table copy per transaction item at every size (slow)",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"which sections to run, comma-separated (default: all of {', '.join(SECTIONS)})",
+    )
     args = parser.parse_args(argv)
+    sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown or not sections:
+        parser.error(f"unknown section(s) {', '.join(unknown) or '(none given)'}; choose from {SECTIONS}")
 
     OUT.mkdir(exist_ok=True)
     started = time.perf_counter()
     results: dict = {"machine": machine.facts()}
-    progress("cold imports: one fresh interpreter per sample")
-    results["imports"] = imports.run(args.repetitions, progress)
+    if "imports" in sections:
+        progress("cold imports: one fresh interpreter per sample")
+        results["imports"] = imports.run(args.repetitions, progress)
     log = OUT / "stack.log"
-    progress(f"intake: stack and handler output goes to {log}")
+    progress(f"stack and handler output goes to {log}")
     with output_to(log):
-        results["intake"] = intake.run(args.requests, args.workflow_requests, args.block, progress)
+        if "intake" in sections:
+            results["intake"] = intake.run(args.requests, args.workflow_requests, args.block, progress)
+        if "triage" in sections:
+            results["triage"] = triage.run(
+                args.triage_complaints,
+                args.triage_block,
+                [int(size) for size in args.triage_sizes.split(",")],
+                args.triage_fresh,
+                args.triage_full_copies,
+                progress,
+            )
     results["duration_s"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()
     output = OUT / "latest.json"

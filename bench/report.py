@@ -127,9 +127,159 @@ def intake_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _wrap(label: str, parts: list[str], width: int = 104) -> list[str]:
+    """`label` then the parts joined by ", ", continued under the first part when the line is full."""
+    lines, line = [], label
+    for i, part in enumerate(parts):
+        text = part + ("," if i < len(parts) - 1 else "")
+        if line.strip() and len(line) + 1 + len(text) > width and line != label:
+            lines.append(line)
+            line = " " * len(label)
+        line += ("" if line.endswith(" ") else " ") + text
+    lines.append(line)
+    return lines
+
+
+def _per_query_ms(size: dict[str, Any]) -> float:
+    queries = [row for row in size["reads"].values() if row["op"] == "dynamodb.Query"]
+    return 1000 * sum(row["seconds"] for row in queries) / sum(row["calls"] for row in queries)
+
+
+def _triage_timing(result: dict[str, Any]) -> list[str]:
+    timing, cold = result["handler_time"], result["cold_start_s"]
+    handlers = timing["handlers"]
+    lines = [
+        "",
+        "(c) Triage: TriageFunction then SpikeWatchFunction invoked in-process, one complaint at a time, on",
+        "    RECEIVED cases created with DynamoCaseRepository.create; a second embedded stack "
+        "(moto reset first)",
+        f"  first invokes (in-process cold starts) {1000 * cold['TriageFunction']:.0f} ms and "
+        f"{1000 * cold['SpikeWatchFunction']:.0f} ms, not in the figures below",
+        "",
+        f"  {'handler':<22}{'median ms':>10}{'p90 ms':>9}{'in AWS calls ms':>17}{'calls/inv':>11}",
+    ]
+    for name, row in handlers.items():
+        lines.append(
+            f"  {name:<22}{row['median_ms']:>10.2f}{row['p90_ms']:>9.2f}"
+            f"{row['in_aws_calls']['median_ms']:>17.2f}{row['aws_calls_per_invocation']:>11.2f}"
+        )
+    lines.append("  AWS calls per invocation, counted by a botocore before-call hook on this thread:")
+    for name, row in handlers.items():
+        lines += _wrap(f"    {name + ':':<20}", row["calls_described"])
+    odd = sum(row["invocations_with_other_calls"] for row in handlers.values())
+    if odd:
+        lines.append(f"  NOTE: {odd} invocations made other calls than these")
+    outcomes = ", ".join(f"{count} {outcome}" for outcome, count in timing["triage_outcomes"].items())
+    pauses = timing["full_collections"]
+    lines += [
+        f"  {timing['complaints']} complaints in blocks of {timing['block']}. Before each block, untimed: "
+        "table emptied, roster counters put",
+        "    back, the block's cases created, heap collected and frozen (largest table "
+        f"{timing['largest_table_items']} items).",
+        f"    Outcomes: {outcomes}; {timing['spike_alerts']} spike alerts. 'in AWS calls' = inside boto3 "
+        "(provide-client-params",
+        f"    to after-call). Full collections in the timed invocations: {pauses['count']} "
+        f"({pauses['ms']:.0f} ms); background AWS calls: {_calls(timing['background_aws_calls'])}.",
+    ]
+    return lines
+
+
+def _per_query_ms(size: dict[str, Any]) -> float:
+    queries = [row for row in size["reads"].values() if row["op"] == "dynamodb.Query"]
+    return 1000 * sum(row["seconds"] for row in queries) / sum(row["calls"] for row in queries)
+
+
+def _triage_scale(scale: dict[str, Any]) -> list[str]:
+    sizes = scale["sizes"]
+    first, last = sizes[0], sizes[-1]
+    heads = "".join(f"{size['complaints']:>12,}" for size in sizes)
+    lines = [
+        "",
+        f"  Reads against table size: {scale['fresh_per_size']} fresh complaints triaged and spike-watched "
+        "at each size. Items read",
+        "  for them all (Query: ScannedCount; GetItem, BatchGetItem: items in the response), by an "
+        "after-call hook:",
+        f"  {'read (complaints in the table →)':<50}{'calls':>6}{heads}{'ratio':>8}",
+    ]
+    for what, row in first["reads"].items():
+        op = row["op"].removeprefix("dynamodb.")
+        keys = f", {row['keys'] // row['calls']} keys" if op == "BatchGetItem" else ""
+        keys += ", both handlers" if what == "case + timeline" else ""
+        values = [size["reads"].get(what, {}).get("scanned", 0) for size in sizes]
+        ratio = values[-1] / values[0] if values[0] else float("nan")
+        cells = "".join(f"{value:>12,}" for value in values)
+        lines.append(f"  {f'{what} ({op}{keys})':<50}{row['calls']:>6}{cells}{ratio:>8.2f}")
+    totals = (
+        ("items read, all reads", "items_read", scale["items_read_ratio"]),
+        ("items in the table", "table_items", scale["table_items_ratio"]),
+    )
+    for label, key, ratio in totals:
+        cells = "".join(f"{size[key]:>12,}" for size in sizes)
+        lines.append(f"  {label:<56}{cells}{ratio:>8.2f}")
+    rows = (
+        ("Triage handler ms (median)", lambda size: size["triage_ms"]["median_ms"]),
+        ("SpikeWatch handler ms (median)", lambda size: size["spike_ms"]["median_ms"]),
+        ("  in read calls, ms per complaint (median)", lambda size: size["in_reads_ms_median"]),
+        ("  in write calls, ms per complaint (median)", lambda size: size["in_writes_ms_median"]),
+        ("  moto's time per Query, ms (mean)", _per_query_ms),
+        ("one whole-table deep copy in moto, ms", lambda size: 1000 * size["full_table_copy_s"]),
+    )
+    for label, value in rows:
+        values = [value(size) for size in sizes]
+        cells = "".join(f"{v:>12.0f}" for v in values)
+        lines.append(f"  {label:<56}{cells}{values[-1] / values[0]:>8.2f}")
+    exact = all(size["items_read"] == size["items_returned"] for size in sizes)
+    background = [size for size in sizes if size["background_aws_calls"]]
+    loads = [
+        f"{size['items_loaded']:,} items by {size['load_method']} in {size['load_s']:.1f} s "
+        f"({1000 * size['load_s'] / size['items_loaded']:.2f} ms an item)"
+        for size in sizes
+    ]
+    lines += [
+        f"  ITEMS READ: {first['items_read']} at {first['complaints']:,} complaints, {last['items_read']} at "
+        f"{last['complaints']:,}: ratio {scale['items_read_ratio']:.2f}, for a table "
+        f"{scale['table_items_ratio']:.1f} times larger.",
+        "  "
+        + (
+            "Count = ScannedCount in every Query (no filters); every key asked for was found."
+            if exact
+            else "NOTE: a Query's Count differs from its ScannedCount, or a key asked for was not found."
+        ),
+        *(
+            f"  NOTE: background AWS calls at {size['complaints']:,}: {_calls(size['background_aws_calls'])}"
+            for size in background
+        ),
+        f"  The load: complaints arriving {scale['arrivals_per_hour']} an hour before the current hour, "
+        "newest first (the smaller",
+        f"    table is the newest part of the larger); {scale['complaints_per_customer']} per customer; "
+        "every category's hour counters; every",
+        "    investigator's counter. The fresh complaints are customers' 5th, in the current hour.",
+        *_wrap("    Loaded:", loads),
+        "    (backend put_item: DynamoDBBackend.put_item, what moto's BatchWriteItem handler does per item)",
+        "  Handler time grows in moto, not in DynamoDB: moto answers every Query by walking all the table's",
+        "    items, and backs the whole table up (one deep copy, last row) for each item of a "
+        "TransactWriteItems;",
+        "    during these invocations that backup "
+        + (
+            "was left as it is."
+            if scale["transaction_backups"].startswith("moto's")
+            else "copied only the partitions written (same rollback)."
+        ),
+    ]
+    return lines
+
+
+def triage_table(result: dict[str, Any]) -> list[str]:
+    return _triage_timing(result) + _triage_scale(result["table_size"])
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
-    lines += imports_table(results["imports"])
-    lines += intake_table(results["intake"])
+    if "imports" in results:
+        lines += imports_table(results["imports"])
+    if "intake" in results:
+        lines += intake_table(results["intake"])
+    if "triage" in results:
+        lines += triage_table(results["triage"])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)

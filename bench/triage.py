@@ -14,20 +14,28 @@ ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it
 1. Handler time per complaint: blocks of complaints. Before each block, untimed: the table is emptied
    (moto's TransactWriteItems deep-copies the whole table once per item it writes, so its cost grows
    with the table; DynamoDB's does not), the roster counters are put back, the block's cases are
-   created, and the heap is collected and gc.freeze()d, as in section (b).
+   created, and the heap is collected and gc.freeze()d, as in section (b). moto is not modified here.
 
-2. Reads against table size: the table is bulk-loaded with BatchWriteItem (boto3's batch_writer) with
-   complaints that arrived at a steady 40 an hour before the current hour, newest first, so the
-   1,000-complaint table is the newest 25 hours of the 20,000-complaint one (the same traffic, a table
-   that has grown 20 times). Each case item is a copy of a real triaged case item (taken from part 1)
-   with its own id, times, customer, category, text and GSI2/GSI3 keys; customers have 4 complaints
-   each, within 2.5 hours; every category's hour counter holds its 4 complaints of the hour; the
-   roster holds every investigator's counter. Fresh complaints (other customers' 5th complaint, in the
-   current hour) are created before the load, then triaged and spike-watched at each size.
+2. Reads against table size. The table is loaded with complaints that arrived at a steady 40 an hour
+   before the current hour, newest first, so the 1,000-complaint table is the newest 25 hours of the
+   20,000-complaint one (the same traffic, a table that has grown 20 times). Each case item is a copy
+   of a real triaged case item (from the warm-up) with its own id, times, customer, category, text and
+   GSI2/GSI3 keys; customers have 4 complaints each, within 2.5 hours; every category's hour counter
+   holds its 4 complaints of the hour; the roster holds every investigator's counter. The first size
+   goes in with BatchWriteItem requests (boto3's batch_writer); the growth to the next goes straight
+   into moto's backend (DynamoDBBackend.put_item, which moto's BatchWriteItem handler calls per item),
+   ~2.5 times faster. Fresh complaints (other customers' 5th, in the current hour) are created before
+   the load, then triaged and spike-watched at each size; the after-call hook sums what their reads
+   touched. Handler time grows in moto, and not in DynamoDB, for two reasons the report shows: moto
+   answers a Query by walking every item of the table, and backs up the whole table (a deep copy) for
+   each item of a TransactWriteItems: ~3 s per item at 20,000 complaints, five items per complaint. While
+   these fresh complaints are handled, scoped_transaction_backups() makes that backup copy only the
+   partitions the transaction writes (the same rollback); --triage-full-copies keeps moto's.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import secrets
 import statistics
@@ -35,12 +43,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import boto3
+import moto.dynamodb.models as moto_dynamodb
+from boto3.dynamodb.types import TypeSerializer
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table as MotoTable
 from moto.moto_api._internal.models import moto_api_backend
 
 from bench.intake import GcWatch, free_port, summary
@@ -50,6 +63,7 @@ from complaints.models import AmountIn, Case, CaseEvent, CustomerIn, Status
 from complaints.repository import Claim, DynamoTriageRepository
 from complaints.triage import hour_bucket, load_triage_policy
 from infra.stack import EmbeddedStack, StackConfig
+from infra.template import ACCOUNT
 
 Progress = Callable[[str], None]
 TRIAGE, SPIKES = "TriageFunction", "SpikeWatchFunction"
@@ -107,7 +121,7 @@ def classify(operation: str, params: dict[str, Any]) -> tuple[str, bool]:
     """What a DynamoDB call reads or writes, and whether it is a read."""
     if operation == "Query":
         if params.get("IndexName") == "GSI2":
-            return "customer's recent cases (GSI2)", True
+            return "customer's recent cases, GSI2", True
         values = list((params.get("ExpressionAttributeValues") or {}).values())
         prefix = _prefix(values[0]) if values else "?"
         return {"CASE": "case + timeline", "ROSTER": "department roster"}.get(prefix, f"{prefix}#"), True
@@ -191,12 +205,65 @@ def describe(call: Call) -> str:
     return f"{call.op} {call.what}".strip()
 
 
+# ---------------------------------------------------------------- moto's transaction backups
+
+
+class _ScopedCopy:
+    """Stands in for the `copy` module inside moto.dynamodb.models during one TransactWriteItems:
+    a table's backup copies only the partitions the transaction writes (deep) and shares the rest,
+    which the transaction does not change. Any other deepcopy is the real one."""
+
+    def __init__(self, touched: dict[str, set[DynamoType]]):
+        self._touched = touched
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if not isinstance(value, MotoTable):
+            return copy.deepcopy(value, memo)
+        backup = copy.copy(value)
+        backup.items = copy.copy(value.items)  # a new dict of the same partitions
+        for hash_value in self._touched.get(value.name, set()):
+            partition = value.items.get(hash_value)  # .get: no new partition in the live defaultdict
+            if partition is not None:
+                backup.items[hash_value] = copy.deepcopy(partition)
+        return backup
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+@contextmanager
+def scoped_transaction_backups() -> Iterator[None]:
+    """moto backs a table up before each TransactWriteItems by deep-copying all of it, once per item
+    (DynamoDB does nothing of the kind). With a 25,000-item table that is ~3 s per item and five items
+    per complaint. Meanwhile, the backup holds a deep copy of just the partitions being written: the
+    same rollback on a failed condition, at a cost that does not grow with the table."""
+    backend = moto_dynamodb.DynamoDBBackend
+    original = backend.transact_write_items
+    lock = threading.Lock()
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        touched: dict[str, set[DynamoType]] = {}
+        for item in transact_items:
+            op = next(iter(item.values()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item") or {}
+            if table is not None and table.hash_key_attr in key:
+                touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
+        with lock:
+            moto_dynamodb.copy = _ScopedCopy(touched)  # type: ignore[assignment]
+            try:
+                return original(self, transact_items)
+            finally:
+                moto_dynamodb.copy = copy
+
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        backend.transact_write_items = original  # type: ignore[method-assign]
+
+
 # ---------------------------------------------------------------- the bench
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class TriageBench:
@@ -246,8 +313,7 @@ class TriageBench:
         ]
 
     def _put_all(self, items: list[dict[str, Any]]) -> float:
-        """BatchWriteItem, 25 items a request. The collector is off meanwhile: the load only adds
-        long-lived objects, and full collections would rescan moto's growing table again and again."""
+        """BatchWriteItem requests of 25 items (boto3's batch_writer), the collector off meanwhile."""
         gc.disable()
         start = time.perf_counter()
         try:
@@ -260,11 +326,30 @@ class TriageBench:
         self.calls.take()
         return elapsed
 
+    def _backend_table(self) -> Any:
+        return moto_dynamodb.dynamodb_backends[ACCOUNT][self.stack.config.region].get_table(self.table_name)
+
+    def _load(self, items: list[dict[str, Any]]) -> float:
+        """Straight into moto's backend: DynamoDBBackend.put_item, the call moto's BatchWriteItem handler
+        makes for each item it is sent, without the HTTP round trips and botocore's validation and
+        serialization (BatchWriteItem requests would take ~40 s for the 20,000 complaints on this
+        machine). The collector is off meanwhile: the load only adds long-lived objects."""
+        backend = moto_dynamodb.dynamodb_backends[ACCOUNT][self.stack.config.region]
+        serialize = TypeSerializer().serialize
+        gc.disable()
+        start = time.perf_counter()
+        try:
+            for item in items:
+                backend.put_item(self.table_name, {name: serialize(value) for name, value in item.items()})
+        finally:
+            elapsed = time.perf_counter() - start
+            gc.enable()
+        return elapsed
+
     def _reset(self, at: datetime) -> int:
         """Untimed: empty the table, put the roster counters back, collect and freeze the heap."""
         emptied = self._empty()
         self._put_all(self._roster_items(at))
-        self.calls.take()
         gc.collect()
         gc.freeze()
         self.gc.take()
@@ -451,67 +536,85 @@ class TriageBench:
             )
         return items
 
-    def table_size(self, sizes: list[int], fresh: int) -> dict[str, Any]:
+    def table_size(self, sizes: list[int], fresh: int, full_copies: bool) -> dict[str, Any]:
         hour0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self._reset(hour0)
-        per_block = CUSTOMER_BLOCK // PER_CUSTOMER
-        if len(sizes) * fresh > per_block or fresh > len(FRESH_TEXTS):
+        if len(sizes) * fresh > CUSTOMER_BLOCK // PER_CUSTOMER or fresh > len(FRESH_TEXTS):
             raise SystemExit(f"bench: at most {len(FRESH_TEXTS)} fresh complaints per size")
-        # Fresh complaints for every size, created now while the table is small (TransactWriteItems
-        # deep-copies the table in moto): the 5th complaint of a customer of the newest block, in the
-        # current hour.
-        rounds: list[list[str]] = []
-        for s in range(len(sizes)):
-            rounds.append(
-                [
-                    self.create_case(
-                        hour0 + timedelta(seconds=1 + s * fresh + i),
-                        f"customer{s * fresh + i}@example.com",
-                        *FRESH_TEXTS[i],
-                        f"NEW-{s}-{i}",
-                    )
-                    for i in range(fresh)
-                ]
-            )
+        # The fresh complaints of every size, created now while the table is small: each is the 5th
+        # complaint of a customer of the newest block, in the current hour.
+        rounds = [
+            [
+                self.create_case(
+                    hour0 + timedelta(seconds=1 + round_ * fresh + i),
+                    f"customer{round_ * fresh + i}@example.com",
+                    *FRESH_TEXTS[i],
+                    f"NEW-{round_}-{i}",
+                )
+                for i in range(fresh)
+            ]
+            for round_ in range(len(sizes))
+        ]
         results = []
         loaded = 0
         for size, complaint_ids in zip(sizes, rounds, strict=True):
-            self.progress(f"triage: bulk-loading complaints {loaded}..{size - 1} with BatchWriteItem")
+            # The first size with BatchWriteItem requests; the growth straight into moto's backend.
+            method = "BatchWriteItem" if not loaded else "backend put_item"
+            self.progress(f"triage: loading complaints {loaded:,}..{size - 1:,} ({method})")
             items = self._filler(loaded, size, hour0)
-            fill_s = self._put_all(items)
+            load_s = self._put_all(items) if not loaded else self._load(items)
             loaded = size
             gc.collect()
             gc.freeze()
-            self.gc.take()
             table_items = self._table_items()
-            self.progress(f"triage: {table_items} items in the table; triaging {fresh} fresh complaints")
+            self.progress(f"triage: {table_items:,} items; one deep copy of the table, as moto's backup")
+            started = time.perf_counter()
+            copy.deepcopy(self._backend_table())
+            full_copy_s = time.perf_counter() - started
+            gc.collect()
+            self.gc.take()
+            self.progress(f"triage: triaging and spike-watching {fresh} fresh complaints")
+            backups: AbstractContextManager[None] = (
+                nullcontext() if full_copies else scoped_transaction_backups()
+            )
             per_complaint = []
-            for complaint_id in complaint_ids:
-                triage_s, triage_calls, outcome = self.invoke(TRIAGE, complaint_id)
-                spike_s, spike_calls, spike = self.invoke(SPIKES, complaint_id)
-                per_complaint.append(
-                    {
-                        "complaint_id": complaint_id,
-                        "outcome": outcome["outcome"],
-                        "category": outcome["category"],
-                        "priority": outcome["priority"],
-                        "hour_count": spike["count"],
-                        "alerted": spike["alerted"],
-                        "triage_s": triage_s,
-                        "spike_s": spike_s,
-                        "calls": [
-                            {"handler": function, **call.__dict__}
-                            for function, calls in ((TRIAGE, triage_calls), (SPIKES, spike_calls))
-                            for call in calls
-                        ],
-                    }
-                )
+            self.calls.take_background()
+            with backups:
+                for complaint_id in complaint_ids:
+                    triage_s, triage_calls, outcome = self.invoke(TRIAGE, complaint_id)
+                    spike_s, spike_calls, spike = self.invoke(SPIKES, complaint_id)
+                    per_complaint.append(
+                        {
+                            "complaint_id": complaint_id,
+                            "outcome": outcome["outcome"],
+                            "category": outcome["category"],
+                            "priority": outcome["priority"],
+                            "hour_count": spike["count"],
+                            "alerted": spike["alerted"],
+                            "triage_s": triage_s,
+                            "spike_s": spike_s,
+                            "calls": [
+                                {"handler": function, **call.__dict__}
+                                for function, calls in ((TRIAGE, triage_calls), (SPIKES, spike_calls))
+                                for call in calls
+                            ],
+                        }
+                    )
             gc_count, gc_seconds = self.gc.take()
-            results.append(self._size_row(size, table_items, len(items), fill_s, per_complaint))
-            results[-1]["full_collections"] = {"count": gc_count, "ms": round(1000 * gc_seconds, 1)}
+            row = self._size_row(size, table_items, len(items), load_s, per_complaint)
+            row["full_table_copy_s"] = full_copy_s
+            row["load_method"] = method
+            row["background_aws_calls"] = self.calls.take_background()
+            row["full_collections"] = {"count": gc_count, "ms": round(1000 * gc_seconds, 1)}
+            results.append(row)
         first, last = results[0], results[-1]
         return {
-            "load": "BatchWriteItem (boto3 Table.batch_writer) through the embedded endpoint",
+            "load": "the first size with BatchWriteItem requests (boto3 batch_writer), the growth to the "
+            "next sizes put straight into moto's DynamoDB backend (DynamoDBBackend.put_item, what its "
+            "BatchWriteItem handler calls per item)",
+            "transaction_backups": "moto's full-table deep copy per item"
+            if full_copies
+            else "scoped to the partitions each TransactWriteItems writes",
             "arrivals_per_hour": RATE_PER_HOUR,
             "complaints_per_customer": PER_CUSTOMER,
             "fresh_per_size": fresh,
@@ -522,7 +625,7 @@ class TriageBench:
 
     @staticmethod
     def _size_row(
-        size: int, table_items: int, loaded: int, fill_s: float, per_complaint: list[dict[str, Any]]
+        size: int, table_items: int, loaded: int, load_s: float, per_complaint: list[dict[str, Any]]
     ) -> dict[str, Any]:
         reads: dict[str, dict[str, Any]] = {}
         read_s: list[float] = []
@@ -544,7 +647,7 @@ class TriageBench:
             "complaints": size,
             "table_items": table_items,
             "items_loaded": loaded,
-            "load_s": fill_s,
+            "load_s": load_s,
             "reads": reads,
             "items_read": sum(row["scanned"] for row in reads.values()),
             "items_returned": sum(row["returned"] for row in reads.values()),
@@ -556,7 +659,9 @@ class TriageBench:
         }
 
     # -------------------------------------------------------- run
-    def run(self, complaints: int, block: int, sizes: list[int], fresh: int) -> dict[str, Any]:
+    def run(
+        self, complaints: int, block: int, sizes: list[int], fresh: int, full_copies: bool
+    ) -> dict[str, Any]:
         self.progress("triage: starting a second embedded stack (moto state reset)")
         moto_api_backend.reset()  # section (b)'s table, functions and state machine live in this process
         started = time.perf_counter()
@@ -568,7 +673,7 @@ class TriageBench:
         try:
             cold = self.warm_up()
             timing = self.handler_time(complaints, block)
-            size = self.table_size(sizes, fresh)
+            size = self.table_size(sizes, fresh, full_copies)
         finally:
             self.stack.stop()
             self.gc.close()
@@ -585,5 +690,7 @@ class TriageBench:
         }
 
 
-def run(complaints: int, block: int, sizes: list[int], fresh: int, progress: Progress) -> dict[str, Any]:
-    return TriageBench(progress).run(complaints, block, sizes, fresh)
+def run(
+    complaints: int, block: int, sizes: list[int], fresh: int, full_copies: bool, progress: Progress
+) -> dict[str, Any]:
+    return TriageBench(progress).run(complaints, block, sizes, fresh, full_copies)

@@ -66,7 +66,7 @@ def _link(**overrides) -> TaskLink:
         "recipient_id": "fin-wang",
         "recipient_name": "Wang Fang",
         "recipient_email": "fin-wang@example.com",
-        "token": "t",
+        "token": "AAAA+task/token==",
         "created_at": AT,
         "expires_at": AT,
     }
