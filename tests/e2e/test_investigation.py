@@ -188,3 +188,21 @@ def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fas
         "Record failure",
         "Needs attention",
     ]
+
+
+def test_no_task_token_or_link_signature_reaches_the_logs(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    requests.get(link, timeout=10)
+    requests.post(link, data=FINDINGS, timeout=10)
+    wait_for_status(stack, accepted, "AWAITING_APPROVAL")
+    link_id, sig = urlsplit(link).path.rsplit("/", 1)[1], urlsplit(link).query.removeprefix("sig=")
+    item = stack.client("dynamodb").get_item(
+        TableName="CasesTable", Key={"pk": {"S": f"LINK#{link_id}"}, "sk": {"S": "LINK"}}
+    )["Item"]
+    token = item["token"]["S"]
+
+    logs = stack.logs()
+    assert f"/tasks/{link_id}" in logs  # the request was logged, without its query string
+    assert token not in logs
+    assert sig not in logs
