@@ -43,7 +43,44 @@ class RecordFindings(BaseModel):
     findings: dict[str, Any]
 
 
-Request = TypeAdapter(Annotated[Gather | SetClocks | Ask | RecordFindings, Field(discriminator="step")])
+class PlanApproval(BaseModel):
+    step: Literal["plan_approval"]
+    complaintId: str
+
+
+class NextApprover(BaseModel):
+    step: Literal["next_approver"]
+    complaintId: str
+    level: str
+
+
+class AskApproval(BaseModel):
+    step: Literal["ask_approval"]
+    complaintId: str
+    level: str
+    token: str
+    timeoutSeconds: float
+
+
+class RecordDecision(BaseModel):
+    step: Literal["decision"]
+    complaintId: str
+    decision: dict[str, Any]
+
+
+Request = TypeAdapter(
+    Annotated[
+        Gather
+        | SetClocks
+        | Ask
+        | RecordFindings
+        | PlanApproval
+        | NextApprover
+        | AskApproval
+        | RecordDecision,
+        Field(discriminator="step"),
+    ]
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
@@ -62,8 +99,20 @@ def handler(event: dict, context) -> dict:
             metrics.add_metric(name="InvestigationEscalated", unit=MetricUnit.Count, value=1)
         elif result["reminder"]:
             metrics.add_metric(name="InvestigatorReminded", unit=MetricUnit.Count, value=1)
-    else:
+    elif isinstance(request, RecordFindings):
         result = service.record_findings(request.complaintId, request.findings)
+    elif isinstance(request, PlanApproval):
+        result = service.plan_approval(request.complaintId)
+    elif isinstance(request, NextApprover):
+        result = service.next_approver(request.complaintId, request.level)
+        metrics.add_metric(name="ApprovalEscalated", unit=MetricUnit.Count, value=1)
+    elif isinstance(request, AskApproval):
+        result = service.ask_approval(
+            request.complaintId, request.level, request.token, request.timeoutSeconds
+        )
+    else:
+        result = service.record_decision(request.complaintId, request.decision)
+        metrics.add_metric(name=f"Remedy{result['decision'].title()}d", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InvestigationStep", unit=MetricUnit.Count, value=1)
     logger.info("investigation step", extra={"step": request.step})
     return result

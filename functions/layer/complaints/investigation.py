@@ -17,6 +17,7 @@ from complaints.policy import real_seconds
 from complaints.settings import Settings
 from complaints.tasks import (
     Callbacks,
+    Decision,
     Findings,
     LinkDecided,
     LinkForged,
@@ -48,6 +49,8 @@ class InvestigationRepository(Protocol):
         marked SUPERSEDED with the new holder's name."""
 
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None: ...
+
+    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent) -> None: ...
 
     def get_link(self, link_id: str) -> TaskLink | None: ...
 
@@ -92,6 +95,7 @@ class InvestigationService:
         self._sources = sources
         self._mailer = mailer
         self._roster = triage_policy.roster
+        self._approval = triage_policy.approval
         self._settings = settings
         self._key = signing_key
         self._callbacks = callbacks
@@ -158,7 +162,9 @@ class InvestigationService:
         )
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
-        self._repository.put_link(link, case.investigation_link_id, event)
+        # A link still open hands over to the new holder (410); a used one stays "already done" (409).
+        still_open = current is not None and current.status == LinkStatus.OPEN
+        self._repository.put_link(link, current.link_id if still_open else None, event)
         self._send("investigation_email", link, case, reminder=False)
         return {"complaintId": complaint_id, "level": level, "reminder": False}
 
@@ -168,8 +174,91 @@ class InvestigationService:
         parsed = Findings.model_validate(findings)
         if case.findings is None:
             event = CaseEvent(at=self._clock(), type="FINDINGS_RECORDED", params={"remedy": parsed.remedy})
-            self._repository.record_findings(case, parsed, Status.AWAITING_APPROVAL, event)
+            needs_approval = self._approval.required_level(parsed.remedy, parsed.amount) is not None
+            status = Status.AWAITING_APPROVAL if needs_approval else Status.RESOLVING
+            self._repository.record_findings(case, parsed, status, event)
         return {"complaintId": complaint_id, "remedy": parsed.remedy}
+
+    # ------------------------------------------------------------ approval
+    def plan_approval(self, complaint_id: str) -> dict[str, Any]:
+        """Who approves the proposed remedy first (thresholds in config), or "none"."""
+        case, _ = self._repository.get(complaint_id)
+        findings = Findings.model_validate(case.findings or {})
+        level = self._approval.required_level(findings.remedy, findings.amount)
+        return {"level": level or "none", "timeoutSeconds": self._approval_wait()}
+
+    def next_approver(self, complaint_id: str, level: str) -> dict[str, Any]:
+        """The next level up after `level` timed out, or "none" after the last."""
+        return {"level": self._approval.next_level(level) or "none", "timeoutSeconds": self._approval_wait()}
+
+    def ask_approval(
+        self, complaint_id: str, level: str, token: str, timeout_seconds: float
+    ) -> dict[str, Any]:
+        """Email the approver at `level` a link to decide; an earlier approver's link answers 410."""
+        case, _ = self._repository.get(complaint_id)
+        team = self._roster[case.department or "customer-service"]
+        person = team.approvers[level]
+        now = self._clock()
+        link = TaskLink(
+            link_id=new_link_id(),
+            complaint_id=complaint_id,
+            kind="approve",
+            level=level,
+            recipient_id=person.id,
+            recipient_name=person.name,
+            recipient_email=person.email,
+            token=token,
+            created_at=now,
+            expires_at=expires(now, timeout_seconds),
+        )
+        previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
+        escalated = previous is not None and previous.status == LinkStatus.OPEN
+        text = messages(case.locale)
+        event = CaseEvent(
+            at=now,
+            type="APPROVAL_ESCALATED" if escalated else "APPROVAL_REQUESTED",
+            params={"assignee": person.name, "level": text["levels"][level]},
+        )
+        self._repository.put_link(link, case.approval_link_id if escalated else None, event)
+        findings = Findings.model_validate(case.findings or {})
+        self._mailer.send(
+            compose(
+                "approval_email",
+                to=[person.email],
+                subject=f"Approve a {findings.remedy} for complaint {complaint_id}?",
+                name=person.name,
+                complaint_id=complaint_id,
+                findings=findings,
+                level=level,
+                url=link_url(self._settings.public_base_url, self._key, link),
+            )
+        )
+        return {"complaintId": complaint_id, "level": level}
+
+    def record_decision(self, complaint_id: str, decision: dict[str, Any]) -> dict[str, Any]:
+        """Approve: on to the remedy. Reject: back to the investigator, with the comment."""
+        case, _ = self._repository.get(complaint_id)
+        parsed = Decision.model_validate(decision)
+        link = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
+        approver = link.recipient_name if link else "-"
+        now = self._clock()
+        if parsed.decision == "approve":
+            values = {"status": Status.RESOLVING.value, "rejection_comment": None}
+            event = CaseEvent(at=now, type="APPROVED", params={"assignee": approver})
+        else:
+            values = {
+                "status": Status.INVESTIGATING.value,
+                "findings": None,
+                "rejection_comment": parsed.comment,
+            }
+            event = CaseEvent(at=now, type="REJECTED", params={"assignee": approver})
+        if case.status in (Status.AWAITING_APPROVAL,):
+            self._repository.record_decision(case, values, event)
+        return {"complaintId": complaint_id, "decision": parsed.decision}
+
+    def _approval_wait(self) -> int:
+        seconds = real_seconds(self._approval.timeout_hours * 3600, self._settings.time_scale)
+        return max(MIN_WAIT_SECONDS, round(seconds))
 
     # ------------------------------------------------------------ the link pages
     def open_page(self, link_id: str, sig: str | None) -> PageView:
@@ -180,14 +269,18 @@ class InvestigationService:
         return PageView(link, case, evidence, verify(evidence))
 
     def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
-        """Record the person's findings exactly once and hand them to the waiting task."""
-        findings = Findings.model_validate(form)  # bad input: nothing recorded, link still open
+        """Record the person's answer (findings, or an approval decision) exactly once and hand it to the
+        waiting task. Bad input raises ValidationError and records nothing: the link stays open."""
         link = self._checked(link_id, sig)
+        if link.kind == "approve":
+            answer = {"decision": Decision.model_validate(form).model_dump(mode="json")}
+        else:
+            answer = {"findings": Findings.model_validate(form).model_dump(mode="json")}
         now = self._clock()
         if not self._repository.complete_link(link.link_id, now):
             raise self._refusal(self._repository.get_link(link.link_id) or link)
         try:
-            self._callbacks.succeed(link.token, {"findings": findings.model_dump(mode="json")})
+            self._callbacks.succeed(link.token, answer)
         except TaskGone:
             self._repository.expire_link(link.link_id, now)
             raise LinkGone(link) from None
@@ -234,5 +327,6 @@ class InvestigationService:
                 due=case.resolution_due_at,
                 url=url,
                 reminder=reminder,
+                returned=case.rejection_comment,
             )
         )

@@ -188,6 +188,8 @@ class Case(BaseModel):
     related_notified_at: datetime | None = None
     investigation_link_id: str | None = None
     findings: dict[str, Any] | None = None
+    approval_link_id: str | None = None
+    rejection_comment: str | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
     attention_reason: str | None = None

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 UNSTARTED = "UNSTARTED"
+LINK_ATTRIBUTE = {"investigate": "investigation_link_id", "approve": "approval_link_id"}
 _TRANSIENT = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -598,7 +599,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
                 "Update": {
                     "TableName": self._table.name,
                     "Key": _case_key(link.complaint_id),
-                    "UpdateExpression": "SET investigation_link_id = :link, updated_at = :at",
+                    "UpdateExpression": f"SET {LINK_ATTRIBUTE[link.kind]} = :link, updated_at = :at",
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeValues": {":link": link.link_id, ":at": _iso(event.at)},
                 }
@@ -689,6 +690,26 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
                             ":one": 1,
                             ":version": case.version,
                         },
+                    }
+                },
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent) -> None:
+        """Apply an approver's decision to the case (version-checked) with its timeline event."""
+        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(event.at)})
+        placeholders.update({":one": 1, ":version": case.version})
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": _case_key(case.complaint_id),
+                        "UpdateExpression": f"{expression}, version = version + :one",
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": placeholders,
                     }
                 },
                 self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),

@@ -94,6 +94,21 @@ class Findings(BaseModel):
         return self
 
 
+class Decision(BaseModel):
+    """An approver's answer (the approval page's one form, two buttons)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    decision: Literal["approve", "reject"]
+    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+    @model_validator(mode="after")
+    def _reasons_for_a_rejection(self) -> Decision:
+        if self.decision == "reject" and not self.comment:
+            raise ValueError("a rejection needs a comment for the investigator")
+        return self
+
+
 class LinkForged(Exception):
     """No such link, or the signature does not match: the same 404 either way."""
 

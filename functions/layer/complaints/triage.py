@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from complaints import ids
 from complaints.classify import Classification, Classifier, PhraseMatcher, Taxonomy
@@ -79,9 +79,39 @@ class Person(_Config):
 
 
 class Team(_Config):
+    approvers: dict[str, Person]
     lead: Person
     head: Person
     investigators: tuple[Person, ...] = Field(min_length=1)
+
+
+class Threshold(_Config):
+    above: Decimal
+    level: str
+
+
+class ApprovalPolicy(_Config):
+    levels: tuple[str, ...] = Field(min_length=1)
+    thresholds: tuple[Threshold, ...]
+    at_least: dict[str, str] = Field(default_factory=dict)
+    never: tuple[str, ...] = ()
+    timeout_hours: float = Field(gt=0)
+
+    def required_level(self, remedy: str, amount: Decimal | None) -> str | None:
+        """The first approver's level for a remedy, or None when it needs no approval."""
+        if remedy in self.never:
+            return None
+        ranks = []
+        step = next((t for t in self.thresholds if amount is not None and amount > t.above), None)
+        if step is not None:
+            ranks.append(self.levels.index(step.level))
+        if remedy in self.at_least:
+            ranks.append(self.levels.index(self.at_least[remedy]))
+        return self.levels[max(ranks)] if ranks else None
+
+    def next_level(self, level: str) -> str | None:
+        position = self.levels.index(level) + 1
+        return self.levels[position] if position < len(self.levels) else None
 
 
 class TriagePolicy(_Config):
@@ -89,6 +119,15 @@ class TriagePolicy(_Config):
     duplicates: DuplicatePolicy
     spikes: SpikePolicy
     roster: dict[str, Team]
+    approval: ApprovalPolicy
+
+    @model_validator(mode="after")
+    def _approvers_for_every_level(self) -> TriagePolicy:
+        for department, team in self.roster.items():
+            missing = set(self.approval.levels) - set(team.approvers)
+            if missing:
+                raise ValueError(f"{department} has no approver for: {', '.join(sorted(missing))}")
+        return self
 
 
 def load_triage_policy(text: str | None = None) -> TriagePolicy:
