@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from complaints import wiring
+from complaints.i18n import messages
 from complaints.intake import decode_body, field_errors
 from complaints.settings import Settings
 from complaints.tasks import REMEDIES, LinkDecided, LinkForged, LinkGone
@@ -34,6 +35,17 @@ def _page(template: str, status: int, **context) -> Response:
 
 def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | None = None, values=None):
     view = service.open_page(link_id, sig)
+    if view.link.kind == "confirm":  # the complainant's page, in their language
+        locale = view.case.locale
+        return _page(
+            "confirm_page.html",
+            status,
+            view=view,
+            t=messages(locale),
+            lang=locale,
+            errors=errors or [],
+            action=f"/tasks/{link_id}?sig={sig}",
+        )
     return _page(
         "task_page.html",
         status,
@@ -65,8 +77,11 @@ def decide(
     except ValidationError as error:
         return _form_page(link_id, sig, 422, field_errors(error), form)
     logger.set_correlation_id(link.complaint_id)
-    metrics.add_metric(name="FindingsSubmitted", unit=MetricUnit.Count, value=1)
-    logger.info("findings submitted", extra={"level": link.level})
+    metrics.add_metric(name="TaskAnswered", unit=MetricUnit.Count, value=1)
+    logger.info("task answered", extra={"kind": link.kind, "level": link.level})
+    if link.kind == "confirm":
+        text = messages(service.open_case(link.complaint_id).locale)
+        return _page("message.html", 200, t=text, lang="", heading=text["confirm"]["thanks"], message="")
     return _page("task_done.html", 200, link=link)
 
 

@@ -71,18 +71,17 @@ def test_the_investigator_records_findings_from_the_email_link(stack: Stack):
     assert done.status_code == 200
     assert "Recorded" in done.text
 
-    execution = wait_for_execution_end(stack, accepted["complaintId"])
-    assert execution["status"] == "SUCCEEDED"
-    assert states_entered(history(stack, accepted["complaintId"]))[-5:] == [
+    view = wait_for_status(stack, accepted, "AWAITING_CONFIRMATION")
+    assert states_entered(history(stack, accepted["complaintId"]))[-6:] == [
         "Wait for investigator",
         "Record findings",
         "Decide approval level",
         "Needs approval?",
-        "Remedy cleared",  # an explanation needs no approval
+        "Apply remedy",  # an explanation needs no approval
+        "Wait for the customer's answer",
     ]
-    view = wait_for_status(stack, accepted, "RESOLVING")
-    assert view["timeline"][-1]["type"] == "FINDINGS_RECORDED"
-    assert "explanation" in view["timeline"][-1]["detail"]
+    findings = next(e for e in view["timeline"] if e["type"] == "FINDINGS_RECORDED")
+    assert "explanation" in findings["detail"]
 
     again = requests.post(link, data=FINDINGS, timeout=10)
     assert again.status_code == 409
@@ -113,7 +112,7 @@ def test_concurrent_clicks_record_the_findings_once(stack: Stack):
         answers = list(pool.map(lambda _: requests.post(link, data=FINDINGS, timeout=20), range(6)))
 
     assert sorted(a.status_code for a in answers) == [200] + [409] * 5
-    view = wait_for_status(stack, accepted, "RESOLVING")
+    view = wait_for_status(stack, accepted, "AWAITING_CONFIRMATION")
     assert [e["type"] for e in view["timeline"]].count("FINDINGS_RECORDED") == 1
 
 
@@ -197,7 +196,7 @@ def test_no_task_token_or_link_signature_reaches_the_logs(stack: Stack):
     link, _ = investigator_link(stack, accepted)
     requests.get(link, timeout=10)
     requests.post(link, data=FINDINGS, timeout=10)
-    wait_for_status(stack, accepted, "RESOLVING")
+    wait_for_status(stack, accepted, "AWAITING_CONFIRMATION")
     link_id, sig = urlsplit(link).path.rsplit("/", 1)[1], urlsplit(link).query.removeprefix("sig=")
     item = stack.client("dynamodb").get_item(
         TableName="CasesTable", Key={"pk": {"S": f"LINK#{link_id}"}, "sk": {"S": "LINK"}}

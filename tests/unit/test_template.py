@@ -28,9 +28,10 @@ def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def table(template) -> dict[str, Any]:
+    """The one table of the product's data (the other is the local ledger behind the payment adapter)."""
     tables = _resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 1
-    return next(iter(tables.values()))["Properties"]
+    assert set(tables) == {"CasesTable", "LedgerTable"}
+    return tables["CasesTable"]["Properties"]
 
 
 @pytest.fixture(scope="module")

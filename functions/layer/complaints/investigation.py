@@ -14,6 +14,7 @@ from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
 from complaints.models import Case, CaseEvent, Status
 from complaints.policy import real_seconds
+from complaints.resolution import CustomerAnswer
 from complaints.settings import Settings
 from complaints.tasks import (
     Callbacks,
@@ -274,6 +275,8 @@ class InvestigationService:
         link = self._checked(link_id, sig)
         if link.kind == "approve":
             answer = {"decision": Decision.model_validate(form).model_dump(mode="json")}
+        elif link.kind == "confirm":
+            answer = {"answer": CustomerAnswer.model_validate(form).model_dump(mode="json")}
         else:
             answer = {"findings": Findings.model_validate(form).model_dump(mode="json")}
         now = self._clock()
@@ -285,6 +288,9 @@ class InvestigationService:
             self._repository.expire_link(link.link_id, now)
             raise LinkGone(link) from None
         return link
+
+    def open_case(self, complaint_id: str) -> Case:
+        return self._repository.get(complaint_id)[0]
 
     def _checked(self, link_id: str, sig: str | None) -> TaskLink:
         link = self._repository.get_link(link_id) if link_id else None

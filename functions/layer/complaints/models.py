@@ -190,6 +190,15 @@ class Case(BaseModel):
     findings: dict[str, Any] | None = None
     approval_link_id: str | None = None
     rejection_comment: str | None = None
+    confirm_link_id: str | None = None
+    remedy_ref: str | None = None
+    remedy_count: int = 0
+    remedy_applied_at: datetime | None = None
+    reopened: bool = False
+    csat_rating: int | None = None
+    customer_resolved: str | None = None
+    final_response_sent_at: datetime | None = None
+    closed_at: datetime | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
     attention_reason: str | None = None

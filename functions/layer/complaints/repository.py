@@ -49,7 +49,11 @@ if TYPE_CHECKING:
     from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 UNSTARTED = "UNSTARTED"
-LINK_ATTRIBUTE = {"investigate": "investigation_link_id", "approve": "approval_link_id"}
+LINK_ATTRIBUTE = {
+    "investigate": "investigation_link_id",
+    "approve": "approval_link_id",
+    "confirm": "confirm_link_id",
+}
 _TRANSIENT = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -116,6 +120,8 @@ def dynamo_value(value: Any) -> Any:
     """Python values as the boto3 resource stores them: floats become Decimals (it refuses floats)."""
     if isinstance(value, float):
         return Decimal(str(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
     if isinstance(value, dict):
         return {key: dynamo_value(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -696,25 +702,51 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             ]
         )
 
-    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent) -> None:
-        """Apply an approver's decision to the case (version-checked) with its timeline event."""
-        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(event.at)})
+    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        """Set case attributes (version-checked), with a timeline event if one is given, atomically."""
+        at = event.at if event else datetime.now(case.created_at.tzinfo)
+        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
         placeholders.update({":one": 1, ":version": case.version})
-        self._transact(
-            [
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": _case_key(case.complaint_id),
-                        "UpdateExpression": f"{expression}, version = version + :one",
-                        "ConditionExpression": "version = :version",
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": placeholders,
-                    }
-                },
-                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
-            ]
-        )
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": _case_key(case.complaint_id),
+                    "UpdateExpression": f"{expression}, version = version + :one",
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": placeholders,
+                }
+            },
+        ]
+        if event is not None:
+            items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
+        self._transact(items)
+
+    def archive(self, case: Case, expires_at: datetime) -> None:
+        """The closed case, kept whole until the retention period ends (the table's TTL removes it)."""
+        item = {
+            "pk": f"ARCHIVE#{case.complaint_id}",
+            "sk": "ARCHIVE",
+            "kind": "archive",
+            "case": dynamo_value(case.model_dump(mode="json", exclude_none=True)),
+            "archivedAt": _iso(case.closed_at or expires_at),
+            "ttl": int(expires_at.timestamp()),
+        }
+        with _aws_errors():
+            self._table.put_item(Item=item)
+
+    def release_investigator(self, department: str, investigator_id: str) -> None:
+        try:
+            with _aws_errors():
+                self._table.update_item(
+                    Key={"pk": f"ROSTER#{department}", "sk": f"INV#{investigator_id}"},
+                    UpdateExpression="ADD open_cases :minus",
+                    ConditionExpression="open_cases > :zero",
+                    ExpressionAttributeValues={":minus": -1, ":zero": 0},
+                )
+        except ConflictError:
+            pass  # nothing counted (a case routed before counting began)
 
     def record(self, reference: str) -> dict[str, Any] | None:
         """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""

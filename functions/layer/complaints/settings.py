@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     sender_email: str = Field(default="complaints@example.com", description="SES identity mail comes from")
     ops_email: str = Field(default="ops@example.com", description="Where ops alerts go")
     public_base_url: str = Field(default="", description="Base URL of the API, for links in emails")
+    ledger_table: str = Field(default="", description="The local payment ledger (the ledger adapter's table)")
     link_secret_arn: str = Field(default="", description="Secrets Manager secret that signs task links")
     time_scale: float = Field(
         default=1.0, gt=0, description="Policy seconds per real second (1 in the cloud; 3600 under make run)"

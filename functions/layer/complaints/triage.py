@@ -114,12 +114,19 @@ class ApprovalPolicy(_Config):
         return self.levels[position] if position < len(self.levels) else None
 
 
+class ResolutionPolicy(_Config):
+    customer_answer_days: float = Field(gt=0)
+    archive_years: int = Field(gt=0)
+    expect_payment_within_business_days: int = Field(gt=0)
+
+
 class TriagePolicy(_Config):
     priority: PriorityPolicy
     duplicates: DuplicatePolicy
     spikes: SpikePolicy
     roster: dict[str, Team]
     approval: ApprovalPolicy
+    resolution: ResolutionPolicy
 
     @model_validator(mode="after")
     def _approvers_for_every_level(self) -> TriagePolicy:

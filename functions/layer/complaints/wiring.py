@@ -15,6 +15,7 @@ from complaints.investigation import InvestigationService
 from complaints.mail import SesMailer
 from complaints.policy import Policy, load_policy
 from complaints.repository import DynamoCaseRepository, DynamoInvestigationRepository, DynamoTriageRepository
+from complaints.resolution import LedgerTableAdapter, ResolutionService
 from complaints.settings import Settings
 from complaints.triage import TriageService, load_triage_policy
 from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
@@ -72,4 +73,17 @@ def investigation_service(settings: Settings) -> InvestigationService:
         settings=settings,
         signing_key=signing_key(settings),
         callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+    )
+
+
+def resolution_service(settings: Settings) -> ResolutionService:
+    triage_policy = load_triage_policy()
+    return ResolutionService(
+        repository=DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+        ledger=LedgerTableAdapter(boto3.resource("dynamodb").Table(settings.ledger_table)),
+        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        policy=load_policy(),
+        resolution=triage_policy.resolution,
+        settings=settings,
+        signing_key=signing_key(settings),
     )

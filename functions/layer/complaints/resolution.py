@@ -1,0 +1,245 @@
+"""After approval: the remedy through the ledger adapter, the customer's answer, and closure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from complaints.errors import ComplaintsError
+from complaints.i18n import messages
+from complaints.intake import Clock, utc_now
+from complaints.mail import Mailer, compose
+from complaints.models import Case, CaseEvent, Status
+from complaints.policy import Policy, real_seconds
+from complaints.settings import Settings
+from complaints.tasks import MONEY_REMEDIES, Findings, TaskLink, expires, link_url, new_link_id
+from complaints.triage import ResolutionPolicy
+from complaints.web import local_time
+
+
+class LedgerUnavailable(ComplaintsError):
+    """The payment system did not answer; Step Functions retries this by name, with backoff."""
+
+
+class LedgerAdapter(Protocol):
+    def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Decimal, currency: str) -> str:
+        """Pay (refund, re-settle, compensate) once per (complaint, remedy id); returns the payment
+        reference, the same one for a repeat. Raises LedgerUnavailable."""
+
+
+class LedgerTableAdapter:
+    """The local payment system: a ledger table, idempotent by complaint and remedy id. A real payment
+    system plugs in behind the same interface."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Decimal, currency: str) -> str:
+        key = {"pk": f"LEDGER#{complaint_id}", "sk": f"REMEDY#{remedy_id}"}
+        reference = f"PAY-{remedy_id}"
+        try:
+            self._table.put_item(
+                Item={
+                    **key,
+                    "reference": reference,
+                    "remedy": remedy,
+                    "amount": amount,
+                    "currency": currency,
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return self._table.get_item(Key=key, ConsistentRead=True)["Item"]["reference"]
+            raise LedgerUnavailable(error.response.get("Error", {}).get("Code", "ClientError")) from error
+        except BotoCoreError as error:
+            raise LedgerUnavailable(type(error).__name__) from error
+        return reference
+
+
+class CustomerAnswer(BaseModel):
+    """The customer's answer on the resolution page."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resolved: Literal["yes", "no"]
+    rating: int = Field(ge=1, le=5)
+    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class ResolutionRepository(Protocol):
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]: ...
+
+    def get_link(self, link_id: str) -> TaskLink | None: ...
+
+    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None: ...
+
+    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        """Set case attributes (version-checked), with a timeline event if one is given."""
+
+    def archive(self, case: Case, expires_at: datetime) -> None: ...
+
+    def release_investigator(self, department: str, investigator_id: str) -> None: ...
+
+
+class ResolutionService:
+    def __init__(
+        self,
+        repository: ResolutionRepository,
+        ledger: LedgerAdapter,
+        mailer: Mailer,
+        policy: Policy,
+        resolution: ResolutionPolicy,
+        settings: Settings,
+        signing_key: bytes,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._ledger = ledger
+        self._mailer = mailer
+        self._policy = policy
+        self._rules = resolution
+        self._settings = settings
+        self._key = signing_key
+        self._clock = clock
+
+    def apply_remedy(self, complaint_id: str) -> dict[str, Any]:
+        """Pay through the ledger adapter, once: the remedy id is the case's n-th remedy, so a retried task
+        pays nothing twice (the adapter is idempotent by it) and a reopened case's new remedy is another."""
+        case, _ = self._repository.get(complaint_id)
+        answer_seconds = self.answer_wait_seconds()
+        if case.remedy_ref:  # applied already (a retried task)
+            return {
+                "complaintId": complaint_id,
+                "reference": case.remedy_ref,
+                "answerSeconds": answer_seconds,
+            }
+        findings = Findings.model_validate(case.findings or {})
+        remedy_id = f"{complaint_id}-R{case.remedy_count + 1}"
+        reference = "none"
+        if findings.remedy in MONEY_REMEDIES:
+            assert findings.amount is not None and findings.currency is not None
+            reference = self._ledger.pay(
+                complaint_id, remedy_id, findings.remedy, findings.amount, findings.currency
+            )
+        event = CaseEvent(at=self._clock(), type="REMEDY_APPLIED", params={"remedy": findings.remedy})
+        self._repository.record_decision(
+            case,
+            {"remedy_ref": reference, "remedy_count": case.remedy_count + 1, "remedy_applied_at": event.at},
+            event,
+        )
+        return {"complaintId": complaint_id, "reference": reference, "answerSeconds": answer_seconds}
+
+    def answer_wait_seconds(self) -> int:
+        return max(
+            1, round(real_seconds(self._rules.customer_answer_days * 86400, self._settings.time_scale))
+        )
+
+    def ask_customer(self, complaint_id: str, token: str, timeout_seconds: float) -> dict[str, Any]:
+        """Email the complainant the findings, the remedy and when to expect it, with a link to say
+        whether it is resolved; the case waits AWAITING_CONFIRMATION."""
+        case, _ = self._repository.get(complaint_id)
+        findings = Findings.model_validate(case.findings or {})
+        now = self._clock()
+        link = TaskLink(
+            link_id=new_link_id(),
+            complaint_id=complaint_id,
+            kind="confirm",
+            level="customer",
+            recipient_id=f"customer:{complaint_id}",
+            recipient_name=case.customer.name or "",
+            recipient_email=case.customer.email,
+            token=token,
+            created_at=now,
+            expires_at=expires(now, timeout_seconds),
+        )
+        self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
+        self._repository.record_decision(
+            self._repository.get(complaint_id)[0], {"status": Status.AWAITING_CONFIRMATION.value}, None
+        )
+        text = messages(case.locale)
+        expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
+        self._mailer.send(
+            compose(
+                "resolution_email",
+                to=[case.customer.email],
+                subject=text["resolution"]["subject"].format(complaint_id=complaint_id),
+                t=text,
+                lang=case.locale,
+                findings=findings,
+                money=findings.remedy in MONEY_REMEDIES,
+                expected=local_time(expected, self._policy.calendar.timezone, "%Y-%m-%d"),
+                url=link_url(self._settings.public_base_url, self._key, link),
+                complaint_id=complaint_id,
+            )
+        )
+        return {"complaintId": complaint_id}
+
+    def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
+        """yes (or no answer in time) -> close; no -> reopened once to the department lead; a second no ->
+        the final response letter, then close."""
+        case, _ = self._repository.get(complaint_id)
+        now = self._clock()
+        if answer is None:
+            outcome, values, kind = "close", {}, "NO_ANSWER"
+        else:
+            parsed = CustomerAnswer.model_validate(answer)
+            values = {"csat_rating": parsed.rating, "customer_resolved": parsed.resolved}
+            if parsed.resolved == "yes":
+                outcome, kind = "close", "CUSTOMER_CONFIRMED"
+            elif not case.reopened:
+                outcome, kind = "reopen", "REOPENED"
+                values |= {
+                    "reopened": True,
+                    "findings": None,
+                    "remedy_ref": None,
+                    "status": Status.INVESTIGATING.value,
+                }
+            else:
+                outcome, kind = "final", "CUSTOMER_DISSATISFIED"
+        self._repository.record_decision(case, values, CaseEvent(at=now, type=kind))
+        return {"complaintId": complaint_id, "outcome": outcome}
+
+    def send_final_response(self, complaint_id: str) -> dict[str, Any]:
+        """The final response letter: our position and the customer's right to refer the complaint to
+        the ombudsman or ADR body (FCA DISP 1.6, UKGC)."""
+        case, _ = self._repository.get(complaint_id)
+        text = messages(case.locale)
+        findings = Findings.model_validate(case.findings or {})
+        self._mailer.send(
+            compose(
+                "final_response_email",
+                to=[case.customer.email],
+                subject=text["final_response"]["subject"].format(complaint_id=complaint_id),
+                t=text,
+                lang=case.locale,
+                findings=findings,
+                complaint_id=complaint_id,
+            )
+        )
+        self._repository.record_decision(
+            case,
+            {"final_response_sent_at": self._clock()},
+            CaseEvent(at=self._clock(), type="FINAL_RESPONSE"),
+        )
+        return {"complaintId": complaint_id}
+
+    def close(self, complaint_id: str) -> dict[str, Any]:
+        """CLOSED, with the times, CSAT and remedy on the case; an archive record kept for the retention
+        period; the investigator's open-case count goes down."""
+        case, _ = self._repository.get(complaint_id)
+        if case.status == Status.CLOSED:
+            return {"complaintId": complaint_id, "status": "CLOSED"}
+        now = self._clock()
+        self._repository.record_decision(
+            case, {"status": Status.CLOSED.value, "closed_at": now}, CaseEvent(at=now, type="CLOSED")
+        )
+        closed, _ = self._repository.get(complaint_id)
+        self._repository.archive(closed, now + timedelta(days=365 * self._rules.archive_years))
+        if case.department and case.assignee:
+            self._repository.release_investigator(case.department, case.assignee)
+        return {"complaintId": complaint_id, "status": "CLOSED"}

@@ -1,0 +1,188 @@
+"""After the remedy, on the running stack: the customer's answer from the email link; yes -> closed and
+archived; no -> reopened to the lead, no again -> final response naming the ombudsman; no answer ->
+closed after 7 days (a faster clock); a payment-system outage -> retries -> NEEDS_ATTENTION."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from complaints.triage import load_triage_policy
+from tests.e2e.conftest import (
+    Stack,
+    history,
+    running_stack,
+    states_entered,
+    wait_for,
+    wait_for_email,
+    wait_for_execution_end,
+    wait_for_status,
+)
+from tests.e2e.test_investigation import FINDINGS, investigator_link, submit_payment_complaint
+
+ROSTER = load_triage_policy().roster
+
+
+def customer_link(stack: Stack, accepted: dict, nth: int = 1) -> str:
+    view = requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+    email = wait_for(
+        lambda: (
+            (
+                found := [
+                    m
+                    for m in stack.mailbox()
+                    if accepted["complaintId"] in m["subject"] and "what we found" in m["subject"]
+                ]
+            )
+            and len(found) >= nth
+            and found[nth - 1]
+        ),
+        what=f"resolution email {nth} for {view['complaintId']}",
+    )
+    return next(url for url in email["links"] if "/tasks/" in url)
+
+
+def test_the_customer_confirms_and_the_case_closes_and_is_archived(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, view = investigator_link(stack, accepted)
+    requests.post(link, data=FINDINGS, timeout=10)
+    answer_link = customer_link(stack, accepted)
+
+    page = requests.get(answer_link, timeout=10)
+    assert page.status_code == 200
+    assert 'name="resolved"' in page.text and 'name="rating"' in page.text
+    assert requests.post(answer_link, data={"resolved": "yes", "rating": "9"}, timeout=10).status_code == 422
+    thanks = requests.post(
+        answer_link, data={"resolved": "yes", "rating": "5", "comment": "Quick."}, timeout=10
+    )
+    assert thanks.status_code == 200
+
+    execution = wait_for_execution_end(stack, accepted["complaintId"])
+    assert execution["status"] == "SUCCEEDED"
+    entered = states_entered(history(stack, accepted["complaintId"]))
+    assert entered[-5:] == [
+        "Wait for the customer's answer",
+        "Record the customer's answer",
+        "What does the customer say?",
+        "Close case",
+        "Case closed",
+    ]
+    view = wait_for_status(stack, accepted, "CLOSED")
+    assert [e["type"] for e in view["timeline"]][-2:] == ["CUSTOMER_CONFIRMED", "CLOSED"]
+    archived = stack.client("dynamodb").get_item(
+        TableName="CasesTable",
+        Key={"pk": {"S": f"ARCHIVE#{accepted['complaintId']}"}, "sk": {"S": "ARCHIVE"}},
+    )["Item"]
+    kept_until = datetime.fromtimestamp(int(archived["ttl"]["N"]), UTC)
+    assert kept_until > datetime.now(UTC) + timedelta(days=3 * 365 - 2)
+    case = archived["case"]["M"]
+    assert case["status"]["S"] == "CLOSED"
+    assert case["csat_rating"]["N"] == "5"
+    assert case["findings"]["M"]["remedy"]["S"] == "explanation"
+    assert requests.post(answer_link, data={"resolved": "no", "rating": "1"}, timeout=10).status_code == 409
+
+
+def test_no_reopens_to_the_lead_and_a_second_no_gets_the_final_response(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, view = investigator_link(stack, accepted)
+    requests.post(link, data=FINDINGS, timeout=10)
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "no", "rating": "2"}, timeout=10
+    ).ok
+
+    lead = ROSTER[view["department"]].lead
+    lead_email = wait_for_email(stack, lead.email, accepted["complaintId"])
+    lead_link = next(url for url in lead_email["links"] if "/tasks/" in url)
+    assert requests.post(lead_link, data={**FINDINGS, "summary": "Second look: bank delay."}, timeout=10).ok
+    assert requests.post(
+        customer_link(stack, accepted, 2), data={"resolved": "no", "rating": "1"}, timeout=10
+    ).ok
+
+    final = wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.mailbox()
+                if "Final response" in m["subject"] and accepted["complaintId"] in m["subject"]
+            ),
+            None,
+        ),
+        what="the final response letter",
+    )
+    assert "Ombudsman" in final["text"]
+    view = wait_for_status(stack, accepted, "CLOSED")
+    types = [e["type"] for e in view["timeline"]]
+    assert types.count("REOPENED") == 1
+    assert types[-3:] == ["CUSTOMER_DISSATISFIED", "FINAL_RESPONSE", "CLOSED"]
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
+
+
+def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
+    dynamodb = stack.client("dynamodb")
+    definition = dynamodb.describe_table(TableName="LedgerTable")["Table"]
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    dynamodb.delete_table(TableName="LedgerTable")  # the payment system goes down
+    try:
+        refund = {**FINDINGS, "remedy": "refund", "amount": "100.00", "currency": "CNY"}  # no approval needed
+        assert requests.post(link, data=refund, timeout=10).ok
+        view = wait_for_status(stack, accepted, "NEEDS_ATTENTION")
+    finally:
+        dynamodb.create_table(
+            TableName="LedgerTable",
+            AttributeDefinitions=definition["AttributeDefinitions"],
+            KeySchema=definition["KeySchema"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    assert "LedgerUnavailable" in view["timeline"][-1]["detail"]
+    events = history(stack, accepted["complaintId"])
+    failures = [e for e in events if e["type"] == "TaskFailed"]
+    assert len(failures) == 4  # the first try and three retries with backoff
+    assert states_entered(events)[-4:] == [
+        "Apply remedy",
+        "Apply remedy failed",
+        "Record failure",
+        "Needs attention",
+    ]
+
+
+@pytest.fixture(scope="module")
+def quicker_stack(tmp_path_factory: pytest.TempPathFactory):
+    """10,000 policy seconds per second: the investigator has several seconds, the customer's 7 days
+    last about a minute."""
+    with running_stack(tmp_path_factory.mktemp("quicker"), 10_000) as running:
+        yield running
+
+
+def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
+    stack = quicker_stack
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    requests.post(link, data=FINDINGS, timeout=10)
+    customer_link(stack, accepted)
+
+    view = wait_for(
+        lambda: (
+            (
+                found := requests.get(
+                    accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10
+                ).json()
+            )["status"]
+            == "CLOSED"
+            and found
+        ),
+        timeout=120,
+        what="the case to close itself",
+    )
+
+    assert [e["type"] for e in view["timeline"]][-2:] == ["NO_ANSWER", "CLOSED"]
+    entered = states_entered(history(stack, accepted["complaintId"]))
+    assert entered[-4:] == [
+        "Wait for the customer's answer",
+        "No answer in time",
+        "Close case",
+        "Case closed",
+    ]
