@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--repetitions", type=int, default=7, help="fresh interpreters per import target")
     parser.add_argument("--requests", type=int, default=200, help="isolated phase: requests each way")
-    parser.add_argument("--workflow-requests", type=int, default=100, help="workflow phase: requests")
+    parser.add_argument("--workflow-requests", type=int, default=20, help="workflow phase: requests")
     parser.add_argument("--block", type=int, default=20, help="handler/bare alternate per block")
     parser.add_argument("--triage-complaints", type=int, default=50, help="triage: complaints timed")
     parser.add_argument("--triage-block", type=int, default=10, help="triage: complaints per block")

@@ -100,11 +100,13 @@ def intake_table(result: dict[str, Any]) -> list[str]:
         f"    Background AWS calls in the phase: {_calls(iso['background_aws_calls'])}",
         f"  workflow: {wf['requests']} + {wf['requests']} requests the same way with execution ON, as under "
         "`make run`: each",
-        "    StartExecution runs the state machine in a moto thread that invokes the Acknowledge handler",
-        "    while the next requests of the half-block are measured; both rows include that competition for",
-        "    the CPU and the GIL. Executions are drained (untimed) before each half-block.",
+        "    StartExecution runs the state machine in a moto thread that invokes the Acknowledge, Triage,",
+        "    SpikeWatch and Investigation handlers while the next requests of the half-block are measured;",
+        "    both rows include that competition for the CPU and the GIL. Before each half-block (untimed)",
+        "    every execution runs on to the investigator's wait and is stopped there.",
         f"    Background AWS calls in the phase: {_calls(wf['background_aws_calls'])}",
-        f"    {wf['executions_succeeded']}/{wf['executions_started']} executions succeeded, "
+        f"    {wf['executions_succeeded']}/{wf['executions_started']} executions reached the investigator's "
+        "wait (then stopped), "
         f"{wf['executions_failed_total']} failed; {wf['acknowledge_invocations']} Acknowledge invocations "
         f"({wf['acknowledge_cold_starts']} Acknowledge cold starts in the whole run).",
         "  The table is emptied (untimed) before each half-block: moto's TransactWriteItems deep-copies the",
@@ -230,6 +232,12 @@ def _triage_scale(scale: dict[str, Any]) -> list[str]:
         lines.append(f"  {label:<56}{cells}{values[-1] / values[0]:>8.2f}")
     exact = all(size["items_read"] == size["items_returned"] for size in sizes)
     background = [size for size in sizes if size["background_aws_calls"]]
+    unusual = [
+        complaint
+        for size in sizes
+        for complaint in size["complaints_triaged"]
+        if complaint["outcome"] != "TRIAGED" or complaint["alerted"]
+    ]
     loads = [
         f"{size['items_loaded']:,} items by {size['load_method']} in {size['load_s']:.1f} s "
         f"({1000 * size['load_s'] / size['items_loaded']:.2f} ms an item)"
@@ -244,6 +252,10 @@ def _triage_scale(scale: dict[str, Any]) -> list[str]:
             "Count = ScannedCount in every Query (no filters); every key asked for was found."
             if exact
             else "NOTE: a Query's Count differs from its ScannedCount, or a key asked for was not found."
+        ),
+        *(
+            f"  NOTE: {len(unusual)} fresh complaints were not plainly TRIAGED or raised a spike alert"
+            for _ in unusual[:1]
         ),
         *(
             f"  NOTE: background AWS calls at {size['complaints']:,}: {_calls(size['background_aws_calls'])}"
