@@ -312,7 +312,7 @@ class IntakeBench:
         # Before the stack exists, so every client it and the handlers make carries the hooks.
         self.calls = AwsCalls(boto3.DEFAULT_SESSION)
         self.gc = GcWatch()
-        self.reached_wait = 0
+        self.stopped: set[str] = set()
         self.stack = EmbeddedStack(StackConfig(port=free_port(), aws_port=free_port(), time_scale=3600))
         self.replay: Replay | None = None
         self.last_in_calls = 0.0
@@ -372,9 +372,9 @@ class IntakeBench:
             if not arns:
                 break
             for arn in arns:
-                if self._waiting_for_a_person(arn):
+                if arn not in self.stopped and self._waiting_for_a_person(arn):
                     sfn.stop_execution(executionArn=arn, cause="bench: reached the investigator's wait")
-                    self.reached_wait += 1
+                    self.stopped.add(arn)
             if time.perf_counter() - start > timeout:
                 raise SystemExit(f"bench: state machine executions still running after {timeout:.0f} s")
             time.sleep(0.05)
@@ -553,10 +553,10 @@ class IntakeBench:
                 self.bare_request()
             self._drain()
             acknowledged_before = self.stack.runtimes["AcknowledgeFunction"].invocations
-            self.reached_wait = 0
+            stopped_before = len(self.stopped)
             workflow = self.measure(workflow_requests, block, "workflow", executions=True)
             workflow["executions_started"] = 2 * workflow_requests
-            workflow["executions_succeeded"] = self.reached_wait
+            workflow["executions_succeeded"] = len(self.stopped) - stopped_before
             workflow["executions_failed_total"] = self._executions("FAILED")
             workflow["acknowledge_invocations"] = (
                 self.stack.runtimes["AcknowledgeFunction"].invocations - acknowledged_before
