@@ -1,4 +1,5 @@
-"""`python -m bench`: cold imports, intake throughput, then triage; a table on stdout, JSON in bench/out/."""
+"""`python -m bench`: cold imports, intake throughput, triage, cost per complaint path; a table on stdout,
+JSON in bench/out/."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import imports, intake, machine, report, triage
+from bench import imports, intake, machine, paths, report, triage
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-SECTIONS = ("imports", "intake", "triage")
+SECTIONS = ("imports", "intake", "triage", "paths")
 
 # Progress goes to the terminal's stderr even while the stack's output is redirected to a file.
 _console = os.fdopen(os.dup(2), "w", buffering=1)
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.triage_full_copies,
                 progress,
             )
+        if "paths" in sections:
+            results["paths"] = paths.run(progress)
     results["duration_s"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()
     output = OUT / "latest.json"

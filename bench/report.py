@@ -285,6 +285,80 @@ def triage_table(result: dict[str, Any]) -> list[str]:
     return _triage_timing(result) + _triage_scale(result["table_size"])
 
 
+def paths_table(result: dict[str, Any]) -> list[str]:
+    rows = result["paths"]
+    lines = [
+        "",
+        "(d) Cost per complaint path: the embedded stack driven over HTTP as users do (form posts to the",
+        f"    task links read from the local mailbox), TIME_SCALE {result['paths_time_scale']:g}, after one "
+        "warm-up complaint (cold starts excluded)",
+        "  MEASURED per complaint: state transitions (StateEntered events in the execution history), Lambda",
+        "  requests (FunctionRuntime.invocations; the scheduled reconciler excluded), DynamoDB calls and SES",
+        "  sends (botocore before-call hook inside handler invocations), handler wall time in this process.",
+        "",
+        f"  {'path':<62}{'transitions':>12}{'Lambda':>8}{'DynamoDB':>10}{'emails':>8}{'handler s':>11}",
+    ]
+    for row in rows:
+        label = f"({row['path']}) {row['label']}"
+        lines.append(
+            f"  {label:<62}{row['state_transitions']:>12}{row['lambda_invocations']:>8}"
+            f"{row['dynamodb_calls']:>10}{row['emails']:>8}{row['lambda_handler_s']:>11.2f}"
+        )
+    lines += [
+        "",
+        f"  PRICED: USD per 1,000 complaints, list prices {result['prices_as_of']}:",
+        "    Step Functions Standard $0.025/1,000 transitions; Lambda $0.20/1M requests + arm64 "
+        "$0.0000133334/GB-s at 512 MB",
+        "    on the handler time measured here (moto answers their calls, not AWS: indicative only);",
+        "    DynamoDB on-demand $0.625/1M WRU, $0.125/1M RRU; SES $0.10/1,000 emails.",
+        "    Request units are ESTIMATED from the calls: items ≤ 1 KB, 1 unit per item (2 in transactions,",
+        "    0.5 RRU for an eventually consistent read), 1 read per Query (a lower bound). Not priced: API",
+        "    Gateway, CloudWatch logs/metrics, Secrets Manager, data transfer, free tiers.",
+        f"  {'path':<6}{'Step Fn':>9}{'Lambda req':>12}{'Lambda GB-s':>13}{'DynamoDB':>10}{'(RRU/WRU)':>14}"
+        f"{'SES':>8}{'total':>9}",
+    ]
+    for row in rows:
+        cost = row["cost_per_1000_usd"]
+        units = f"{row['dynamodb_read_units']:g}/{row['dynamodb_write_units']:g}"
+        lines.append(
+            f"  ({row['path']})  {cost['step_functions']:>9.4f}{cost['lambda_requests']:>12.4f}"
+            f"{cost['lambda_duration']:>13.4f}{cost['dynamodb']:>10.4f}{units:>14}{cost['ses']:>8.4f}"
+            f"{cost['total']:>9.4f}"
+        )
+    lines.append("  DynamoDB calls by operation:")
+    for row in rows:
+        ops = {op.removeprefix("dynamodb."): n for op, n in row["dynamodb_ops"].items()}
+        lines += _wrap(f"    ({row['path']})", [f"{op} ×{n}" for op, n in ops.items()])
+    odd = [row["path"] for row in rows if row["status"] != "SUCCEEDED"]
+    if odd:
+        lines.append(f"  NOTE: path(s) {', '.join(odd)} did not end SUCCEEDED")
+    lines += [
+        "",
+        "  Waiting costs nothing: path (1) with the customer never answering (the 7-day wait runs out), on",
+        "  two fresh stacks whose TIME_SCALE makes those 7 days last ~1 s and ~10 s; the investigator",
+        "  answers as soon as the email arrives (mailbox polled every 0.1 s):",
+        f"  {'TIME_SCALE':>10}{'7 days real s':>15}{'measured wait s':>17}{'transitions':>13}"
+        f"{'reminders':>11}{'investigator had s':>20}",
+    ]
+    for wait in result["waits"]:
+        had = wait["investigator_clocks"].get("reminderSeconds", "?")
+        lines.append(
+            f"  {wait['time_scale']:>10g}{wait['customer_wait_expected_real_s']:>15.1f}"
+            f"{wait['customer_wait_real_s']:>17.2f}{wait['state_transitions']:>13}"
+            f"{wait['investigator_reminders']:>11}{had!s:>8} (answered in "
+            f"{wait['investigator_answered_in_s']:.2f})"
+        )
+    counts = {wait["state_transitions"] for wait in result["waits"]}
+    same = [wait["states_entered"] for wait in result["waits"]]
+    verdict = "identical" if len(counts) == 1 and all(s == same[0] for s in same) else "DIFFERENT"
+    lines += [
+        f"  Transitions {verdict} (same states entered, in the same order) for a ~10× longer wait: a",
+        "  waitForTaskToken wait (and its timeout) is one transition whatever it lasts.",
+        "  The measured wait runs from the customer's email being seen to the execution's end.",
+    ]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
     if "imports" in results:
@@ -293,5 +367,7 @@ def render(results: dict[str, Any]) -> str:
         lines += intake_table(results["intake"])
     if "triage" in results:
         lines += triage_table(results["triage"])
+    if "paths" in results:
+        lines += paths_table(results["paths"])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)

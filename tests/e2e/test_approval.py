@@ -17,9 +17,18 @@ from tests.e2e.conftest import (
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.test_investigation import investigator_link, submit_payment_complaint
+from tests.e2e.journeys import customer_link, investigator_link, submit_payment_complaint
 
 POLICY = load_triage_policy()
+BEFORE_FINDINGS = [
+    "Send acknowledgement",
+    "Triage complaint",
+    "Duplicate of an open case?",
+    "Watch for spikes",
+    "Gather evidence",
+    "Set investigation clocks",
+    "Wait for investigator",
+]
 REFUND = {
     "summary": "The bank returned the payout; we pay it again.",
     "remedy": "refund",
@@ -73,6 +82,28 @@ def test_a_refund_over_1000_needs_a_manager_who_approves_it(stack: Stack):
         == 409
     )
 
+    # The customer confirms; the whole path, one transition per state.
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "yes", "rating": "5"}, timeout=10
+    ).ok
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
+    assert states_entered(history(stack, accepted["complaintId"])) == [
+        *BEFORE_FINDINGS,
+        "Record findings",
+        "Decide approval level",
+        "Needs approval?",
+        "Wait for approver",
+        "Record decision",
+        "Approved?",
+        "Apply remedy",
+        "Wait for the customer's answer",
+        "Record the customer's answer",
+        "What does the customer say?",
+        "Close case",
+        "Case closed",
+    ]
+    assert wait_for_status(stack, accepted, "CLOSED")
+
 
 def test_a_rejection_goes_back_to_the_investigator_with_the_comment(stack: Stack):
     accepted = submit_payment_complaint(stack)
@@ -118,6 +149,30 @@ def test_a_rejection_goes_back_to_the_investigator_with_the_comment(stack: Stack
     types = [e["type"] for e in view["timeline"]]
     assert types.count("FINDINGS_RECORDED") == 2
     assert types.index("REJECTED") < types.index("APPROVED")
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "yes", "rating": "3"}, timeout=10
+    ).ok
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
+    approval_round = [
+        "Record findings",
+        "Decide approval level",
+        "Needs approval?",
+        "Wait for approver",
+        "Record decision",
+        "Approved?",
+    ]
+    assert states_entered(history(stack, accepted["complaintId"])) == [
+        *BEFORE_FINDINGS,
+        *approval_round,
+        "Wait for investigator",
+        *approval_round,
+        "Apply remedy",
+        "Wait for the customer's answer",
+        "Record the customer's answer",
+        "What does the customer say?",
+        "Close case",
+        "Case closed",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from complaints.triage import load_triage_policy
 from tests.e2e.conftest import (
     Stack,
     history,
@@ -22,36 +21,7 @@ from tests.e2e.conftest import (
     wait_for_execution_end,
     wait_for_status,
 )
-
-ROSTER = load_triage_policy().roster
-FINDINGS = {
-    "summary": "The payout batch was held by the bank; released today.",
-    "remedy": "explanation",
-    "customerMessage": "Your withdrawal was delayed by the bank and has now been paid out.",
-}
-
-
-def submit_payment_complaint(stack: Stack) -> dict:
-    answer = requests.post(
-        f"{stack.base_url}/complaints",
-        json={
-            "customer": {"email": f"payer.{uuid.uuid4().hex[:8]}@example.com"},
-            "description": "My withdrawal of 150 CNY has not arrived after three days.",
-            "references": {"transactionId": "TX-20261119-001"},
-            "amount": {"value": "150.00", "currency": "CNY"},
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 202
-    return answer.json()
-
-
-def investigator_link(stack: Stack, accepted: dict) -> tuple[str, dict]:
-    view = wait_for_status(stack, accepted, "INVESTIGATING")
-    person = next(p for p in ROSTER[view["department"]].investigators if p.name == view["assignee"])
-    email = wait_for_email(stack, person.email, accepted["complaintId"])
-    (link,) = [url for url in email["links"] if "/tasks/" in url]
-    return link, view
+from tests.e2e.journeys import FINDINGS, ROSTER, investigator_link, submit_payment_complaint
 
 
 def test_the_investigator_records_findings_from_the_email_link(stack: Stack):

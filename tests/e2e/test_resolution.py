@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from complaints.triage import load_triage_policy
 from tests.e2e.conftest import (
     Stack,
     history,
@@ -20,28 +19,7 @@ from tests.e2e.conftest import (
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.test_investigation import FINDINGS, investigator_link, submit_payment_complaint
-
-ROSTER = load_triage_policy().roster
-
-
-def customer_link(stack: Stack, accepted: dict, nth: int = 1) -> str:
-    view = requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
-    email = wait_for(
-        lambda: (
-            (
-                found := [
-                    m
-                    for m in stack.mailbox()
-                    if accepted["complaintId"] in m["subject"] and "what we found" in m["subject"]
-                ]
-            )
-            and len(found) >= nth
-            and found[nth - 1]
-        ),
-        what=f"resolution email {nth} for {view['complaintId']}",
-    )
-    return next(url for url in email["links"] if "/tasks/" in url)
+from tests.e2e.journeys import FINDINGS, ROSTER, customer_link, investigator_link, submit_payment_complaint
 
 
 def test_the_customer_confirms_and_the_case_closes_and_is_archived(stack: Stack):
@@ -205,3 +183,50 @@ def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
         "Close case",
         "Case closed",
     ]
+
+
+def test_no_then_the_reopened_case_is_resolved_and_closes(stack: Stack):
+    accepted = submit_payment_complaint(stack)
+    link, view = investigator_link(stack, accepted)
+    requests.post(link, data=FINDINGS, timeout=10)
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "no", "rating": "2"}, timeout=10
+    ).ok
+    lead = ROSTER[view["department"]].lead
+    lead_link = next(
+        u for u in wait_for_email(stack, lead.email, accepted["complaintId"])["links"] if "/tasks/" in u
+    )
+    assert requests.post(lead_link, data={**FINDINGS, "summary": "Second look: bank delay."}, timeout=10).ok
+    assert requests.post(
+        customer_link(stack, accepted, 2), data={"resolved": "yes", "rating": "4"}, timeout=10
+    ).ok
+
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
+    entered = states_entered(history(stack, accepted["complaintId"]))
+    first_round = [
+        "Wait for investigator",
+        "Record findings",
+        "Decide approval level",
+        "Needs approval?",
+        "Apply remedy",
+        "Wait for the customer's answer",
+        "Record the customer's answer",
+        "What does the customer say?",
+    ]
+    second_round = ["Wait for department lead", *first_round[1:]]
+    assert entered == [
+        "Send acknowledgement",
+        "Triage complaint",
+        "Duplicate of an open case?",
+        "Watch for spikes",
+        "Gather evidence",
+        "Set investigation clocks",
+        *first_round,
+        *second_round,
+        "Close case",
+        "Case closed",
+    ]
+    view = wait_for_status(stack, accepted, "CLOSED")
+    types = [e["type"] for e in view["timeline"]]
+    assert types.count("REMEDY_APPLIED") == 2
+    assert types[-2:] == ["CUSTOMER_CONFIRMED", "CLOSED"]
