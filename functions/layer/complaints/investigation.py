@@ -28,7 +28,7 @@ from complaints.tasks import (
     TaskLink,
     expires,
     link_url,
-    new_link_id,
+    open_link,
     signature_matches,
 )
 from complaints.triage import Person, TriagePolicy
@@ -149,18 +149,7 @@ class InvestigationService:
             self._repository.rebind_link(current.link_id, token, deadline, event)
             self._send("investigation_email", current, case, reminder=True)
             return {"complaintId": complaint_id, "level": level, "reminder": True}
-        link = TaskLink(
-            link_id=new_link_id(),
-            complaint_id=complaint_id,
-            kind="investigate",
-            level=level,
-            recipient_id=person.id,
-            recipient_name=person.name,
-            recipient_email=person.email,
-            token=token,
-            created_at=now,
-            expires_at=deadline,
-        )
+        link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
         # A link still open hands over to the new holder (410); a used one stays "already done" (409).
@@ -200,18 +189,7 @@ class InvestigationService:
         team = self._roster[case.department or "customer-service"]
         person = team.approvers[level]
         now = self._clock()
-        link = TaskLink(
-            link_id=new_link_id(),
-            complaint_id=complaint_id,
-            kind="approve",
-            level=level,
-            recipient_id=person.id,
-            recipient_name=person.name,
-            recipient_email=person.email,
-            token=token,
-            created_at=now,
-            expires_at=expires(now, timeout_seconds),
-        )
+        link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
         escalated = previous is not None and previous.status == LinkStatus.OPEN
         text = messages(case.locale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +17,7 @@ from complaints.mail import Mailer, compose
 from complaints.models import Case, CaseEvent, Status
 from complaints.policy import Policy, real_seconds
 from complaints.settings import Settings
-from complaints.tasks import MONEY_REMEDIES, Findings, TaskLink, expires, link_url, new_link_id
+from complaints.tasks import MONEY_REMEDIES, Findings, TaskLink, link_url, open_link
 from complaints.triage import ResolutionPolicy
 from complaints.web import local_time
 
@@ -145,18 +146,10 @@ class ResolutionService:
         case, _ = self._repository.get(complaint_id)
         findings = Findings.model_validate(case.findings or {})
         now = self._clock()
-        link = TaskLink(
-            link_id=new_link_id(),
-            complaint_id=complaint_id,
-            kind="confirm",
-            level="customer",
-            recipient_id=f"customer:{complaint_id}",
-            recipient_name=case.customer.name or "",
-            recipient_email=case.customer.email,
-            token=token,
-            created_at=now,
-            expires_at=expires(now, timeout_seconds),
+        customer = SimpleNamespace(
+            id=f"customer:{complaint_id}", name=case.customer.name or "", email=case.customer.email
         )
+        link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
         self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
         self._repository.record_decision(
             self._repository.get(complaint_id)[0], {"status": Status.AWAITING_CONFIRMATION.value}, None

@@ -46,6 +46,30 @@ def new_link_id() -> str:
     return secrets.token_urlsafe(16)  # 128 random bits
 
 
+def open_link(
+    complaint_id: str,
+    kind: str,
+    level: str,
+    recipient: Any,
+    token: str,
+    now: datetime,
+    timeout_seconds: float,
+) -> TaskLink:
+    """A new OPEN link for one waiting task, addressed to one recipient (anything with id, name, email)."""
+    return TaskLink(
+        link_id=new_link_id(),
+        complaint_id=complaint_id,
+        kind=kind,
+        level=level,
+        recipient_id=recipient.id,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        token=token,
+        created_at=now,
+        expires_at=now + timedelta(seconds=timeout_seconds),
+    )
+
+
 def signature(key: bytes, link_id: str, complaint_id: str, kind: str, recipient_id: str) -> str:
     message = "|".join((link_id, complaint_id, kind, recipient_id)).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
