@@ -347,3 +347,162 @@ class FakeMailer:
 
     def to(self, address: str) -> list[Email]:
         return [email for email in self.sent if address in email.to]
+
+
+class FakeInvestigationRepository(FakeTriageRepository):
+    """InvestigationRepository and ResolutionRepository in memory, with the semantics of
+    DynamoInvestigationRepository: evidence items, task links (one open link per kind on the case,
+    named by LINK_ATTRIBUTE), version-checked findings and decisions, the archive and the roster
+    release. Writes are all-or-nothing: a failed condition raises ConflictError and changes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.evidence_items: dict[str, list[Any]] = {}
+        self.links: dict[str, Any] = {}
+        # complaint id -> {"case": Case, "archivedAt": datetime, "ttl": int (epoch seconds)}
+        self.archives: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------ protocol
+
+    def evidence(self, complaint_id: str) -> list[Any]:
+        return [item.model_copy(deep=True) for item in self.evidence_items.get(complaint_id, [])]
+
+    def start_investigation(self, case: Case, items: list[Any], event: CaseEvent) -> bool:
+        stored = self.cases.get(case.complaint_id)
+        if stored is None or stored.status != Status.TRIAGED:
+            return False
+        kept = self.evidence_items.setdefault(case.complaint_id, [])
+        if {item.seq for item in kept} & {item.seq for item in items[:90]}:
+            return False
+        kept.extend(item.model_copy(deep=True) for item in items[:90])
+        self._update(stored, event, status=Status.INVESTIGATING)
+        return True
+
+    def put_link(self, link: Any, supersede: str | None, event: CaseEvent) -> None:
+        from complaints.repository import LINK_ATTRIBUTE
+
+        stored = self.cases.get(link.complaint_id)
+        if stored is None or link.link_id in self.links:
+            raise ConflictError("the case or the link changed")
+        self.links[link.link_id] = link.model_copy(deep=True)
+        # No version bump: Dynamo's put_link only sets the link attribute and updated_at.
+        self.cases[link.complaint_id] = stored.model_copy(
+            update={LINK_ATTRIBUTE[link.kind]: link.link_id, "updated_at": event.at}, deep=True
+        )
+        self.events[link.complaint_id].append(event.model_copy(deep=True))
+        if supersede and supersede in self.links:
+            from complaints.tasks import LinkStatus
+
+            self.links[supersede] = self.links[supersede].model_copy(
+                update={"status": LinkStatus.SUPERSEDED, "held_by": link.recipient_name}
+            )
+
+    def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
+        link = self.links.get(link_id)
+        assert link is not None
+        self.links[link_id] = link.model_copy(update={"token": token, "expires_at": expires_at})
+        self.events[link.complaint_id].append(event.model_copy(deep=True))
+
+    def get_link(self, link_id: str) -> Any:
+        link = self.links.get(link_id)
+        return link.model_copy(deep=True) if link is not None else None
+
+    def complete_link(self, link_id: str, at: datetime) -> bool:
+        from complaints.tasks import LinkStatus
+
+        link = self.links.get(link_id)
+        if link is None or link.status != LinkStatus.OPEN:
+            return False
+        self.links[link_id] = link.model_copy(update={"status": LinkStatus.DONE, "decided_at": at})
+        return True
+
+    def expire_link(self, link_id: str, at: datetime) -> None:
+        from complaints.tasks import LinkStatus
+
+        link = self.links[link_id]
+        self.links[link_id] = link.model_copy(update={"status": LinkStatus.EXPIRED, "decided_at": at})
+
+    def record_findings(self, case: Case, findings: Any, status: Status, event: CaseEvent) -> None:
+        stored = self._at_version(case)
+        self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
+
+    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        stored = self._at_version(case)
+        at = event.at if event else datetime.now(UTC)
+        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED.
+        self.cases[case.complaint_id] = Case.model_validate(
+            {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
+        )
+        if event is not None:
+            self.events[case.complaint_id].append(event.model_copy(deep=True))
+
+    def archive(self, case: Case, expires_at: datetime) -> None:
+        self.archives[case.complaint_id] = {
+            "case": case.model_copy(deep=True),
+            "archivedAt": case.closed_at or expires_at,
+            "ttl": int(expires_at.timestamp()),
+        }
+
+    def release_investigator(self, department: str, investigator_id: str) -> None:
+        item = self.roster.get((department, investigator_id))
+        if item is not None and int(item.get("open_cases", 0)) > 0:
+            item["open_cases"] = int(item["open_cases"]) - 1
+
+    def record(self, reference: str) -> dict[str, Any] | None:
+        found = self.records.get(reference)
+        return dict(found) if found is not None else None
+
+    # ------------------------------------------------------------ helpers for tests
+
+    def _at_version(self, case: Case) -> Case:
+        stored = self.cases.get(case.complaint_id)
+        if stored is None or stored.version != case.version:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+        return stored
+
+
+@dataclass
+class FakeCallbacks:
+    """Callbacks (Step Functions SendTaskSuccess) that records every answer. Tokens in `gone` raise
+    TaskGone, as Step Functions does for a task that timed out or was answered already."""
+
+    succeeded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        from complaints.tasks import TaskGone
+
+        if token in self.gone:
+            raise TaskGone(token)
+        self.succeeded.append((token, output))
+
+    def forget(self, token: str) -> None:
+        """The task waiting on `token` is gone (timed out)."""
+        self.gone.add(token)
+
+
+@dataclass
+class FakeLedger:
+    """LedgerAdapter in memory: pays once per (complaint id, remedy id) and returns the same reference
+    for a repeat. With `unavailable` set, pay raises LedgerUnavailable and records nothing."""
+
+    payments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, str, Any, str]] = field(default_factory=list)
+    unavailable: bool = False
+
+    def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Any, currency: str) -> str:
+        from complaints.resolution import LedgerUnavailable
+
+        self.calls.append((complaint_id, remedy_id, remedy, amount, currency))
+        if self.unavailable:
+            raise LedgerUnavailable("ServiceUnavailable")
+        key = (complaint_id, remedy_id)
+        if key not in self.payments:
+            self.payments[key] = {
+                "reference": f"PAY-{remedy_id}",
+                "remedy": remedy,
+                "amount": amount,
+                "currency": currency,
+            }
+        return self.payments[key]["reference"]

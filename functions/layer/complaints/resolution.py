@@ -87,6 +87,14 @@ class ResolutionRepository(Protocol):
     def release_investigator(self, department: str, investigator_id: str) -> None: ...
 
 
+_OUTCOME_OF = {
+    "NO_ANSWER": "close",
+    "CUSTOMER_CONFIRMED": "close",
+    "REOPENED": "reopen",
+    "CUSTOMER_DISSATISFIED": "final",
+}
+
+
 class ResolutionService:
     def __init__(
         self,
@@ -175,7 +183,11 @@ class ResolutionService:
     def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
         """yes (or no answer in time) -> close; no -> reopened once to the department lead; a second no ->
         the final response letter, then close."""
-        case, _ = self._repository.get(complaint_id)
+        case, events = self._repository.get(complaint_id)
+        if case.status != Status.AWAITING_CONFIRMATION:
+            # Recorded already (a retried task): answer as the first time did, change nothing.
+            recorded = next((e.type for e in reversed(events) if e.type in _OUTCOME_OF), "NO_ANSWER")
+            return {"complaintId": complaint_id, "outcome": _OUTCOME_OF[recorded]}
         now = self._clock()
         if answer is None:
             outcome, values, kind = "close", {}, "NO_ANSWER"
