@@ -148,16 +148,24 @@ def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
 
 @pytest.fixture(scope="module")
 def quicker_stack(tmp_path_factory: pytest.TempPathFactory):
-    """10,000 policy seconds per second: the investigator has several seconds, the customer's 7 days
-    last about a minute."""
-    with running_stack(tmp_path_factory.mktemp("quicker"), 10_000) as running:
+    """50,000 policy seconds per second: a P4 investigator (5 business days) still has several seconds
+    before the reminder, and the customer's 7 days last about 12 seconds."""
+    with running_stack(tmp_path_factory.mktemp("quicker"), 50_000) as running:
         yield running
 
 
 def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
     stack = quicker_stack
-    accepted = submit_payment_complaint(stack)
-    link, _ = investigator_link(stack, accepted)
+    accepted = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"email": "quiet.customer@example.com"},
+            "description": "The support agent was rude.",
+        },
+        timeout=10,
+    ).json()
+    link, view = investigator_link(stack, accepted)
+    assert view["priority"] == "P4"
     requests.post(link, data=FINDINGS, timeout=10)
     customer_link(stack, accepted)
 
