@@ -339,3 +339,11 @@ def test_a_retried_answer_task_gives_the_first_outcome_and_changes_nothing(repos
 
     assert first["outcome"] == again["outcome"] == "reopen"
     assert repository.get(complaint_id)[0] == case_after_first
+
+
+def test_a_retried_final_response_task_sends_one_letter(service, mailer, complaint_id):
+    service.send_final_response(complaint_id)
+    service.send_final_response(complaint_id)
+
+    letters = [m for m in mailer.sent if "Final response" in m.subject or "最终答复" in m.subject]
+    assert len(letters) == 1

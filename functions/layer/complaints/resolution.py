@@ -213,6 +213,8 @@ class ResolutionService:
         """The final response letter: our position and the customer's right to refer the complaint to
         the ombudsman or ADR body (FCA DISP 1.6, UKGC)."""
         case, _ = self._repository.get(complaint_id)
+        if case.final_response_sent_at is not None:  # sent already (a retried task)
+            return {"complaintId": complaint_id}
         text = messages(case.locale)
         findings = Findings.model_validate(case.findings or {})
         self._mailer.send(
