@@ -154,6 +154,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack whose policy clock runs a million times faster: every human wait lasts a second."""
+    with running_stack(tmp_path_factory.mktemp("fast"), 1_000_000) as running:
+        yield running
+
+
 def wait_for_status(stack: Stack, accepted: dict, *statuses: str) -> dict:
     """Poll the complainant's status API until the case reaches one of `statuses`."""
 

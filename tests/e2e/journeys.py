@@ -10,6 +10,13 @@ from complaints.triage import load_triage_policy
 from tests.e2e.conftest import Stack, wait_for, wait_for_email, wait_for_status
 
 ROSTER = load_triage_policy().roster
+
+
+def task_link(email: dict) -> str:
+    """The link to a task page in an email."""
+    return next(url for url in email["links"] if "/tasks/" in url)
+
+
 FINDINGS = {
     "summary": "The payout batch was held by the bank; released today.",
     "remedy": "explanation",
@@ -36,8 +43,7 @@ def investigator_link(stack: Stack, accepted: dict) -> tuple[str, dict]:
     view = wait_for_status(stack, accepted, "INVESTIGATING")
     person = next(p for p in ROSTER[view["department"]].investigators if p.name == view["assignee"])
     email = wait_for_email(stack, person.email, accepted["complaintId"])
-    (link,) = [url for url in email["links"] if "/tasks/" in url]
-    return link, view
+    return task_link(email), view
 
 
 def customer_link(stack: Stack, accepted: dict, nth: int = 1) -> str:
@@ -56,4 +62,4 @@ def customer_link(stack: Stack, accepted: dict, nth: int = 1) -> str:
         ),
         what=f"resolution email {nth} for {view['complaintId']}",
     )
-    return next(url for url in email["links"] if "/tasks/" in url)
+    return task_link(email)

@@ -3,21 +3,19 @@ fast-clock stack, no decision at any level -> NEEDS_ATTENTION."""
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from complaints.triage import load_triage_policy
 from tests.e2e.conftest import (
     Stack,
     history,
-    running_stack,
     states_entered,
     wait_for,
     wait_for_email,
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import customer_link, investigator_link, submit_payment_complaint
+from tests.e2e.journeys import customer_link, investigator_link, submit_payment_complaint, task_link
 
 POLICY = load_triage_policy()
 BEFORE_FINDINGS = [
@@ -36,10 +34,6 @@ REFUND = {
     "currency": "CNY",
     "customerMessage": "We are paying your withdrawal again; it reaches your bank within two days.",
 }
-
-
-def task_link(email: dict) -> str:
-    return next(url for url in email["links"] if "/tasks/" in url)
 
 
 def test_a_refund_over_1000_needs_a_manager_who_approves_it(stack: Stack):
@@ -173,12 +167,6 @@ def test_a_rejection_goes_back_to_the_investigator_with_the_comment(stack: Stack
         "Close case",
         "Case closed",
     ]
-
-
-@pytest.fixture(scope="module")
-def fast_stack(tmp_path_factory: pytest.TempPathFactory):
-    with running_stack(tmp_path_factory.mktemp("fast-approval"), 1_000_000) as running:
-        yield running
 
 
 def test_no_decision_at_any_level_ends_in_needs_attention(fast_stack: Stack):

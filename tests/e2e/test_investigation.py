@@ -8,20 +8,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 from tests.e2e.conftest import (
     Stack,
     history,
-    running_stack,
     states_entered,
     wait_for,
     wait_for_email,
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import FINDINGS, ROSTER, investigator_link, submit_payment_complaint
+from tests.e2e.journeys import FINDINGS, ROSTER, investigator_link, submit_payment_complaint, task_link
 
 
 def test_the_investigator_records_findings_from_the_email_link(stack: Stack):
@@ -103,13 +101,6 @@ def test_tampered_evidence_is_detected(stack: Stack):
     assert "Evidence chain broken at item 0" in page.text
 
 
-@pytest.fixture(scope="module")
-def fast_stack(tmp_path_factory: pytest.TempPathFactory):
-    """A stack whose policy clock runs a million times faster: every investigation wait lasts a second."""
-    with running_stack(tmp_path_factory.mktemp("fast"), 1_000_000) as running:
-        yield running
-
-
 def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fast_stack: Stack):
     stack = fast_stack
     accepted = submit_payment_complaint(stack)
@@ -121,12 +112,12 @@ def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fas
     person = next(p for p in team.investigators if p.name == view["assignee"])
     to_investigator = [m for m in stack.mailbox() if person.email in m["to"] and complaint_id in m["subject"]]
     assert [m["subject"].startswith("Reminder") for m in to_investigator] == [False, True]
-    first_link, reminder_link = (next(u for u in m["links"] if "/tasks/" in u) for m in to_investigator)
+    first_link, reminder_link = (task_link(m) for m in to_investigator)
     assert reminder_link == first_link  # the reminder keeps the same link working
     lead_email = wait_for_email(stack, team.lead.email, complaint_id)
     head_email = wait_for_email(stack, team.head.email, complaint_id)
-    lead_link = next(u for u in lead_email["links"] if "/tasks/" in u)
-    head_link = next(u for u in head_email["links"] if "/tasks/" in u)
+    lead_link = task_link(lead_email)
+    head_link = task_link(head_email)
 
     # Each escalation left the earlier link answering 410 with who holds the task now.
     superseded = requests.get(first_link, timeout=10)

@@ -19,7 +19,14 @@ from tests.e2e.conftest import (
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import FINDINGS, ROSTER, customer_link, investigator_link, submit_payment_complaint
+from tests.e2e.journeys import (
+    FINDINGS,
+    ROSTER,
+    customer_link,
+    investigator_link,
+    submit_payment_complaint,
+    task_link,
+)
 
 
 def test_the_customer_confirms_and_the_case_closes_and_is_archived(stack: Stack):
@@ -91,7 +98,7 @@ def test_no_reopens_to_the_lead_and_a_second_no_gets_the_final_response(stack: S
 
     lead = ROSTER[view["department"]].lead
     lead_email = wait_for_email(stack, lead.email, accepted["complaintId"])
-    lead_link = next(url for url in lead_email["links"] if "/tasks/" in url)
+    lead_link = task_link(lead_email)
     assert requests.post(lead_link, data={**FINDINGS, "summary": "Second look: bank delay."}, timeout=10).ok
     assert requests.post(
         customer_link(stack, accepted, 2), data={"resolved": "no", "rating": "1"}, timeout=10
@@ -201,9 +208,7 @@ def test_no_then_the_reopened_case_is_resolved_and_closes(stack: Stack):
         customer_link(stack, accepted), data={"resolved": "no", "rating": "2"}, timeout=10
     ).ok
     lead = ROSTER[view["department"]].lead
-    lead_link = next(
-        u for u in wait_for_email(stack, lead.email, accepted["complaintId"])["links"] if "/tasks/" in u
-    )
+    lead_link = task_link(wait_for_email(stack, lead.email, accepted["complaintId"]))
     assert requests.post(lead_link, data={**FINDINGS, "summary": "Second look: bank delay."}, timeout=10).ok
     assert requests.post(
         customer_link(stack, accepted, 2), data={"resolved": "yes", "rating": "4"}, timeout=10
