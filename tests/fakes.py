@@ -17,6 +17,7 @@ from complaints.mail import Email, MailRejected
 from complaints.models import Case, CaseEvent, CaseSummary, Status
 from complaints.repository import Claim
 from complaints.settings import Settings
+from complaints.stats import Tally
 
 if TYPE_CHECKING:
     from complaints.triage import Assignment, DuplicateMatch, TriageFields
@@ -72,6 +73,7 @@ class FakeRepository:
         self.cases: dict[str, Case] = {}
         self.events: dict[str, list[CaseEvent]] = {}
         self.claims: dict[str, Claim] = {}
+        self.tallies: list[Tally] = []  # report counters, in the order they were added
 
     # ------------------------------------------------------------ protocol
 
@@ -108,11 +110,36 @@ class FakeRepository:
         self._update(case, event, acknowledged_at=event.at, pending_access_code=None)
         return True
 
-    def mark_needs_attention(self, case: Case, reason: str, event: CaseEvent) -> None:
+    def mark_needs_attention(
+        self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
         stored = self.cases.get(case.complaint_id)
         if stored is None or stored.version != case.version:
             raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
-        self._update(stored, event, status=Status.NEEDS_ATTENTION, attention_reason=reason)
+        came_from = stored.attention_from if stored.status == Status.NEEDS_ATTENTION else stored.status
+        self._update(
+            stored, event, status=Status.NEEDS_ATTENTION, attention_reason=reason, attention_from=came_from
+        )
+        self._count(stats)
+
+    def resume(self, case: Case, event: CaseEvent) -> Case:
+        stored = self.cases.get(case.complaint_id)
+        if stored is None or stored.version != case.version or stored.status != Status.NEEDS_ATTENTION:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+        self._update(
+            stored,
+            event,
+            status=stored.attention_from or Status.RECEIVED,
+            attention_reason=None,
+            attention_from=None,
+            retries=stored.retries + 1,
+        )
+        return self.cases[case.complaint_id].model_copy(deep=True)
+
+    def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        self.cases[complaint_id] = self.cases[complaint_id].model_copy(
+            update={"execution_arn": execution_arn}
+        )
 
     def unstarted(self, created_before: datetime, limit: int) -> list[str]:
         waiting = sorted(
@@ -128,6 +155,18 @@ class FakeRepository:
             update={**changes, "updated_at": event.at, "version": case.version + 1}, deep=True
         )
         self.events[case.complaint_id].append(event.model_copy(deep=True))
+
+    def _count(self, stats: Tally | None) -> None:
+        if stats is not None:
+            self.tallies.append(stats)
+
+    def counted(self) -> dict[str, Any]:
+        """Every report counter added so far, summed over days and shards."""
+        totals: dict[str, Any] = {}
+        for tally in self.tallies:
+            for name, value in tally.counters.items():
+                totals[name] = totals.get(name, 0) + value
+        return totals
 
     def event_types(self, complaint_id: str) -> list[str]:
         return [event.type for event in self.get(complaint_id)[1]]
@@ -186,7 +225,12 @@ class FakeTriageRepository(FakeRepository):
         }
 
     def mark_triaged(
-        self, case: Case, fields: TriageFields, assignment: Assignment, event: CaseEvent
+        self,
+        case: Case,
+        fields: TriageFields,
+        assignment: Assignment,
+        event: CaseEvent,
+        stats: Tally | None = None,
     ) -> None:
         self.mark_triaged_calls += 1
         if self._concurrent_writes:
@@ -225,10 +269,14 @@ class FakeTriageRepository(FakeRepository):
         item = self.roster.setdefault(key, {})
         item["open_cases"] = int(item.get("open_cases", 0)) + 1
         item["last_assigned_at"] = event.at.isoformat()
+        self._count(stats)
 
-    def mark_related(self, case: Case, match: DuplicateMatch, event: CaseEvent) -> None:
+    def mark_related(
+        self, case: Case, match: DuplicateMatch, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
         stored = self._received_at_version(case)
         self._update(stored, event, status=Status.RELATED, related_to=match.complaint_id)
+        self._count(stats)
         self.related_reasons[case.complaint_id] = f"{match.reason}: {match.detail}"
 
     def mark_related_notified(self, complaint_id: str, at: datetime) -> bool:
@@ -379,7 +427,9 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self._update(stored, event, status=Status.INVESTIGATING)
         return True
 
-    def put_link(self, link: Any, supersede: str | None, event: CaseEvent) -> None:
+    def put_link(
+        self, link: Any, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
         from complaints.repository import LINK_ATTRIBUTE
 
         stored = self.cases.get(link.complaint_id)
@@ -387,9 +437,11 @@ class FakeInvestigationRepository(FakeTriageRepository):
             raise ConflictError("the case or the link changed")
         self.links[link.link_id] = link.model_copy(deep=True)
         # No version bump: Dynamo's put_link only sets the link attribute and updated_at.
-        self.cases[link.complaint_id] = stored.model_copy(
-            update={LINK_ATTRIBUTE[link.kind]: link.link_id, "updated_at": event.at}, deep=True
-        )
+        changes: dict[str, Any] = {LINK_ATTRIBUTE[link.kind]: link.link_id, "updated_at": event.at}
+        if link.kind == "approve":
+            changes["approval_level"] = link.level
+        self.cases[link.complaint_id] = stored.model_copy(update=changes, deep=True)
+        self._count(stats)
         self.events[link.complaint_id].append(event.model_copy(deep=True))
         if supersede and supersede in self.links:
             from complaints.tasks import LinkStatus
@@ -427,7 +479,14 @@ class FakeInvestigationRepository(FakeTriageRepository):
         stored = self._at_version(case)
         self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
 
-    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
         stored = self._at_version(case)
         at = event.at if event else datetime.now(UTC)
         # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED.
@@ -436,6 +495,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         )
         if event is not None:
             self.events[case.complaint_id].append(event.model_copy(deep=True))
+        self._count(stats)
 
     def archive(self, case: Case, expires_at: datetime) -> None:
         self.archives[case.complaint_id] = {

@@ -17,7 +17,7 @@ from complaints import wiring
 from complaints.i18n import messages
 from complaints.intake import decode_body, field_errors
 from complaints.settings import Settings
-from complaints.tasks import REMEDIES, LinkDecided, LinkForged, LinkGone
+from complaints.tasks import REMEDIES, ROOT_CAUSES, LinkDecided, LinkForged, LinkGone
 from complaints.web import render
 
 settings = Settings()
@@ -51,6 +51,7 @@ def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | 
         status,
         view=view,
         remedies=REMEDIES,
+        root_causes=ROOT_CAUSES,
         errors=errors or [],
         values=values or {},
         action=f"/tasks/{link_id}?sig={sig}",

@@ -19,6 +19,7 @@ from tests.e2e.journeys import customer_link, investigator_link, submit_payment_
 
 POLICY = load_triage_policy()
 BEFORE_FINDINGS = [
+    "Start or resume?",
     "Send acknowledgement",
     "Triage complaint",
     "Duplicate of an open case?",

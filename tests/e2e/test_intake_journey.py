@@ -83,6 +83,7 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
         what="the wait for the investigator",
     )
     assert states_entered(events) == [
+        "Start or resume?",
         "Send acknowledgement",
         "Triage complaint",
         "Duplicate of an open case?",
@@ -215,6 +216,7 @@ def test_a_failing_step_leaves_the_case_visibly_needing_attention(stack: Stack):
     assert execution["status"] == "FAILED"
     events = history(stack, accepted["complaintId"])
     assert states_entered(events) == [
+        "Start or resume?",
         "Send acknowledgement",
         "Acknowledgement failed",
         "Record failure",

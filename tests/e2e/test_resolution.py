@@ -49,6 +49,7 @@ def test_the_customer_confirms_and_the_case_closes_and_is_archived(stack: Stack)
     entered = states_entered(history(stack, accepted["complaintId"]))
     # The whole path, one state transition each, whatever the waits lasted.
     assert entered == [
+        "Start or resume?",
         "Send acknowledgement",
         "Triage complaint",
         "Duplicate of an open case?",
@@ -228,6 +229,7 @@ def test_no_then_the_reopened_case_is_resolved_and_closes(stack: Stack):
     ]
     second_round = ["Wait for department lead", *first_round[1:]]
     assert entered == [
+        "Start or resume?",
         "Send acknowledgement",
         "Triage complaint",
         "Duplicate of an open case?",

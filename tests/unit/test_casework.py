@@ -218,12 +218,12 @@ class RacingRepository(FakeRepository):
         super().__init__()
         self.races = races
 
-    def mark_needs_attention(self, case, reason, event):
+    def mark_needs_attention(self, case, reason, event, stats=None):
         if self.races:
             self.races -= 1
             stored = self.cases[case.complaint_id]
             self.cases[case.complaint_id] = stored.model_copy(update={"version": stored.version + 1})
-        return super().mark_needs_attention(case, reason, event)
+        return super().mark_needs_attention(case, reason, event, stats)
 
 
 def test_a_failure_is_recorded_although_the_case_changed_meanwhile(workflow, mailer, policy, clock):

@@ -88,7 +88,8 @@ def test_the_table_has_the_gsi1_the_reconciler_queries(table):
     assert gsi1["Projection"]["ProjectionType"] in ("KEYS_ONLY", "ALL")
     attributes = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert attributes == {
-        f"{key}": "S" for key in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
+        f"{key}": "S"
+        for key in ("pk", "sk", *(f"gsi{n}{part}" for n in range(1, 5) for part in ("pk", "sk")))
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from complaints.errors import ConflictError
+from complaints import stats
+from complaints.errors import ConflictError, NotRetryable
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
 from complaints.mail import Mailer, MailRejected, compose
@@ -13,6 +14,7 @@ from complaints.policy import Policy
 from complaints.repository import CaseRepository
 from complaints.settings import Settings
 from complaints.web import local_time
+from complaints.workflow import Workflow
 
 MAX_REASON = 500
 
@@ -22,6 +24,13 @@ class Acknowledgement:
     complaintId: str
     acknowledgedAt: str
     sent: bool
+
+
+@dataclass
+class Retried:
+    complaintId: str
+    resumedAt: str
+    executionArn: str
 
 
 @dataclass
@@ -73,6 +82,23 @@ class Casework:
         self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED"))
         return Acknowledgement(complaint_id, now.isoformat(), sent=True)
 
+    def retry(self, complaint_id: str, workflow: Workflow) -> Retried:
+        """Send a NEEDS_ATTENTION case on again from the start of the stage it failed in, in a new
+        execution. Safe: only a case still NEEDS_ATTENTION whose execution has ended, and the
+        version-checked resume lets one of two concurrent retries through. Raises CaseNotFound,
+        NotRetryable or ConflictError."""
+        case, _ = self._repository.get(complaint_id)
+        if case.status != Status.NEEDS_ATTENTION:
+            raise NotRetryable(f"case {complaint_id} is {case.status.value}, not NEEDS_ATTENTION")
+        if case.execution_arn and workflow.running(case.execution_arn):
+            raise NotRetryable(f"the execution of case {complaint_id} is still running")
+        resumed_at = (case.attention_from or Status.RECEIVED).value
+        event = CaseEvent(at=self._clock(), type="RETRIED", params={"stage": resumed_at})
+        resumed = self._repository.resume(case, event)
+        arn = workflow.resume(complaint_id, resumed.retries, resumed_at)
+        self._repository.set_execution(complaint_id, arn)
+        return Retried(complaint_id, resumed_at, arn)
+
     def record_failure(
         self, complaint_id: str, state: str, error: str, cause: str, execution: str
     ) -> FailureRecord:
@@ -82,11 +108,17 @@ class Casework:
             case, _ = self._repository.get(complaint_id)
             if case.status == Status.NEEDS_ATTENTION and case.attention_reason == reason:
                 break
+            now = self._clock()
             try:
                 self._repository.mark_needs_attention(
                     case,
                     reason,
-                    CaseEvent(at=self._clock(), type="NEEDS_ATTENTION", params={"reason": error}),
+                    CaseEvent(at=now, type="NEEDS_ATTENTION", params={"reason": error}),
+                    None
+                    if case.status == Status.NEEDS_ATTENTION
+                    else stats.tally(
+                        now, self._policy.calendar.timezone, complaint_id, stats.needs_attention()
+                    ),
                 )
                 break
             except ConflictError:

@@ -44,5 +44,9 @@ class TransientError(ComplaintsError):
     """AWS throttled or failed in a way worth retrying (Step Functions retries this by name)."""
 
 
+class NotRetryable(ComplaintsError):
+    """Only a case waiting in NEEDS_ATTENTION, whose execution has ended, can be retried."""
+
+
 class WorkflowStartFailed(ComplaintsError):
     """StartExecution failed; the case stays RECEIVED for the reconciler."""

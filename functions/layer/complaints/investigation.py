@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from complaints import stats
 from complaints.errors import CaseNotFound
 from complaints.evidence import ChainCheck, EvidenceItem, EvidenceSource, gather, verify
 from complaints.i18n import messages
@@ -14,8 +15,10 @@ from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
 from complaints.models import Case, CaseEvent, Status
 from complaints.policy import real_seconds
+from complaints.repository import WATCH_KEYS
 from complaints.resolution import CustomerAnswer
 from complaints.settings import Settings
+from complaints.stats import Tally
 from complaints.tasks import (
     Callbacks,
     Decision,
@@ -45,13 +48,22 @@ class InvestigationRepository(Protocol):
     def start_investigation(self, case: Case, items: list[EvidenceItem], event: CaseEvent) -> bool:
         """Store the evidence chain and set INVESTIGATING, once (False if done before)."""
 
-    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None:
+    def put_link(
+        self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
         """Store a new link as the case's open investigation link; the one it replaces (if any) is
         marked SUPERSEDED with the new holder's name."""
 
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None: ...
 
-    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent) -> None: ...
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None: ...
 
     def get_link(self, link_id: str) -> TaskLink | None: ...
 
@@ -91,9 +103,11 @@ class InvestigationService:
         signing_key: bytes,
         callbacks: Callbacks,
         clock: Clock = utc_now,
+        timezone: str = "UTC",
     ):
         self._repository = repository
         self._sources = sources
+        self._timezone = timezone  # the day report counters are counted on
         self._mailer = mailer
         self._roster = triage_policy.roster
         self._approval = triage_policy.approval
@@ -154,7 +168,10 @@ class InvestigationService:
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
         # A link still open hands over to the new holder (410); a used one stays "already done" (409).
         still_open = current is not None and current.status == LinkStatus.OPEN
-        self._repository.put_link(link, current.link_id if still_open else None, event)
+        counted = None
+        if kind == "ESCALATED":
+            counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("investigation", level))
+        self._repository.put_link(link, current.link_id if still_open else None, event, counted)
         self._send("investigation_email", link, case, reminder=False)
         return {"complaintId": complaint_id, "level": level, "reminder": False}
 
@@ -198,7 +215,10 @@ class InvestigationService:
             type="APPROVAL_ESCALATED" if escalated else "APPROVAL_REQUESTED",
             params={"assignee": person.name, "level": text["levels"][level]},
         )
-        self._repository.put_link(link, case.approval_link_id if escalated else None, event)
+        counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("approval", level))
+        self._repository.put_link(
+            link, case.approval_link_id if escalated else None, event, counted if escalated else None
+        )
         findings = Findings.model_validate(case.findings or {})
         self._mailer.send(
             compose(
@@ -232,7 +252,7 @@ class InvestigationService:
             }
             event = CaseEvent(at=now, type="REJECTED", params={"assignee": approver})
         if case.status in (Status.AWAITING_APPROVAL,):
-            self._repository.record_decision(case, values, event)
+            self._repository.record_decision(case, values, event, remove=WATCH_KEYS)
         return {"complaintId": complaint_id, "decision": parsed.decision}
 
     def _approval_wait(self) -> int:

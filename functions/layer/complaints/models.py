@@ -197,11 +197,16 @@ class Case(BaseModel):
     reopened: bool = False
     csat_rating: int | None = None
     customer_resolved: str | None = None
+    resolution_sent_at: datetime | None = None
     final_response_sent_at: datetime | None = None
     closed_at: datetime | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
     attention_reason: str | None = None
+    # The status the case had when it needed attention: where a retry resumes.
+    attention_from: Status | None = None
+    retries: int = 0
+    approval_level: str | None = None
 
 
 class CaseEvent(BaseModel):

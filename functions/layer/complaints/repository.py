@@ -12,6 +12,8 @@ Single-table layout (every key and index is documented here and nowhere else):
 | spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
 | evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
 | task link       | LINK#<link id>     | LINK                     |                            |
+| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
+| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
 
 (*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
 just the cases it has to start. One Query on pk returns a case and its whole timeline.
@@ -20,7 +22,11 @@ GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = cre
 what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
 gsi3sk = <priority>#<resolution due>, set when a case is triaged. Every triage read is bounded by one
 customer's recent cases, one department's roster or a fixed number of hour buckets, never by the
-size of the table.
+size of the table. A case leaves its queue when it closes.
+GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
+was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
+alert, gsi4sk = when): ops read what waits for them, not the table.
+Report counters (`stats.py`) are added in the same transaction as the change they count.
 Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
 table's TTL attribute `ttl` (removal).
 
@@ -42,6 +48,7 @@ from pydantic import BaseModel
 from complaints import ids
 from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
 from complaints.models import Case, CaseEvent, CaseSummary, Status
+from complaints.stats import Tally
 
 if TYPE_CHECKING:
     from complaints.evidence import EvidenceItem
@@ -49,6 +56,13 @@ if TYPE_CHECKING:
     from complaints.triage import Assignment, DuplicateMatch, TriageFields
 
 UNSTARTED = "UNSTARTED"
+WATCH_APPROVAL = "WATCH#APPROVAL"
+WATCH_ATTENTION = "WATCH#ATTENTION"
+WATCH_ALERT = "WATCH#ALERT"
+STATS_PK = "STATS"
+# Attributes to REMOVE to take a case out of its work queue (GSI3) or off the ops watch list (GSI4).
+QUEUE_KEYS = ("gsi3pk", "gsi3sk")
+WATCH_KEYS = ("gsi4pk", "gsi4sk")
 LINK_ATTRIBUTE = {
     "investigate": "investigation_link_id",
     "approve": "approval_link_id",
@@ -90,11 +104,20 @@ class CaseRepository(Protocol):
     def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
         """Record the acknowledgement; False if it was recorded already."""
 
-    def mark_needs_attention(self, case: Case, reason: str, event: CaseEvent) -> None:
-        """Set NEEDS_ATTENTION with the reason (version-checked). Raises ConflictError."""
+    def mark_needs_attention(
+        self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Set NEEDS_ATTENTION with the reason (version-checked) and put the case on the ops watch list.
+        Raises ConflictError."""
 
     def unstarted(self, created_before: datetime, limit: int) -> list[str]:
         """Ids of cases still waiting for their execution, oldest first."""
+
+    def resume(self, case: Case, event: CaseEvent) -> Case:
+        """NEEDS_ATTENTION back to the status it failed in (version-checked). Raises ConflictError."""
+
+    def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        """Point the case at a new execution."""
 
 
 @contextmanager
@@ -134,6 +157,23 @@ def _set_clause(values: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, 
     names = {f"#{i}": name for i, name in enumerate(values)}
     placeholders = {f":{i}": dynamo_value(value) for i, value in enumerate(values.values())}
     return "SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))), names, placeholders
+
+
+def stats_update(table_name: str, stats: Tally) -> dict[str, Any]:
+    """A transaction item adding `stats` to its day's counters."""
+    names = {f"#c{i}": name for i, name in enumerate(stats.counters)}
+    values: dict[str, Any] = {f":c{i}": value for i, value in enumerate(stats.counters.values())}
+    values |= {":kind": "stats", ":day": stats.day}
+    adds = ", ".join(f"#c{i} :c{i}" for i in range(len(names)))
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": {"pk": STATS_PK, "sk": f"DAY#{stats.day}#{stats.shard}"},
+            "UpdateExpression": f"ADD {adds} SET kind = :kind, #day = :day",
+            "ExpressionAttributeNames": {**names, "#day": "day"},
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def _case_key(complaint_id: str) -> dict[str, str]:
@@ -243,17 +283,20 @@ class DynamoCaseRepository:
         events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith("EVENT#")]
         return Case.model_validate(cases[0]), events
 
-    def _update_with_event(self, complaint_id: str, update: dict[str, Any], event: CaseEvent) -> bool:
-        """Apply one conditional update and append its timeline event, atomically.
-        False when the condition fails (the change was made before)."""
+    def _update_with_event(
+        self, complaint_id: str, update: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> bool:
+        """Apply one conditional update and append its timeline event (and add its report counters),
+        atomically. False when the condition fails (the change was made before)."""
+        items = [
+            {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
+            self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+        ]
+        if stats is not None:
+            items.append(stats_update(self._table.name, stats))
         try:
             with _aws_errors():
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
-                        self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
-                    ]
-                )
+                self._client.transact_write_items(TransactItems=items)
         except ComplaintsError as error:
             if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
                 return False
@@ -284,17 +327,48 @@ class DynamoCaseRepository:
             event,
         )
 
-    def mark_needs_attention(self, case: Case, reason: str, event: CaseEvent) -> None:
+    def mark_needs_attention(
+        self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        came_from = case.attention_from if case.status == Status.NEEDS_ATTENTION else case.status
         done = self._update_with_event(
             case.complaint_id,
             {
                 "UpdateExpression": "SET #status = :status, attention_reason = :reason, updated_at = :at, "
-                "version = version + :one",
+                "attention_from = :from, gsi4pk = :watch, gsi4sk = :at, version = version + :one",
                 "ConditionExpression": "version = :version",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":status": Status.NEEDS_ATTENTION.value,
                     ":reason": reason,
+                    ":from": (came_from or Status.RECEIVED).value,
+                    ":watch": WATCH_ATTENTION,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                    ":version": case.version,
+                },
+            },
+            event,
+            stats,
+        )
+        if not done:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+
+    def resume(self, case: Case, event: CaseEvent) -> Case:
+        """Take a NEEDS_ATTENTION case off the watch list, back to the status it failed in
+        (version-checked: two ops retrying at once resume it once). Raises ConflictError."""
+        resumed = case.attention_from or Status.RECEIVED
+        done = self._update_with_event(
+            case.complaint_id,
+            {
+                "UpdateExpression": "SET #status = :from, updated_at = :at, retries = :retries, "
+                "version = version + :one REMOVE attention_reason, attention_from, gsi4pk, gsi4sk",
+                "ConditionExpression": "version = :version AND #status = :attention",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":from": resumed.value,
+                    ":attention": Status.NEEDS_ATTENTION.value,
+                    ":retries": case.retries + 1,
                     ":at": _iso(event.at),
                     ":one": 1,
                     ":version": case.version,
@@ -304,6 +378,25 @@ class DynamoCaseRepository:
         )
         if not done:
             raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+        return case.model_copy(
+            update={
+                "status": resumed,
+                "retries": case.retries + 1,
+                "attention_reason": None,
+                "attention_from": None,
+                "version": case.version + 1,
+            }
+        )
+
+    def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        """Point the case at a new execution (a retry's)."""
+        with _aws_errors():
+            self._table.update_item(
+                Key=_case_key(complaint_id),
+                UpdateExpression="SET execution_arn = :arn",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":arn": execution_arn},
+            )
 
     def unstarted(self, created_before: datetime, limit: int) -> list[str]:
         with _aws_errors():
@@ -371,7 +464,12 @@ class DynamoTriageRepository(DynamoCaseRepository):
         }
 
     def mark_triaged(
-        self, case: Case, fields: TriageFields, assignment: Assignment, event: CaseEvent
+        self,
+        case: Case,
+        fields: TriageFields,
+        assignment: Assignment,
+        event: CaseEvent,
+        stats: Tally | None = None,
     ) -> None:
         c, p = fields.classification, fields.priority
         values = {
@@ -412,10 +510,16 @@ class DynamoTriageRepository(DynamoCaseRepository):
                 self._case_update(case, values),
                 {"Update": roster},
                 self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                *self._stats(stats),
             ]
         )
 
-    def mark_related(self, case: Case, match: DuplicateMatch, event: CaseEvent) -> None:
+    def _stats(self, stats: Tally | None) -> list[dict[str, Any]]:
+        return [] if stats is None else [stats_update(self._table.name, stats)]
+
+    def mark_related(
+        self, case: Case, match: DuplicateMatch, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
         values = {
             "status": Status.RELATED.value,
             "related_to": match.complaint_id,
@@ -426,6 +530,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             [
                 self._case_update(case, values),
                 self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                *self._stats(stats),
             ]
         )
 
@@ -522,6 +627,10 @@ class DynamoTriageRepository(DynamoCaseRepository):
                         "kind": "spike_alert",
                         "claimedBy": complaint_id,
                         "claimedAt": _iso(at),
+                        "category": category,
+                        "hour": hour,
+                        "gsi4pk": WATCH_ALERT,
+                        "gsi4sk": _iso(at),
                         "ttl": int((at + timedelta(days=30)).timestamp()),
                     },
                     # Free, or claimed by this very complaint whose send did not go through (a retry).
@@ -595,7 +704,16 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             return False
         return True
 
-    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None:
+    def put_link(
+        self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Store a new task link and point the case at it. An approval link also puts the case on the
+        ops watch list (since its first approval request) with the level it waits at."""
+        case_update = f"SET {LINK_ATTRIBUTE[link.kind]} = :link, updated_at = :at"
+        values: dict[str, Any] = {":link": link.link_id, ":at": _iso(event.at)}
+        if link.kind == "approve":
+            case_update += ", approval_level = :level, gsi4pk = :watch, gsi4sk = if_not_exists(gsi4sk, :at)"
+            values |= {":level": link.level, ":watch": WATCH_APPROVAL}
         items: list[dict[str, Any]] = [
             self._put(
                 {"pk": f"LINK#{link.link_id}", "sk": "LINK", "kind": "link", **link.model_dump(mode="json")},
@@ -605,12 +723,13 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
                 "Update": {
                     "TableName": self._table.name,
                     "Key": _case_key(link.complaint_id),
-                    "UpdateExpression": f"SET {LINK_ATTRIBUTE[link.kind]} = :link, updated_at = :at",
+                    "UpdateExpression": case_update,
                     "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeValues": {":link": link.link_id, ":at": _iso(event.at)},
+                    "ExpressionAttributeValues": values,
                 }
             },
             self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+            *self._stats(stats),
         ]
         if supersede:
             items.append(
@@ -702,17 +821,26 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             ]
         )
 
-    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
-        """Set case attributes (version-checked), with a timeline event if one is given, atomically."""
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        """Set case attributes and remove `remove` (version-checked), with a timeline event if one is
+        given and report counters if any, atomically."""
         at = event.at if event else datetime.now(case.created_at.tzinfo)
         expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
         placeholders.update({":one": 1, ":version": case.version})
+        removal = f" REMOVE {', '.join(remove)}" if remove else ""
         items = [
             {
                 "Update": {
                     "TableName": self._table.name,
                     "Key": _case_key(case.complaint_id),
-                    "UpdateExpression": f"{expression}, version = version + :one",
+                    "UpdateExpression": f"{expression}, version = version + :one{removal}",
                     "ConditionExpression": "version = :version",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": placeholders,
@@ -721,7 +849,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         ]
         if event is not None:
             items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
-        self._transact(items)
+        self._transact(items + self._stats(stats))
 
     def archive(self, case: Case, expires_at: datetime) -> None:
         """The closed case, kept whole until the retention period ends (the table's TTL removes it)."""

@@ -10,13 +10,16 @@ from typing import Annotated, Any, Literal, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from complaints import stats
 from complaints.errors import ComplaintsError
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
 from complaints.models import Case, CaseEvent, Status
 from complaints.policy import Policy, real_seconds
+from complaints.repository import QUEUE_KEYS, WATCH_KEYS
 from complaints.settings import Settings
+from complaints.stats import Tally
 from complaints.tasks import MONEY_REMEDIES, Findings, TaskLink, link_url, open_link
 from complaints.triage import ResolutionPolicy
 from complaints.web import local_time
@@ -77,9 +80,18 @@ class ResolutionRepository(Protocol):
 
     def get_link(self, link_id: str) -> TaskLink | None: ...
 
-    def put_link(self, link: TaskLink, supersede: str | None, event: CaseEvent) -> None: ...
+    def put_link(
+        self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None: ...
 
-    def record_decision(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
         """Set case attributes (version-checked), with a timeline event if one is given."""
 
     def archive(self, case: Case, expires_at: datetime) -> None: ...
@@ -160,7 +172,9 @@ class ResolutionService:
         link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
         self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
         self._repository.record_decision(
-            self._repository.get(complaint_id)[0], {"status": Status.AWAITING_CONFIRMATION.value}, None
+            self._repository.get(complaint_id)[0],
+            {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now},
+            None,
         )
         text = messages(case.locale)
         expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
@@ -242,8 +256,13 @@ class ResolutionService:
         if case.status == Status.CLOSED:
             return {"complaintId": complaint_id, "status": "CLOSED"}
         now = self._clock()
+        counted = stats.closed(case, now, self._settings.time_scale)
         self._repository.record_decision(
-            case, {"status": Status.CLOSED.value, "closed_at": now}, CaseEvent(at=now, type="CLOSED")
+            case,
+            {"status": Status.CLOSED.value, "closed_at": now},
+            CaseEvent(at=now, type="CLOSED"),
+            stats.tally(now, self._policy.calendar.timezone, complaint_id, counted),
+            remove=QUEUE_KEYS + WATCH_KEYS,
         )
         closed, _ = self._repository.get(complaint_id)
         self._repository.archive(closed, now + timedelta(days=365 * self._rules.archive_years))

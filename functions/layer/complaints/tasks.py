@@ -89,6 +89,19 @@ def signature_matches(key: bytes, link: TaskLink, sig: str | None) -> bool:
 
 REMEDIES = ("refund", "partial_refund", "resettle", "compensation", "account_fix", "explanation")
 MONEY_REMEDIES = ("refund", "partial_refund", "resettle", "compensation")
+# Why a complaint happened, for the root-cause review of recurring problems.
+RootCause = Literal[
+    "payment_processing",
+    "settlement_error",
+    "account_controls",
+    "promotion_terms",
+    "system_fault",
+    "staff_conduct",
+    "third_party",
+    "customer_misunderstanding",
+    "other",
+]
+ROOT_CAUSES: tuple[str, ...] = RootCause.__args__  # type: ignore[attr-defined]
 
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
@@ -103,6 +116,9 @@ class Findings(BaseModel):
     amount: Decimal | None = Field(default=None, ge=0, le=Decimal("1000000000"), decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     customerMessage: Text2000
+    rootCause: RootCause | None = Field(
+        default=None, description="Why it happened, for the root-cause review (FCA DISP 1.3.3)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from complaints import ids
+from complaints import ids, stats
 from complaints.classify import Classification, Classifier, PhraseMatcher, Taxonomy
 from complaints.errors import ConflictError
 from complaints.i18n import messages
@@ -21,6 +21,7 @@ from complaints.mail import Mailer, compose
 from complaints.models import AmountIn, Case, CaseEvent, CaseSummary, PriorityPoints, Status
 from complaints.policy import Policy
 from complaints.settings import Settings
+from complaints.stats import Tally
 from complaints.web import local_time
 
 
@@ -335,11 +336,18 @@ class TriageRepository(Protocol):
         """{investigator id: (open cases, last assigned at ISO or "")} of one department."""
 
     def mark_triaged(
-        self, case: Case, fields: TriageFields, assignment: Assignment, event: CaseEvent
+        self,
+        case: Case,
+        fields: TriageFields,
+        assignment: Assignment,
+        event: CaseEvent,
+        stats: Tally | None = None,
     ) -> None:
         """Store the triage and count the assignment, atomically. ConflictError if either changed."""
 
-    def mark_related(self, case: Case, match: DuplicateMatch, event: CaseEvent) -> None: ...
+    def mark_related(
+        self, case: Case, match: DuplicateMatch, event: CaseEvent, stats: Tally | None = None
+    ) -> None: ...
 
     def mark_related_notified(self, complaint_id: str, at: datetime) -> bool: ...
 
@@ -409,19 +417,23 @@ class TriageService:
             key, now - timedelta(days=window), self._triage.duplicates.max_candidates
         )
         match = find_duplicate(self._triage.duplicates, case, recent, now)
+        text = "\n".join(part for part in (case.subject, case.description, case.desired_resolution) if part)
+        classification = self._classifier.classify(text, case.category_hint)
+        zone = self._policy.calendar.timezone
         if match is not None:
             event = CaseEvent(
                 at=now,
                 type="LINKED",
                 params={"related_to": match.complaint_id, "reason": match.reason, "detail": match.detail},
             )
-            self._repository.mark_related(case, match, event)
+            counted = stats.received(case.channel, classification.category, None)
+            self._repository.mark_related(
+                case, match, event, stats.tally(case.created_at, zone, case.complaint_id, counted)
+            )
             case, _ = self._repository.get(case.complaint_id)
             self._notify_related(case)
             return TriageOutcome(case.complaint_id, "RELATED", relatedTo=match.complaint_id)
 
-        text = "\n".join(part for part in (case.subject, case.description, case.desired_resolution) if part)
-        classification = self._classifier.classify(text, case.category_hint)
         since = now - timedelta(days=self._triage.priority.repeat_complainant.days)
         earlier = sum(1 for c in recent if _earlier(c, case) and c.created_at >= since)
         priority = score_priority(
@@ -448,7 +460,14 @@ class TriageService:
                 case.response_due_at, self._policy.response_due(case.created_at, classification.category)
             ),
         )
-        self._repository.mark_triaged(case, fields, assignment, self._triaged_event(now, fields))
+        counted = stats.received(case.channel, classification.category, priority.priority)
+        self._repository.mark_triaged(
+            case,
+            fields,
+            assignment,
+            self._triaged_event(now, fields),
+            stats.tally(case.created_at, zone, case.complaint_id, counted),
+        )
         return TriageOutcome(case.complaint_id, "TRIAGED", classification.category, priority.priority)
 
     def _choose_investigator(self, department: str) -> Assignment:

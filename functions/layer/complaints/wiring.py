@@ -73,6 +73,7 @@ def investigation_service(settings: Settings) -> InvestigationService:
         settings=settings,
         signing_key=signing_key(settings),
         callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+        timezone=load_policy().calendar.timezone,
     )
 
 

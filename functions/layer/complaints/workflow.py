@@ -14,6 +14,12 @@ class Workflow(Protocol):
     def start(self, complaint_id: str) -> str:
         """Start (or find) the execution of this case and return its ARN. Raises WorkflowStartFailed."""
 
+    def resume(self, complaint_id: str, attempt: int, status: str) -> str:
+        """Start retry number `attempt` of a case at the stage of `status`; its ARN."""
+
+    def running(self, execution_arn: str) -> bool:
+        """Whether that execution is still running."""
+
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
@@ -31,16 +37,33 @@ class StepFunctionsWorkflow:
         self._arn = state_machine_arn
 
     def start(self, complaint_id: str) -> str:
+        return self._start(complaint_id, {"complaintId": complaint_id})
+
+    def resume(self, complaint_id: str, attempt: int, status: str) -> str:
+        """Named `<complaint id>-retry-<n>`: the console's name filter on the ticket id finds every
+        execution of the case, and a repeated retry of the same attempt starts nothing twice."""
+        return self._start(
+            f"{complaint_id}-retry-{attempt}", {"complaintId": complaint_id, "resumeAt": status}
+        )
+
+    def running(self, execution_arn: str) -> bool:
+        try:
+            found = self._client.describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") == "ExecutionDoesNotExist":
+                return False
+            raise WorkflowStartFailed(error.response.get("Error", {}).get("Code", "")) from error
+        return found["status"] == "RUNNING"
+
+    def _start(self, name: str, payload: dict[str, Any]) -> str:
         try:
             started = self._client.start_execution(
-                stateMachineArn=self._arn,
-                name=complaint_id,
-                input=json.dumps({"complaintId": complaint_id}),
+                stateMachineArn=self._arn, name=name, input=json.dumps(payload)
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ExecutionAlreadyExists":
-                return execution_arn(self._arn, complaint_id)
+                return execution_arn(self._arn, name)
             raise WorkflowStartFailed(f"StartExecution {code}") from error
         except BotoCoreError as error:
             raise WorkflowStartFailed(type(error).__name__) from error
