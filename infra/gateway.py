@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import re
@@ -91,11 +92,19 @@ def _json(status: int, document: Any) -> Response:
     return Response(json.dumps(document), status=status, content_type="application/json")
 
 
-class Gateway:
-    """A WSGI app: the template's API routes plus the local-only pages (health, mailbox)."""
+OPS_COOKIE = "ops_token"
 
-    def __init__(self, runtimes: dict[str, FunctionRuntime], stage: str = "local"):
+
+class Gateway:
+    """A WSGI app: the template's API routes plus the local-only pages (health, mailbox).
+
+    Routes the template protects with AWS_IAM take the place of a signed request with the stack's ops
+    token instead: `Authorization: Bearer <token>`, or the cookie set by opening `?token=<token>` once
+    (the link the banner prints). Anything else gets API Gateway's 403 for an unsigned request."""
+
+    def __init__(self, runtimes: dict[str, FunctionRuntime], stage: str = "local", ops_token: str = ""):
         self.stage = stage
+        self.ops_token = ops_token
         self.local_routes: dict[str, Callable[[Request], Response]] = {}
         rules = []
         for runtime in runtimes.values():
@@ -127,6 +136,10 @@ class Gateway:
             return _json(404, {"message": "Not found"})
         except HTTPException as error:
             return _json(error.code or 400, {"message": error.description})
+        if (request.method, resource) in runtime.spec.iam_routes:
+            denied = self._check_ops_token(request)
+            if denied is not None:
+                return denied
         event = proxy_event(request, resource, {k: str(v) for k, v in params.items()}, self.stage)
         try:
             result = runtime.invoke(event)
@@ -135,6 +148,20 @@ class Gateway:
             log.error("handler %s failed: %s", runtime.spec.logical_id, error.payload["errorType"])
             return _json(502, {"message": "Internal server error"})
         return to_response(result)
+
+    def _check_ops_token(self, request: Request) -> Response | None:
+        """None when the request carries the ops token; otherwise the answer to give."""
+        offered = request.args.get("token")
+        if offered is not None and self.ops_token and hmac.compare_digest(offered, self.ops_token):
+            # Exchange the token in the link for a cookie, and drop it from the address bar.
+            response = Response(status=303, headers={"Location": request.path})
+            response.set_cookie(OPS_COOKIE, self.ops_token, httponly=True, samesite="Strict", path="/ops")
+            return response
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        cookie = request.cookies.get(OPS_COOKIE, "")
+        if self.ops_token and any(hmac.compare_digest(c, self.ops_token) for c in (bearer, cookie) if c):
+            return None
+        return _json(403, {"message": "Missing Authentication Token"})
 
 
 class QuietRequestHandler(WSGIRequestHandler):

@@ -159,6 +159,8 @@ class EmbeddedStack:
         self._threads: list[threading.Thread] = []
         self._moto = None
         self._http = None
+        # Stands in for IAM on the ops routes: printed in the banner, new at every start.
+        self.ops_token = os.environ.get("OPS_TOKEN") or secrets.token_urlsafe(24)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -236,9 +238,10 @@ class EmbeddedStack:
             seed_demo_records(resource.Table(table))
 
     def _start_gateway(self) -> None:
-        gateway = Gateway(self.runtimes)
+        gateway = Gateway(self.runtimes, ops_token=self.ops_token)
         gateway.add_local("/health", self._health)
         gateway.add_local("/_local/mailbox", self._mailbox)
+        gateway.add_local("/_local/stack", self._outputs)
         self._http = make_server(
             self.config.host, self.config.port, gateway, threaded=True, request_handler=QuietRequestHandler
         )
@@ -272,6 +275,25 @@ class EmbeddedStack:
         body = {"status": "ok" if status == 200 else "starting", "awsEndpoint": self.config.aws_endpoint}
         return Response(json.dumps(body), status=status, content_type="application/json")
 
+    def outputs(self) -> dict[str, str]:
+        """What `sam deploy` prints as the stack's outputs, for the local stack (the CLI reads these)."""
+        cfg = self.config
+        machine = next(iter(self.template.state_machines.values()))
+        table = next(iter(t for t in self.template.tables if t == "CasesTable"))
+        return {
+            "ApiUrl": cfg.base_url,
+            "FormUrl": f"{cfg.base_url}/",
+            "OpsConsoleUrl": f"{cfg.base_url}/ops",
+            "CasesTableName": table,
+            "StateMachineArn": f"arn:aws:states:{cfg.region}:{ACCOUNT}:stateMachine:{machine.name}",
+            "AwsEndpoint": cfg.aws_endpoint,
+            "Region": cfg.region,
+            "TimeScale": f"{cfg.time_scale:g}",
+        }
+
+    def _outputs(self, _: Request) -> Response:
+        return Response(json.dumps(self.outputs()), content_type="application/json")
+
     def _mailbox(self, request: Request) -> Response:
         accept = request.headers.get("Accept", "")
         if "text/html" in accept and "application/json" not in accept:
@@ -302,6 +324,8 @@ class EmbeddedStack:
                 f"  Complaint form   {cfg.base_url}/",
                 f"  API docs         {cfg.base_url}/swagger",
                 f"  Mailbox          {cfg.base_url}/_local/mailbox",
+                f"  Ops console      {cfg.base_url}/ops?token={self.ops_token}",
+                "  Ops CLI          .venv/bin/complaints --local queue   (see README)",
                 f"  Health           {cfg.base_url}/health",
                 f"  AWS endpoint     {cfg.aws_endpoint}  (region {cfg.region}, any credentials)",
                 f"  Time scale       {cfg.time_scale:g} policy seconds per real second",

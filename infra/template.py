@@ -26,6 +26,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     api_routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, /path/{param})
+    iam_routes: set[tuple[str, str]] = field(default_factory=set)  # the routes with Auth AWS_IAM
     schedule_seconds: int | None = None
 
     @property
@@ -171,7 +172,10 @@ def load(
             for event in props.get("Events", {}).values():
                 event_props = event.get("Properties", {})
                 if event["Type"] == "Api":
-                    spec.api_routes.append((event_props["Method"].upper(), event_props["Path"]))
+                    route = (event_props["Method"].upper(), event_props["Path"])
+                    spec.api_routes.append(route)
+                    if event_props.get("Auth", {}).get("Authorizer") == "AWS_IAM":
+                        spec.iam_routes.add(route)
                 elif event["Type"] in ("Schedule", "ScheduleV2"):
                     expression = event_props.get("Schedule") or event_props["ScheduleExpression"]
                     spec.schedule_seconds = _rate_seconds(expression)

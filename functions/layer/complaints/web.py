@@ -15,6 +15,21 @@ def local_time(value: datetime, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") 
     return f"{text} ({zone})" if "%H" in fmt else text
 
 
+def duration(seconds: float) -> str:
+    """A span in words for countdowns: "3 d 4 h", "2 h 15 min", "40 s"."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -25,6 +40,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["localtime"] = local_time
+    env.filters["duration"] = duration
     return env
 
 

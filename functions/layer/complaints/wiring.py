@@ -13,6 +13,7 @@ from complaints.evidence import EarlierComplaints, ReferencedRecords
 from complaints.intake import IntakeService
 from complaints.investigation import InvestigationService
 from complaints.mail import SesMailer
+from complaints.ops import OpsQueries
 from complaints.policy import Policy, load_policy
 from complaints.repository import DynamoCaseRepository, DynamoInvestigationRepository, DynamoTriageRepository
 from complaints.resolution import LedgerTableAdapter, ResolutionService
@@ -87,4 +88,14 @@ def resolution_service(settings: Settings) -> ResolutionService:
         resolution=triage_policy.resolution,
         settings=settings,
         signing_key=signing_key(settings),
+    )
+
+
+def ops_queries(settings: Settings) -> OpsQueries:
+    return OpsQueries(
+        table=boto3.resource("dynamodb").Table(settings.table_name),
+        stepfunctions=boto3.client("stepfunctions"),
+        state_machine_arn=settings.state_machine_arn,
+        departments=list(load_triage_policy().roster),
+        time_scale=settings.time_scale,
     )
