@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from complaints.classify import RuleClassifier, Taxonomy, load_taxonomy
-from complaints.errors import ConflictError, TransientError
+from complaints.errors import TransientError
 from complaints.i18n import messages
 from complaints.ids import hash_access_code
 from complaints.models import Case, CaseEvent, ComplaintIn, CustomerIn, Status
@@ -345,7 +345,8 @@ def test_conflicts_that_do_not_stop_leave_the_case_received_and_nobody_assigned(
     complaint_id = submit(intake, "My withdrawal has not arrived.")
     repository.inject_conflicts(5)
 
-    with pytest.raises(ConflictError):
+    # A TransientError, which the state machine retries later (contention is not a fault).
+    with pytest.raises(TransientError):
         service.triage(complaint_id)
 
     case, events = repository.get(complaint_id)

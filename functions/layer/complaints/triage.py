@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from complaints import ids, stats
 from complaints.classify import Classification, Classifier, PhraseMatcher, Taxonomy
-from complaints.errors import ConflictError
+from complaints.errors import ConflictError, TransientError
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
@@ -407,7 +407,9 @@ class TriageService:
                 return self._triage_once(case)
             except ConflictError:
                 continue  # the case or a roster counter moved: read again and redo
-        raise ConflictError(f"triage of {complaint_id} kept conflicting")
+        # Contention (other triages taking the same investigators), not a fault: the state machine
+        # retries a TransientError later, with backoff.
+        raise TransientError(f"triage of {complaint_id} kept conflicting")
 
     def _triage_once(self, case: Case) -> TriageOutcome:
         now = self._clock()
