@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--triage-full-copies",
         action="store_true",
-        help="triage: keep moto's whole-table copy per transaction item at every size (slow)",
+        help="triage: at every size, moto's own whole-table copy per transaction item (slow) instead of "
+        "moto_hooks' copy of the partitions written",
     )
     parser.add_argument(
         "--sections",

@@ -269,13 +269,12 @@ def _triage_scale(scale: dict[str, Any]) -> list[str]:
         *_wrap("    Loaded:", loads),
         "    (backend put_item: DynamoDBBackend.put_item, what moto's BatchWriteItem handler does per item)",
         "  Handler time grows in moto, not in DynamoDB: moto answers every Query by walking all the table's",
-        "    items, and backs the whole table up (one deep copy, last row) for each item of a "
-        "TransactWriteItems;",
-        "    during these invocations that backup "
+        "    items and, as shipped, backs the whole table up (one deep copy, last row) per item of a",
+        "    TransactWriteItems; here that backup "
         + (
-            "was left as it is."
+            "was moto's own (--triage-full-copies)."
             if scale["transaction_backups"].startswith("moto's")
-            else "copied only the partitions written (same rollback)."
+            else "copied only the partitions written (infra/moto_hooks.py)."
         ),
     ]
     return lines

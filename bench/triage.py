@@ -12,9 +12,10 @@ provide-client-params..after-call times each call, and after-call reads the pars
 ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it asked for).
 
 1. Handler time per complaint: blocks of complaints. Before each block, untimed: the table is emptied
-   (moto's TransactWriteItems deep-copies the whole table once per item it writes, so its cost grows
-   with the table; DynamoDB's does not), the roster counters are put back, the block's cases are
-   created, and the heap is collected and gc.freeze()d, as in section (b). moto is not modified here.
+   (moto answers a Query by walking every item of the table, so its cost grows with the table;
+   DynamoDB's does not), the roster counters are put back, the block's cases are created, and the heap
+   is collected and gc.freeze()d, as in section (b). moto runs with the stack's hooks
+   (infra/moto_hooks.py), as under `make run`.
 
 2. Reads against table size. The table is loaded with complaints that arrived at a steady 40 an hour
    before the current hour, newest first, so the 1,000-complaint table is the newest 25 hours of the
@@ -27,10 +28,11 @@ ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it
    about twice as fast. Fresh complaints (other customers' 5th, in the current hour) are created before
    the load, then triaged and spike-watched at each size; the after-call hook sums what their reads
    touched. Handler time grows in moto, and not in DynamoDB, for two reasons the report shows: moto
-   answers a Query by walking every item of the table, and backs up the whole table (a deep copy) for
-   each item of a TransactWriteItems: ~3 s per item at 20,000 complaints, five items per complaint. While
-   these fresh complaints are handled, scoped_transaction_backups() makes that backup copy only the
-   partitions the transaction writes (the same rollback); --triage-full-copies keeps moto's.
+   answers a Query by walking every item of the table, and, as shipped, backs up the whole table (a deep
+   copy) for each item of a TransactWriteItems: ~3 s per item at 20,000 complaints, five items per
+   complaint. The stack's moto_hooks make that backup copy only the partitions the transaction writes
+   (the same rollback); --triage-full-copies switches that off while these fresh complaints are handled
+   (moto_hooks.full_transaction_backups()), to show moto's own.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -52,8 +54,6 @@ from typing import Any
 import boto3
 import moto.dynamodb.models as moto_dynamodb
 from boto3.dynamodb.types import TypeSerializer
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table as MotoTable
 from moto.moto_api._internal.models import moto_api_backend
 
 from bench.intake import GcWatch, free_port, summary
@@ -62,6 +62,7 @@ from complaints.classify import load_taxonomy
 from complaints.models import AmountIn, Case, CaseEvent, CustomerIn, Status
 from complaints.repository import Claim, DynamoTriageRepository
 from complaints.triage import hour_bucket, load_triage_policy
+from infra import moto_hooks
 from infra.stack import EmbeddedStack, StackConfig
 from infra.template import ACCOUNT
 
@@ -203,64 +204,6 @@ class Recorder:
 
 def describe(call: Call) -> str:
     return f"{call.op} {call.what}".strip()
-
-
-# ---------------------------------------------------------------- moto's transaction backups
-
-
-class _ScopedCopy:
-    """Stands in for the `copy` module inside moto.dynamodb.models during one TransactWriteItems:
-    a table's backup copies only the partitions the transaction writes (deep) and shares the rest,
-    which the transaction does not change. Any other deepcopy is the real one."""
-
-    def __init__(self, touched: dict[str, set[DynamoType]]):
-        self._touched = touched
-
-    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        if not isinstance(value, MotoTable):
-            return copy.deepcopy(value, memo)
-        backup = copy.copy(value)
-        backup.items = copy.copy(value.items)  # a new dict of the same partitions
-        for hash_value in self._touched.get(value.name, set()):
-            partition = value.items.get(hash_value)  # .get: no new partition in the live defaultdict
-            if partition is not None:
-                backup.items[hash_value] = copy.deepcopy(partition)
-        return backup
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-
-@contextmanager
-def scoped_transaction_backups() -> Iterator[None]:
-    """moto backs a table up before each TransactWriteItems by deep-copying all of it, once per item
-    (DynamoDB does nothing of the kind). With a 25,000-item table that is ~3 s per item and five items
-    per complaint. Meanwhile, the backup holds a deep copy of just the partitions being written: the
-    same rollback on a failed condition, at a cost that does not grow with the table."""
-    backend = moto_dynamodb.DynamoDBBackend
-    original = backend.transact_write_items
-    lock = threading.Lock()
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        touched: dict[str, set[DynamoType]] = {}
-        for item in transact_items:
-            op = next(iter(item.values()))
-            table = self.tables.get(op.get("TableName"))
-            key = op.get("Key") or op.get("Item") or {}
-            if table is not None and table.hash_key_attr in key:
-                touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
-        with lock:
-            moto_dynamodb.copy = _ScopedCopy(touched)  # type: ignore[assignment]
-            try:
-                return original(self, transact_items)
-            finally:
-                moto_dynamodb.copy = copy
-
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        backend.transact_write_items = original  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- the bench
@@ -577,7 +520,7 @@ class TriageBench:
             self.gc.take()
             self.progress(f"triage: triaging and spike-watching {fresh} fresh complaints")
             backups: AbstractContextManager[None] = (
-                nullcontext() if full_copies else scoped_transaction_backups()
+                moto_hooks.full_transaction_backups() if full_copies else nullcontext()
             )
             per_complaint = []
             self.calls.take_background()

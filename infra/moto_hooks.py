@@ -7,19 +7,31 @@ loudly there instead of quietly in `make run`.
    `LambdaSimpleBackend.invoke`; we route that call to the project's handler, in-process.
 2. DynamoDB writes are made atomic with one lock: DynamoDB is linearizable per item, moto's threaded
    server is not, and intake's exactly-once under concurrent duplicates depends on that guarantee.
-3. The mailbox reads the messages SES "sent" from the SES backend.
+3. DynamoDB TransactWriteItems backs up only the partitions it writes: moto's
+   `DynamoDBBackend.transact_write_items` backs a table up with `copy.deepcopy` of the whole table,
+   once per item, so the local stack slows down as the table grows (DynamoDB does not). While it runs,
+   the `copy` that `moto.dynamodb.models` sees is `_ScopedCopy`: the backup shares the partitions the
+   transaction does not write and deep-copies those it does, so a failed condition rolls back the same.
+   The swap of that module global happens under the write lock of (2); `full_transaction_backups()`
+   switches the scoping off for a while (the bench's comparison).
+4. The mailbox reads the messages SES "sent" from the SES backend.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import moto.dynamodb.models as moto_dynamodb
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.ses.models import RawMessage, ses_backends
 
@@ -30,6 +42,7 @@ _invokers: dict[str, Invoker] = {}
 _installed = False
 _write_lock = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_scoped_backups = True  # read and changed under _write_lock
 
 
 def register_function(name: str, invoke: Invoker) -> None:
@@ -67,12 +80,92 @@ def _atomic(method: Callable) -> Callable:
     return wrapper
 
 
+class _ScopedCopy:
+    """Stands in for the `copy` module inside moto.dynamodb.models during one TransactWriteItems: a
+    table's backup is a shallow copy of the table whose `items` is a new dict of the same partitions,
+    except the partitions the transaction writes, which are deep copies. The transaction changes only
+    those, so the rollback (moto puts the backup in the table's place) is the same as with a deep copy of
+    everything. A table with a stream gets the real deep copy (its shard records the writes and would be
+    shared otherwise); so does anything that is not a table."""
+
+    def __init__(self, touched: dict[str, set[DynamoType]]):
+        self._touched = touched
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if not isinstance(value, Table) or value.stream_shard is not None or value.name not in self._touched:
+            return copy.deepcopy(value, memo)
+        backup = copy.copy(value)
+        backup.items = copy.copy(value.items)  # the same defaultdict type, the same partitions
+        for hash_value in self._touched[value.name]:
+            partition = value.items.get(hash_value)  # .get: no new partition in the live defaultdict
+            if partition is not None:
+                backup.items[hash_value] = copy.deepcopy(partition)
+        return backup
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _touched_partitions(
+    backend: DynamoDBBackend, transact_items: list[dict[str, Any]]
+) -> dict[str, set[DynamoType]] | None:
+    """{table name: hash keys} the transaction's items name, or None if one cannot be read (then moto's
+    own full backup is kept, and moto reports whatever is wrong with the request)."""
+    touched: dict[str, set[DynamoType]] = {}
+    try:
+        for item in transact_items:
+            op = next(iter(item.values()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") if "Key" in op else op.get("Item")
+            touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
+    except Exception:  # a malformed request: moto's own validation answers it
+        return None
+    return touched
+
+
+def _scoped(transact_write_items: Callable) -> Callable:
+    @functools.wraps(transact_write_items)
+    def wrapper(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        # The lock is re-entrant and _atomic holds it already; taken here too, so the module global is
+        # never swapped outside it, whatever wraps this.
+        with _write_lock:
+            touched = _touched_partitions(self, transact_items) if _scoped_backups else None
+            if touched is None:
+                return transact_write_items(self, transact_items)
+            previous = moto_dynamodb.copy
+            moto_dynamodb.copy = _ScopedCopy(touched)
+            try:
+                return transact_write_items(self, transact_items)
+            finally:
+                moto_dynamodb.copy = previous
+
+    return wrapper
+
+
+@contextmanager
+def full_transaction_backups() -> Iterator[None]:
+    """Inside: moto's own TransactWriteItems backup (a deep copy of the whole table per item), for every
+    thread of the process. For comparison (the bench); the hooks stay installed."""
+    global _scoped_backups
+    with _write_lock:
+        previous, _scoped_backups = _scoped_backups, False
+    try:
+        yield
+    finally:
+        with _write_lock:
+            _scoped_backups = previous
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
     if _installed:
         return
     LambdaSimpleBackend.invoke = _simple_invoke
+    # (3) first, so (2) wraps it: the lock is held before the transaction swaps moto's `copy`.
+    DynamoDBBackend.transact_write_items = _scoped(DynamoDBBackend.transact_write_items)
     for name in _WRITES:
         setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
     _installed = True

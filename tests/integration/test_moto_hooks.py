@@ -3,20 +3,29 @@ this fails here, loudly, rather than `make run` failing quietly."""
 
 from __future__ import annotations
 
+import copy
+import dis
+import inspect
 import json
 import threading
+import types
 from email.message import EmailMessage
 
 import boto3
+import moto.dynamodb.models as moto_dynamodb
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws, settings
 from moto.core.config import default_user_config
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 
 from infra import moto_hooks
 from infra.lambdas import HandlerError
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 
 
 @pytest.fixture
@@ -89,6 +98,188 @@ def test_dynamodb_writes_are_serialised(moto):
     for thread in threads:
         thread.join()
     assert len(wins) == 1
+
+
+def _case_table(name: str) -> None:
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _scan(name: str) -> list[dict]:
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=name, ConsistentRead=True)["Items"]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def _key(pk: str, sk: str) -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _fails_unless(pk: str) -> dict:
+    return {
+        "ConditionCheck": {
+            "TableName": "cases",
+            "Key": _key(pk, "CASE"),
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+
+
+def _update_n(pk: str, value: str) -> dict:
+    return {
+        "Update": {
+            "TableName": "cases",
+            "Key": _key(pk, "CASE"),
+            "UpdateExpression": "SET n = :n",
+            "ExpressionAttributeValues": {":n": {"N": value}},
+        }
+    }
+
+
+def test_a_failed_transaction_condition_rolls_back_every_item(moto):
+    _case_table("cases")
+    _case_table("audit")
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.put_item(TableName="cases", Item={**_key("CASE#a", "CASE"), "n": {"N": "1"}})
+    client.put_item(TableName="cases", Item=_key("CASE#c", "CASE"))
+    client.put_item(TableName="cases", Item=_key("CASE#d", "CASE"))
+    before = _scan("cases")
+    writes = [
+        {"Put": {"TableName": "cases", "Item": _key("CASE#new", "CASE")}},  # a new partition
+        _update_n("CASE#a", "2"),
+        {"Put": {"TableName": "cases", "Item": _key("CASE#a", "EVT#1")}},  # the same partition
+        {"Delete": {"TableName": "cases", "Key": _key("CASE#d", "CASE")}},
+        {"Put": {"TableName": "audit", "Item": _key("AUDIT#a", "EVT#1")}},  # another table
+    ]
+
+    with pytest.raises(ClientError) as failed:
+        client.transact_write_items(TransactItems=[*writes, _fails_unless("CASE#missing")])
+
+    assert failed.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [reason["Code"] for reason in failed.value.response["CancellationReasons"]]
+    assert reasons == ["None"] * len(writes) + ["ConditionalCheckFailed"]
+    assert _scan("cases") == before
+    assert _scan("audit") == []
+    assert moto_dynamodb.copy is copy
+
+    client.transact_write_items(TransactItems=[*writes, _fails_unless("CASE#c")])
+
+    assert [(item["pk"]["S"], item["sk"]["S"]) for item in _scan("cases")] == [
+        ("CASE#a", "CASE"),
+        ("CASE#a", "EVT#1"),
+        ("CASE#c", "CASE"),
+        ("CASE#new", "CASE"),
+    ]
+    assert _scan("cases")[0]["n"] == {"N": "2"}
+    assert len(_scan("audit")) == 1
+
+
+def test_a_transaction_backs_up_only_the_partitions_it_writes(moto):
+    # install() patched moto's transact_write_items (an AttributeError there if moto renamed it) ...
+    _case_table("cases")
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    for n in range(200):  # 50 other partitions of 4 items
+        backend.put_item("cases", {**_key(f"CASE#{n // 4}", f"EVT#{n % 4}"), "n": {"N": str(n)}})
+    backend.put_item("cases", {**_key("CASE#a", "CASE"), "n": {"N": "1"}})
+    client = boto3.client("dynamodb", region_name=REGION)
+    written = DynamoType({"S": "CASE#a"})
+
+    def fail_on_partition_a(table: Table) -> tuple[Table, dict]:
+        others = {key: partition for key, partition in table.items.items() if key != written}
+        assert len(others) == 50
+        with pytest.raises(ClientError):
+            # CASE#b does not exist (the others are CASE#0..CASE#49): the update is rolled back.
+            client.transact_write_items(TransactItems=[_update_n("CASE#a", "2"), _fails_unless("CASE#b")])
+        restored = backend.tables["cases"]
+        # ... moto still backs the table up with copy.deepcopy and puts the backup in its place ...
+        assert restored is not table, "moto no longer restores a backup: is the hook still needed?"
+        assert restored.items[written] is not table.items[written]
+        assert restored.items[written][DynamoType({"S": "CASE"})].attrs["n"] == DynamoType({"N": "1"})
+        return restored, others
+
+    restored, others = fail_on_partition_a(backend.tables["cases"])
+    # ... and the backup shared the partitions the transaction did not write: none was deep-copied.
+    assert all(restored.items[key] is partition for key, partition in others.items())
+
+    with moto_hooks.full_transaction_backups():
+        restored, others = fail_on_partition_a(restored)
+    # Switched off: moto's own backup, a deep copy of every partition.
+    assert not any(restored.items[key] is partition for key, partition in others.items())
+    assert all(restored.items[key] == partition for key, partition in others.items())
+
+    restored, others = fail_on_partition_a(restored)
+    assert all(restored.items[key] is partition for key, partition in others.items())
+
+
+def test_transaction_backups_are_made_under_the_write_lock(moto, monkeypatch):
+    wrappers = []
+    method = DynamoDBBackend.transact_write_items
+    while hasattr(method, "__wrapped__"):
+        wrappers.append(method.__code__.co_qualname)  # functools.wraps copies __qualname__, not this
+        method = method.__wrapped__
+    # The lock outside, the swap of moto's `copy` inside it, moto's method last.
+    assert wrappers == ["_atomic.<locals>.wrapper", "_scoped.<locals>.wrapper"]
+    assert method.__code__.co_qualname == "DynamoDBBackend.transact_write_items"
+    seen = []
+    real_deepcopy = moto_hooks._ScopedCopy.deepcopy
+
+    def deepcopy(self, value, memo=None):
+        if isinstance(value, Table):
+            held = []
+
+            def other_thread() -> None:
+                got = moto_hooks._write_lock.acquire(blocking=False)
+                if got:
+                    moto_hooks._write_lock.release()
+                held.append(not got)
+
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            thread.join()
+            seen.append({"copy swapped": moto_dynamodb.copy is self, "lock held": held[0]})
+        return real_deepcopy(self, value, memo)
+
+    monkeypatch.setattr(moto_hooks._ScopedCopy, "deepcopy", deepcopy)
+    _case_table("cases")
+    client = boto3.client("dynamodb", region_name=REGION)
+
+    client.transact_write_items(TransactItems=[_update_n("CASE#a", "1"), _update_n("CASE#b", "1")])
+
+    assert seen == [{"copy swapped": True, "lock held": True}] * 2  # one backup per item
+    assert moto_dynamodb.copy is copy
+
+
+def _module_globals_read(code: types.CodeType) -> set[str]:
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _module_globals_read(const)
+    return names
+
+
+def test_only_locked_dynamodb_writes_read_the_copy_that_transactions_swap():
+    """moto.dynamodb.models' `copy` is replaced while a transaction runs, under the write lock; a method
+    that read it without that lock (a read on another thread) could see the replacement."""
+    readers = set()
+    for name, value in vars(moto_dynamodb).items():
+        functions = vars(value).items() if inspect.isclass(value) else [(name, value)]
+        for attr, function in functions:
+            function = getattr(function, "fget", function)  # a property
+            function = inspect.unwrap(getattr(function, "__func__", function))  # a static or class method
+            if (
+                isinstance(function, types.FunctionType)
+                and function.__module__ == moto_dynamodb.__name__
+                and "copy" in _module_globals_read(function.__code__)
+            ):
+                readers.add(attr)
+    assert "transact_write_items" in readers
+    assert readers <= set(moto_hooks._WRITES)
 
 
 def test_sent_raw_email_is_readable_for_the_mailbox(moto):
