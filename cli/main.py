@@ -47,6 +47,7 @@ def main(
     ] = "complaints",
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")] = None,
 ) -> None:
+    _state.clear()  # one invocation, one target
     _state.update(
         local=local or bool(os.environ.get("AWS_ENDPOINT_URL")),
         local_url=local_url,

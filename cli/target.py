@@ -96,7 +96,7 @@ def aws(stack: str, region: str | None) -> Target:
             "or use --local for the embedded stack."
         ) from error
     except NoRegionError as error:
-        raise TargetError("No AWS region set. Pass --region or set AWS_REGION.") from error
+        raise TargetError("No AWS region set. Pass --region or set AWS_DEFAULT_REGION.") from error
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "")

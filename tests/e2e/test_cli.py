@@ -1,0 +1,271 @@
+"""The installed `complaints` command against the running embedded stack, as ops would use it: every
+command, and the errors people make (a wrong id, no stack, no credentials)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Stack, free_port, wait_for, wait_for_status
+from tests.e2e.journeys import investigator_link, submit_payment_complaint
+
+pytestmark = pytest.mark.e2e
+COMPLAINTS = Path(sys.executable).parent / "complaints"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run(stack: Stack | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMPLAINTS_"))}
+    environment |= {"COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
+    if stack is not None:
+        environment["COMPLAINTS_LOCAL_URL"] = stack.base_url
+    environment |= env or {}
+    return subprocess.run(
+        [str(COMPLAINTS), *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def ok(stack: Stack, *args: str) -> str:
+    done = run(stack, "--local", *args)
+    assert done.returncode == 0, f"complaints {' '.join(args)} exited {done.returncode}: {done.stderr}"
+    return done.stdout
+
+
+def submit_hacked_account(stack: Stack) -> dict:
+    """A security complaint: always P1, so its 4-hour resolution target passes within seconds here."""
+    answer = requests.post(
+        f"{stack.base_url}/complaints",
+        json={
+            "customer": {"email": f"victim.{uuid.uuid4().hex[:8]}@example.com"},
+            "description": "Someone hacked my account and stole my balance; I made no such withdrawals.",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 202
+    return answer.json()
+
+
+# ---------------------------------------------------------------- submit and status
+
+
+def test_submit_files_a_complaint_that_status_then_shows_with_its_execution(stack):
+    submitted = ok(
+        stack,
+        "submit",
+        "--email",
+        f"cli.{uuid.uuid4().hex[:8]}@example.com",
+        "--description",
+        "My withdrawal of 150 CNY has not arrived after three days.",
+        "--amount",
+        "150.00",
+        "--ref",
+        "transactionId=TX-20261119-001",
+    )
+    line = next(line for line in submitted.splitlines() if line.startswith("Complaint "))
+    complaint_id = line.split()[1]
+    assert complaint_id.startswith("CMP-") and "received" in line
+    assert "Access code" in submitted and f"/complaints/{complaint_id}?code=" in submitted.replace("\n", "")
+
+    wait_for(
+        lambda: "INVESTIGATING" in ok(stack, "status", complaint_id), what="the case under investigation"
+    )
+    shown = ok(stack, "status", complaint_id.lower())  # ids are read case-insensitively
+    assert f"{complaint_id}  INVESTIGATING" in shown
+    assert "payments" in shown and "finance" in shown
+    assert "Wait for investigator" in shown  # its execution's current state
+    assert "Acknowledgement sent by email." in shown  # the timeline, in words
+
+
+def test_submit_refused_by_intake_names_the_bad_field_and_exits_1(stack):
+    done = run(stack, "--local", "submit", "--email", "not-an-address", "--description", "x")
+    assert done.returncode == 1
+    assert "refused" in done.stderr and "customer.email" in done.stderr
+
+
+def test_status_of_an_unknown_case_says_so_and_exits_1(stack):
+    done = run(stack, "--local", "status", "CMP-20000101-NOPE00")
+    assert done.returncode == 1
+    assert "no complaint CMP-20000101-NOPE00" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- queues
+
+
+def test_queue_shows_open_cases_with_countdowns_and_overdue_filters_them(stack):
+    urgent = submit_hacked_account(stack)
+    calm = submit_payment_complaint(stack)
+    wait_for_status(stack, urgent, "INVESTIGATING")
+    wait_for_status(stack, calm, "INVESTIGATING")
+
+    everything = ok(stack, "queue")
+    row = next(line for line in everything.splitlines() if calm["complaintId"] in line)
+    assert "finance" in row and "P3" in row and ("left" in row or "OVERDUE" in row)
+
+    # P1's 4 policy hours last 4 s at 3,600 policy seconds per second.
+    overdue = wait_for(
+        lambda: (out := ok(stack, "queue", "--overdue")) and urgent["complaintId"] in out and out,
+        what="the P1 case to be overdue",
+    )
+    assert calm["complaintId"] not in overdue
+    row = next(line for line in overdue.splitlines() if urgent["complaintId"] in line)
+    assert "P1" in row and "OVERDUE by" in row
+
+    only_p3 = ok(stack, "queue", "--department", "finance", "--priority", "p3")
+    assert calm["complaintId"] in only_p3 and urgent["complaintId"] not in only_p3
+
+
+def test_queue_of_an_unknown_department_lists_the_real_ones_and_exits_2(stack):
+    done = run(stack, "--local", "queue", "--department", "marketing")
+    assert done.returncode == 2
+    assert "no department 'marketing'" in done.stderr and "finance" in done.stderr
+
+
+def test_approvals_lists_a_remedy_waiting_with_its_level_and_age(stack):
+    accepted = submit_payment_complaint(stack)
+    link, _ = investigator_link(stack, accepted)
+    findings = {
+        "summary": "The bank returned the payout.",
+        "remedy": "refund",
+        "rootCause": "payment_processing",
+        "amount": "500.00",  # above 100: the supervisor approves
+        "currency": "CNY",
+        "customerMessage": "We will refund the withdrawal.",
+    }
+    assert requests.post(link, data=findings, timeout=10).status_code == 200
+    wait_for_status(stack, accepted, "AWAITING_APPROVAL")
+
+    listed = wait_for(
+        lambda: (out := ok(stack, "approvals")) and accepted["complaintId"] in out and out,
+        what="the approval in the list",
+    )
+    row = next(line for line in listed.splitlines() if accepted["complaintId"] in line)
+    assert "supervisor" in row and "0 of 2" in row and "finance" in row
+
+
+def test_executions_lists_states_and_filters_by_status(stack):
+    accepted = submit_payment_complaint(stack)
+    wait_for_status(stack, accepted, "INVESTIGATING")
+    running = ok(stack, "executions", "--status", "running", "--limit", "100")
+    row = next(line for line in running.splitlines() if accepted["complaintId"] in line)
+    assert "RUNNING" in row and "Wait for investigator" in row
+    assert "SUCCEEDED" not in running
+
+    wrong = run(stack, "--local", "executions", "--status", "SLEEPING")
+    assert wrong.returncode == 2 and "status is one of" in wrong.stderr
+
+
+# ---------------------------------------------------------------- retry
+
+
+def test_retry_resumes_a_case_that_needs_attention_once(stack):
+    accepted = submit_hacked_account(stack)
+    complaint_id = accepted["complaintId"]
+    not_yet = wait_for_status(stack, accepted, "INVESTIGATING")
+    refused = run(stack, "--local", "retry", complaint_id)
+    assert refused.returncode == 1 and f"is {not_yet['status']}, not NEEDS_ATTENTION" in refused.stderr
+
+    # Nobody answers: reminder, lead, head, then NEEDS_ATTENTION (about 12 s at this clock).
+    wait_for(
+        lambda: "NEEDS_ATTENTION" in ok(stack, "status", complaint_id), timeout=60, what="NEEDS_ATTENTION"
+    )
+    retried = ok(stack, "retry", complaint_id)
+    assert f"Case {complaint_id} resumed at INVESTIGATING: execution {complaint_id}-retry-1." in retried
+
+    shown = wait_for(
+        lambda: (out := ok(stack, "status", complaint_id)) and "Wait for investigator" in out and out,
+        what="the retried execution waiting for the investigator",
+    )
+    assert f"{complaint_id}  INVESTIGATING" in shown
+    assert f"{complaint_id}-retry-1" in shown and "Our team resumed handling the case." in shown
+    again = run(stack, "--local", "retry", complaint_id)
+    assert again.returncode == 1 and "not NEEDS_ATTENTION" in again.stderr
+
+
+# ---------------------------------------------------------------- report and simulate
+
+
+def test_simulate_then_report_prints_the_figures_and_writes_the_charts(stack, tmp_path):
+    simulated = ok(stack, "simulate", "6", "--seed", "7")
+    assert "Submitted 6 complaint(s); 0 refused." in simulated
+
+    charts = tmp_path / "charts"
+    report = wait_for(
+        lambda: (out := ok(stack, "report", "--days", "2", "--charts", str(charts))) and out,
+        what="the report",
+    )
+    for title in ("Volume", "By category", "By channel", "SLA compliance", "Time to resolve", "Remedies"):
+        assert title in report
+    for title in ("Customer satisfaction", "Escalations", "Top recurring causes"):
+        assert title in report
+    received = next(line for line in report.splitlines() if "Received" in line and "│" in line)
+    assert int(received.split("│")[2]) >= 6
+    pngs = sorted(charts.glob("*.png"))
+    assert len(pngs) == 8
+    assert all(png.read_bytes().startswith(PNG_SIGNATURE) for png in pngs)
+    page = (charts / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 8 and "By category" in page
+
+
+def test_report_with_a_bad_date_exits_2(stack):
+    done = run(stack, "--local", "report", "--from", "yesterday")
+    assert done.returncode == 2
+    assert "Invalid isoformat" in done.stderr or "yesterday" in done.stderr
+
+
+# ---------------------------------------------------------------- no stack, no credentials
+
+
+def test_no_embedded_stack_running_says_how_to_start_one():
+    url = f"http://127.0.0.1:{free_port()}"
+    done = run(None, "--local", "--local-url", url, "queue")
+    assert done.returncode == 2
+    assert f"No embedded stack answers at {url}" in done.stderr and "make run" in done.stderr
+
+
+def test_no_aws_credentials_says_so(tmp_path):
+    done = run(
+        None,
+        "queue",
+        env={
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+    )
+    assert done.returncode == 2
+    assert "No AWS credentials found" in done.stderr
+
+
+def test_a_stack_that_does_not_exist_is_named(stack, tmp_path):
+    # CloudFormation answered by the local AWS endpoint, which has no stack of that name.
+    done = run(
+        None,
+        "--stack",
+        "complaints-prod",
+        "--region",
+        "us-east-1",
+        "status",
+        "CMP-20261123-ABC123",
+        env={
+            "AWS_ENDPOINT_URL_CLOUDFORMATION": stack.aws_endpoint,
+            "AWS_ACCESS_KEY_ID": "anything",
+            "AWS_SECRET_ACCESS_KEY": "anything",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        },
+    )
+    assert done.returncode == 2
+    assert "No stack named 'complaints-prod' in us-east-1" in done.stderr
+
+
+def test_no_region_says_how_to_set_one(tmp_path):
+    done = run(None, "queue", env={"AWS_CONFIG_FILE": str(tmp_path / "none")})
+    assert done.returncode == 2
+    assert "No AWS region set. Pass --region or set AWS_DEFAULT_REGION." in done.stderr
