@@ -16,6 +16,7 @@ run: $(STAMP)
 	TIME_SCALE=$${TIME_SCALE:-3600} $(BIN)/python -m infra
 
 test: $(STAMP)
+	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ would, with AWS state read through boto3 from its endpoint."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -21,6 +23,17 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 START_LIMIT_SECONDS = 30  # the README promises an installed stack answers /health within this
+OPS_LINK = re.compile(r"^\s*Ops console\s+(http://\S+/ops\?token=\S+)\s*$", re.MULTILINE)
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package `chromium`; `make test` installs it when missing
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -63,6 +76,21 @@ class Stack:
 
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def ops_link(self) -> str:
+        """The ops console link the banner prints (`Ops console  http://…/ops?token=…`), as a user
+        copies it from the terminal. /health answers just before the banner is printed: wait for it."""
+
+        def printed() -> str | None:
+            found = OPS_LINK.search(self.logs())
+            return found.group(1) if found else None
+
+        return wait_for(printed, timeout=10, what=f"the ops console link in the banner ({self.log_path})")
+
+    @property
+    def ops_token(self) -> str:
+        return parse_qs(urlsplit(self.ops_link).query)["token"][0]
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
@@ -169,3 +197,21 @@ def wait_for_status(stack: Stack, accepted: dict, *statuses: str) -> dict:
         return view if view["status"] in statuses else None
 
     return wait_for(reached, what=f"{accepted['complaintId']} to reach {statuses}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (the system's, never a browser Playwright downloads), closed after the module
+    whatever happened in it."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
