@@ -416,34 +416,37 @@ def simulate(
         return
     actor = Actor(t.api_url, submitted, seed=seed)
     deadline = time.monotonic() + timeout
-    closed = _closed_counter(t, submitted)
+    finished = _finished_counter(t, submitted)
     with Progress(*columns, console=err) as progress:
-        task = progress.add_task("Handling (closed)", total=len(submitted))
+        task = progress.add_task("Handling (finished)", total=len(submitted))
         while time.monotonic() < deadline:
             answered = actor.step(session)
-            done = closed()
+            done = sum(finished().values())
             progress.update(task, completed=done)
             if done >= len(submitted):
                 break
             if not answered:
                 threading.Event().wait(1.0)
+    counts = finished()
     out.print(
-        f"Closed {closed()} of {len(submitted)}; answers given: {dict(sorted(actor.outcomes.items()))}."
+        f"Finished {sum(counts.values())} of {len(submitted)}: {counts['SUCCEEDED']} closed or linked, "
+        f"{counts['FAILED']} needing attention; answers given: {dict(sorted(actor.outcomes.items()))}."
     )
 
 
-def _closed_counter(t: Target, cases: dict[str, Any]) -> Callable[[], int]:
-    """How many of `cases` are finished (closed, or linked to an earlier case), from their executions."""
+def _finished_counter(t: Target, cases: dict[str, Any]) -> Callable[[], dict[str, int]]:
+    """How many of `cases` have finished, from their executions: SUCCEEDED (closed, or linked to an
+    earlier case) and FAILED (needs attention)."""
     sfn = t.client("stepfunctions")
-    finished: set[str] = set()
+    finished: dict[str, set[str]] = {"SUCCEEDED": set(), "FAILED": set()}
 
-    def count() -> int:
-        for status in ("SUCCEEDED", "FAILED"):
+    def count() -> dict[str, int]:
+        for status, names in finished.items():
             pages = sfn.get_paginator("list_executions").paginate(
                 stateMachineArn=t.state_machine_arn, statusFilter=status
             )
             for page in pages:
-                finished.update(x["name"] for x in page["executions"] if x["name"] in cases)
-        return len(finished)
+                names.update(x["name"] for x in page["executions"] if x["name"] in cases)
+        return {status: len(names) for status, names in finished.items()}
 
     return count

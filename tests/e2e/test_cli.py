@@ -269,3 +269,12 @@ def test_no_region_says_how_to_set_one(tmp_path):
     done = run(None, "queue", env={"AWS_CONFIG_FILE": str(tmp_path / "none")})
     assert done.returncode == 2
     assert "No AWS region set. Pass --region or set AWS_DEFAULT_REGION." in done.stderr
+
+
+def test_simulate_act_plays_the_people_until_the_cases_finish(stack):
+    done = ok(stack, "simulate", "3", "--seed", "11", "--act", "--timeout", "90")
+    assert "Submitted 3 complaint(s); 0 refused." in done
+    finished = next(line for line in done.replace("\n", " ").split("Finished ")[1:])
+    assert finished.startswith("3 of 3:"), done
+    assert "'findings': " in done  # the investigators answered through their email links
+
