@@ -355,12 +355,17 @@ class FakeTriageRepository(FakeRepository):
 @dataclass
 class FakeWorkflow:
     """Workflow that records every start. With `failing` set, start raises WorkflowStartFailed (as
-    StepFunctionsWorkflow does when StartExecution fails) and records nothing."""
+    StepFunctionsWorkflow does when StartExecution fails) and records nothing.
+
+    `resume` records each retry's execution as StepFunctionsWorkflow names it (`<id>-retry-<n>`) with
+    the input it would get; `running` answers from `still_running` (ARNs a test says have not ended)."""
 
     state_machine_arn: str = STATE_MACHINE_ARN
     failing: bool = False
     started: list[str] = field(default_factory=list)
     attempts: int = 0
+    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (name, input)
+    still_running: set[str] = field(default_factory=set)
 
     def start(self, complaint_id: str) -> str:
         self.attempts += 1
@@ -368,6 +373,17 @@ class FakeWorkflow:
             raise WorkflowStartFailed("StartExecution ServiceUnavailable")
         self.started.append(complaint_id)
         return self.arn_for(complaint_id)
+
+    def resume(self, complaint_id: str, attempt: int, status: str) -> str:
+        if self.failing:
+            raise WorkflowStartFailed("StartExecution ServiceUnavailable")
+        name = f"{complaint_id}-retry-{attempt}"
+        if name not in [started for started, _ in self.resumed]:  # the same attempt starts nothing twice
+            self.resumed.append((name, {"complaintId": complaint_id, "resumeAt": status}))
+        return self.arn_for(name)
+
+    def running(self, execution_arn: str) -> bool:
+        return execution_arn in self.still_running
 
     def arn_for(self, complaint_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{complaint_id}"

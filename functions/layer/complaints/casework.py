@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from complaints import stats
-from complaints.errors import ConflictError, NotRetryable
+from complaints.errors import ConflictError, NotRetryable, WorkflowStartFailed
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
 from complaints.mail import Mailer, MailRejected, compose
@@ -95,7 +95,15 @@ class Casework:
         resumed_at = (case.attention_from or Status.RECEIVED).value
         event = CaseEvent(at=self._clock(), type="RETRIED", params={"stage": resumed_at})
         resumed = self._repository.resume(case, event)
-        arn = workflow.resume(complaint_id, resumed.retries, resumed_at)
+        try:
+            arn = workflow.resume(complaint_id, resumed.retries, resumed_at)
+        except WorkflowStartFailed as error:
+            # Back on the watch list, with the reason: a case never waits unseen.
+            failed = CaseEvent(
+                at=self._clock(), type="NEEDS_ATTENTION", params={"reason": "WorkflowStartFailed"}
+            )
+            self._repository.mark_needs_attention(resumed, f"{error} in 'retry'", failed)
+            raise
         self._repository.set_execution(complaint_id, arn)
         return Retried(complaint_id, resumed_at, arn)
 

@@ -12,7 +12,7 @@ time it has had, scaled, exceeds the time it was given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -183,7 +183,7 @@ class OpsQueries:
                 if overdue and self._scale == 1:
                     # Due before now: the key range holds exactly the overdue cases.
                     key = "gsi3pk = :pk AND gsi3sk BETWEEN :p AND :now"
-                    values[":now"] = f"{level}#{now.isoformat()}"
+                    values[":now"] = f"{level}#{now.astimezone(UTC).isoformat()}"  # as gsi3sk is
                 found = self._query(
                     limit=None if overdue else limit,
                     IndexName="GSI3",
@@ -217,20 +217,21 @@ class OpsQueries:
         )
 
     # ------------------------------------------------------------ watch list
-    def _watch(self, partition: str, limit: int) -> list[dict[str, Any]]:
+    def _watch(self, partition: str, limit: int, newest_first: bool = True) -> list[dict[str, Any]]:
         return self._query(
             limit=limit,
             IndexName="GSI4",
             KeyConditionExpression="gsi4pk = :pk",
             ExpressionAttributeValues={":pk": partition},
-            ScanIndexForward=False,
+            ScanIndexForward=not newest_first,
         )
 
     def approvals(self, limit: int = 100) -> list[PendingApproval]:
         """Cases waiting for an approver, the longest waiting first, with the level they wait at."""
         now = self._clock()
         pending = []
-        for item in self._watch(WATCH_APPROVAL, limit):
+        # Oldest first from the index: a cut at `limit` keeps those waiting longest.
+        for item in self._watch(WATCH_APPROVAL, limit, newest_first=False):
             since = datetime.fromisoformat(item["gsi4sk"])
             pending.append(
                 PendingApproval(

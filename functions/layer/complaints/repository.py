@@ -20,9 +20,9 @@ just the cases it has to start. One Query on pk returns a case and its whole tim
 
 GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
 what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
-gsi3sk = <priority>#<resolution due>, set when a case is triaged. Every triage read is bounded by one
-customer's recent cases, one department's roster or a fixed number of hour buckets, never by the
-size of the table. A case leaves its queue when it closes.
+gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
+by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
+the size of the table. A case leaves its queue when it closes.
 GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
 was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
 alert, gsi4sk = when): ops read what waits for them, not the table.
@@ -38,7 +38,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -490,7 +490,8 @@ class DynamoTriageRepository(DynamoCaseRepository):
             "triaged_at": _iso(event.at),
             "updated_at": _iso(event.at),
             "gsi3pk": f"QUEUE#{fields.department}",
-            "gsi3sk": f"{p.priority}#{_iso(fields.resolution_due)}",
+            # In UTC, whatever zone the policy gives it in: ops compare it as text with the time now.
+            "gsi3sk": f"{p.priority}#{_iso(fields.resolution_due.astimezone(UTC))}",
         }
         expected = assignment.expected_open
         roster: dict[str, Any] = {
