@@ -277,4 +277,3 @@ def test_simulate_act_plays_the_people_until_the_cases_finish(stack):
     finished = next(line for line in done.replace("\n", " ").split("Finished ")[1:])
     assert finished.startswith("3 of 3:"), done
     assert "'findings': " in done  # the investigators answered through their email links
-
