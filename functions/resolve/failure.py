@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from complaints import wiring
 from complaints.settings import Settings
+from complaints.telemetry import count_for_alarm
 
 settings = Settings()
 logger = Logger()
@@ -53,7 +54,8 @@ def handler(event: dict, context) -> dict:
         request.execution,
     )
     metrics.add_dimension(name="state", value=request.state)
-    metrics.add_metric(name="CaseNeedsAttention", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="CaseNeedsAttention", unit=MetricUnit.Count, value=1)  # per failed state
+    count_for_alarm(metrics, "CaseNeedsAttention")
     logger.warning("case needs attention", extra={"state": request.state, "error": request.error.Error})
     if not record.alerted:
         metrics.add_metric(name="OpsAlertFailed", unit=MetricUnit.Count, value=1)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from complaints import wiring
 from complaints.settings import Settings
+from complaints.telemetry import count_for_alarm
 
 settings = Settings()
 logger = Logger()
@@ -99,6 +100,9 @@ def handler(event: dict, context) -> dict:
             metrics.add_metric(name="InvestigationEscalated", unit=MetricUnit.Count, value=1)
         elif result["reminder"]:
             metrics.add_metric(name="InvestigatorReminded", unit=MetricUnit.Count, value=1)
+        if result["slaMissed"]:
+            count_for_alarm(metrics, "SlaBreached")
+            logger.warning("SLA breached: the resolution time ran out; the department lead has the case")
     elif isinstance(request, RecordFindings):
         result = service.record_findings(request.complaintId, request.findings)
     elif isinstance(request, PlanApproval):
@@ -106,6 +110,9 @@ def handler(event: dict, context) -> dict:
     elif isinstance(request, NextApprover):
         result = service.next_approver(request.complaintId, request.level)
         metrics.add_metric(name="ApprovalEscalated", unit=MetricUnit.Count, value=1)
+        if result["level"] == "none":  # "Approval overdue": every approver's wait ran out
+            count_for_alarm(metrics, "SlaBreached")
+            logger.warning("SLA breached: no approver decided in time; the case needs attention")
     elif isinstance(request, AskApproval):
         result = service.ask_approval(
             request.complaintId, request.level, request.token, request.timeoutSeconds

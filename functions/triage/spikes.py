@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from complaints import wiring
 from complaints.settings import Settings
+from complaints.telemetry import count_for_alarm
 
 settings = Settings()
 logger = Logger()
@@ -30,6 +31,7 @@ def handler(event: dict, context) -> dict:
     metrics.add_dimension(name="category", value=outcome.category)
     metrics.add_metric(name="ComplaintsThisHour", unit=MetricUnit.Count, value=outcome.count)
     if outcome.alerted:
-        metrics.add_metric(name="ComplaintSpike", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ComplaintSpike", unit=MetricUnit.Count, value=1)  # per category
+        count_for_alarm(metrics, "ComplaintSpike")
         logger.warning("complaint spike", extra={"category": outcome.category, "count": outcome.count})
     return {"complaintId": outcome.complaintId, "count": outcome.count, "alerted": outcome.alerted}

@@ -207,7 +207,12 @@ def test_the_assigned_investigator_is_emailed_a_link_that_does_not_carry_the_tas
 ):
     result = service.ask(complaint_id, "investigator", TOKEN, 3600)
 
-    assert result == {"complaintId": complaint_id, "level": "investigator", "reminder": False}
+    assert result == {
+        "complaintId": complaint_id,
+        "level": "investigator",
+        "reminder": False,
+        "slaMissed": False,
+    }
     (email,) = mailer.sent
     assert email.to == ["fin-wang@example.com"]
     assert complaint_id in email.subject and not email.subject.startswith("Reminder")
@@ -268,6 +273,45 @@ def test_an_escalation_sends_a_new_link_to_the_lead_and_the_old_one_says_who_hol
     assert refused.value.link.held_by == "Wu Jing"
     assert service.open_page(*new_link).link.recipient_name == "Wu Jing"
     assert repository.event_types(complaint_id)[-1] == "ESCALATED"
+
+
+def test_the_lead_taking_over_after_the_investigators_wait_ran_out_is_a_missed_sla(
+    service, mailer, clock, complaint_id
+):
+    assert service.ask(complaint_id, "investigator", TOKEN, 3600)["slaMissed"] is False
+    clock.advance(2700)
+    assert service.ask(complaint_id, "investigator", "token-2", 900)["slaMissed"] is False  # the reminder
+    clock.advance(901)
+
+    result = service.ask(complaint_id, "lead", "token-lead", 3600)
+
+    assert result["slaMissed"] is True
+    # The head taking over later is the same breach, not another one.
+    clock.advance(3601)
+    assert service.ask(complaint_id, "head", "token-head", 3600)["slaMissed"] is False
+
+
+def test_a_late_click_that_found_the_wait_over_still_counts_the_missed_sla(
+    service, mailer, callbacks, clock, complaint_id
+):
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    link_id, sig = link_of(mailer.sent[-1])
+    callbacks.forget(TOKEN)  # the wait timed out while the investigator had the page open
+    with pytest.raises(LinkGone):
+        service.submit(link_id, sig, REFUND_150)
+
+    assert service.ask(complaint_id, "lead", "token-lead", 3600)["slaMissed"] is True
+
+
+def test_the_lead_taking_a_case_the_customer_reopened_is_no_missed_sla(
+    service, repository, mailer, complaint_id
+):
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    service.submit(*link_of(mailer.sent[-1]), EXPLANATION)  # findings in time
+
+    result = service.ask(complaint_id, "lead", "token-reopened", 3600)  # the customer said no
+
+    assert result["slaMissed"] is False
 
 
 @pytest.mark.parametrize("sig", ["0" * 32, "", None])

@@ -149,7 +149,9 @@ class InvestigationService:
 
         The first ask goes to the assigned investigator. Asked again at the same level (the reminder at
         75%), the same link is re-bound to the new wait, so the first email's link keeps working. At a new
-        level (escalation), a new link goes to the lead or head and the old one answers 410."""
+        level (escalation), a new link goes to the lead or head and the old one answers 410.
+
+        `slaMissed` is true when the lead takes over because the investigator's resolution SLA ran out."""
         case, _ = self._repository.get(complaint_id)
         person = self._holder(case, level)
         now = self._clock()
@@ -162,7 +164,16 @@ class InvestigationService:
             event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
             self._repository.rebind_link(current.link_id, token, deadline, event)
             self._send("investigation_email", current, case, reminder=True)
-            return {"complaintId": complaint_id, "level": level, "reminder": True}
+            return {"complaintId": complaint_id, "level": level, "reminder": True, "slaMissed": False}
+        # The state machine gives the lead the task in two cases: the investigator's last wait ran out (the
+        # clocks end it at the resolution due), or the customer said no to the outcome. Only the first
+        # leaves the investigator's own link unanswered; a "no" comes after findings sent through a link.
+        sla_missed = (
+            level == "lead"
+            and current is not None
+            and current.level == "investigator"
+            and current.status != LinkStatus.DONE
+        )
         link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
@@ -173,7 +184,7 @@ class InvestigationService:
             counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("investigation", level))
         self._repository.put_link(link, current.link_id if still_open else None, event, counted)
         self._send("investigation_email", link, case, reminder=False)
-        return {"complaintId": complaint_id, "level": level, "reminder": False}
+        return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
 
     def record_findings(self, complaint_id: str, findings: dict[str, Any]) -> dict[str, Any]:
         """Store the findings; the case waits for approval (or goes on to the remedy)."""
