@@ -1,5 +1,5 @@
-"""`python -m bench`: cold imports, intake throughput, triage, cost per complaint path; a table on stdout,
-JSON in bench/out/."""
+"""`python -m bench`: cold imports, intake throughput, triage, cost per complaint path, ops reads against
+table size; a table on stdout, JSON in bench/out/."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import imports, intake, machine, paths, report, triage
+from bench import imports, intake, machine, ops, paths, report, triage
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-SECTIONS = ("imports", "intake", "triage", "paths")
+SECTIONS = ("imports", "intake", "triage", "paths", "ops")
 
 # Progress goes to the terminal's stderr even while the stack's output is redirected to a file.
 _console = os.fdopen(os.dup(2), "w", buffering=1)
@@ -67,6 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         "moto_hooks' copy of the partitions written",
     )
     parser.add_argument(
+        "--ops-sizes", default="1000,20000", help="ops: table sizes in complaints, comma-separated"
+    )
+    parser.add_argument(
+        "--ops-repeats",
+        type=int,
+        default=0,
+        help="ops: extra timed calls of each query (its time is the median)",
+    )
+    parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),
         help=f"which sections to run, comma-separated (default: all of {', '.join(SECTIONS)})",
@@ -99,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "paths" in sections:
             results["paths"] = paths.run(progress)
+        if "ops" in sections:
+            results["ops"] = ops.run(
+                [int(size) for size in args.ops_sizes.split(",")], args.ops_repeats, progress
+            )
     results["duration_s"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()
     output = OUT / "latest.json"

@@ -358,6 +358,161 @@ def paths_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ratio(first: float, last: float) -> str:
+    return f"{last / first:.2f}" if first else "n/a"
+
+
+def _ops_checks(result: dict[str, Any]) -> list[str]:
+    """Whether every call read and returned what the seeded complaints say, and DynamoDB agreed."""
+    sizes = result["sizes"]
+    rows = [(size, name, row) for size in sizes for name, row in size["queries"].items()]
+    wrong = [
+        f"    NOTE: at {size['complaints']:,}, {name} read {row['items_read']} (expected "
+        f"{row['should_read']}), returned {row['returned']} (expected {row.get('should_return', '-')})"
+        for size, name, row in rows
+        if row["items_read"] != row["should_read"]
+        or row.get("should_return", row["returned"]) != row["returned"]
+    ]
+    dynamo = all(
+        row["items_read"] == row["dynamodb_count"] == row["dynamodb_scanned_count"] for *_, row in rows
+    )
+    reports = all(
+        row["received"] == row["received_expected"] and row["closed"] == row["closed_expected"]
+        for _, name, row in rows
+        if name.startswith("report")
+    )
+    return [
+        "  "
+        + (
+            "Every call read exactly what its answer needs (counted from the seeded complaints),"
+            if not wrong
+            else "NOTE: some calls read or returned other than the seeded complaints say they should:"
+        ),
+        *wrong,
+        "  "
+        + (
+            "DynamoDB's Count = ScannedCount = OpsQueries.items_read in every call,"
+            if dynamo
+            else "NOTE: DynamoDB's Count or ScannedCount differs from OpsQueries.items_read in some call,"
+        ),
+        "  "
+        + (
+            "and the reports' received and closed figures are the seeded complaints'."
+            if reports
+            else "NOTE: a report's received or closed figure is not the seeded complaints'."
+        ),
+    ]
+
+
+def ops_table(result: dict[str, Any]) -> list[str]:
+    sizes = result["sizes"]
+    first, last = sizes[0], sizes[-1]
+    n = len(sizes)
+    heads = "".join(f"{size['complaints']:>8,}" for size in sizes)
+    limit = result["queue_limit"]
+    lines = [
+        "",
+        "(e) Ops reads against table size: complaints.ops.OpsQueries (what the ops console and the CLI",
+        "    read), one call of each on an in-process moto table (mock_aws) from template.yaml. Complaints",
+        f"    arrive at 1,000 per {result['days']} days: the smaller table holds the last "
+        f"{result['days']} days, the larger adds",
+        "    the history before them (same mix). The open work and the recent days are the same in both.",
+        "    Items read: OpsQueries.items_read of the call, checked against DynamoDB's Count and",
+        "    ScannedCount summed over its Query calls (botocore after-call hook).",
+        "",
+        f"  {'':<33}{'':>7}{'items read':^{8 * n + 7}}{'returned':^{8 * n}}{'':>7}"
+        f"{'ms (moto)':^{8 * n}}".rstrip(),
+        f"  {'query (complaints in table →)':<33}{'Queries':>7}{heads}{'ratio':>7}{heads}{'bound':>7}{heads}",
+    ]
+    for name, row in first["queries"].items():
+        rows = [size["queries"][name] for size in sizes]
+        reads = "".join(f"{r['items_read']:>8,}" for r in rows)
+        returned = "".join(f"{r['returned']:>8,}" for r in rows)
+        times = "".join(f"{r['median_ms']:>8.0f}" for r in rows)
+        bound = f"{row['bound']:,}" if row["bound"] is not None else "none"
+        calls = sum(row["calls"].values())
+        ratio = _ratio(row["items_read"], rows[-1]["items_read"])
+        lines.append(f"  {name:<33}{calls:>7}{reads}{ratio:>7}{returned}{bound:>7}{times}")
+    facts = (
+        ("items in the table", lambda size: size["table_items"]["total"]),
+        ("open cases (in the work queues)", lambda size: size["expected"]["open_cases"]),
+        ("  of them overdue", lambda size: size["expected"]["overdue"]),
+        ("  of them waiting for an approver", lambda size: size["expected"]["pending_approvals"]),
+    )
+    for label, value in facts:
+        values = [value(size) for size in sizes]
+        cells = "".join(f"{v:>8,}" for v in values)
+        lines.append(f"  {label:<40}{cells}{_ratio(values[0], values[-1]):>7}")
+    lines += _ops_checks(result)
+
+    def reads(name: str) -> str:
+        return " → ".join(f"{size['queries'][name]['items_read']:,}" for size in sizes)
+
+    for name, row in first["queries"].items():
+        if name.startswith("report"):
+            lines.append(
+                f"  {name}: a counter item a day and shard, at most {row['bound_means']}: {reads(name)}."
+            )
+    queue = next(name for name in first["queries"] if name.startswith("queue, all departments"))
+    departments = result["departments"]
+
+    def department_total(size: dict, department: str) -> int:
+        return sum(n for key, n in size["expected"]["queues"].items() if key.startswith(f"{department}/"))
+
+    full = ", ".join(
+        f"{sum(1 for d in departments if department_total(size, d) >= limit)} of {len(departments)} at "
+        f"{size['complaints']:,}"
+        for size in sizes
+    )
+    returned = last["queries"][queue]["returned"]
+    lines += [
+        f"  {queue}: per department, a Query per priority, most urgent first, with Limit = what the",
+        f"    department still lacks of {limit}: at most {first['queries'][queue]['bound']:,} read "
+        f"(departments holding {limit} or more open cases: {full}):",
+        f"    {reads(queue)}; it returns what it reads ({returned:,} at {last['complaints']:,}).",
+    ]
+    overdue = "queue, overdue, all departments"
+    if overdue in first["queries"]:
+        rows = [size["queries"][overdue] for size in sizes]
+        lines += [
+            f"  {overdue}: the overdue key range of each priority (gsi3sk BETWEEN <p># AND <p>#<now>),",
+            f"    at most {limit} a department: overdue cases and no other ({reads(overdue)}).",
+        ]
+        for size, row in zip(sizes, rows, strict=True):
+            if row["overdue_missed"]:
+                lines.append(
+                    f"  NOTE: at {size['complaints']:,}, {row['overdue_missed']} overdue cases lie outside "
+                    "the overdue key range (gsi3sk BETWEEN <p># AND <p>#<now>)."
+                )
+    for name, row in first["queries"].items():
+        if name.startswith("report") or name in (queue, overdue):
+            continue
+        waiting = last["queries"][name].get("open_cases", last["queries"][name].get("pending_approvals"))
+        lines.append(
+            f"  {name}: the shorter of what waits and the limit, {row['bound']}: {reads(name)} "
+            f"({waiting:,} wait at {last['complaints']:,})."
+        )
+    lines.append("  Loaded directly with the workflow's key layout (not through the workflow):")
+    for size in sizes:
+        load = size["load"]
+        lines.append(
+            f"    {load['items_loaded']:>7,} complaints by {load['load_method']} in {load['load_s']:.1f} s; "
+            f"{load['counter_items_written']} counter items by {load['counters_method']}"
+        )
+    lines += [
+        "  ms: "
+        + (
+            f"median of {result['repeats'] + 1} calls."
+            if result["repeats"]
+            else "one call (--ops-repeats: a median)."
+        )
+        + " moto walks the whole table for each Query and sorts",
+        "    the index partition; DynamoDB reads the key range: these times grow with the table on moto "
+        "only.",
+    ]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
     if "imports" in results:
@@ -368,5 +523,7 @@ def render(results: dict[str, Any]) -> str:
         lines += triage_table(results["triage"])
     if "paths" in results:
         lines += paths_table(results["paths"])
+    if "ops" in results:
+        lines += ops_table(results["ops"])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)
