@@ -397,7 +397,13 @@ def simulate(
     session = requests.Session()
     submitted: dict[str, dict[str, Any]] = {}
     failures = 0
+    actor = Actor(t.api_url, seed=seed)
+    stop = threading.Event()
+    people = threading.Thread(target=actor.run, args=(stop,), name="simulated people", daemon=True)
+    if act:
+        people.start()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    started = time.monotonic()
     with Progress(*columns, console=err) as progress:
         task = progress.add_task("Submitting", total=count)
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -406,31 +412,36 @@ def simulate(
             }
             for future in as_completed(futures):
                 try:
-                    submitted[future.result()["complaintId"]] = futures[future]
+                    complaint_id = future.result()["complaintId"]
                 except Exception as error:
                     failures += 1
                     err.print(f"[red]refused:[/red] {error}")
+                else:
+                    submitted[complaint_id] = futures[future]
+                    actor.add(complaint_id, futures[future])
                 progress.advance(task)
-    out.print(f"Submitted {len(submitted)} complaint(s); {failures} refused.")
+    out.print(
+        f"Submitted {len(submitted)} complaint(s) in {time.monotonic() - started:.0f} s; {failures} refused."
+    )
     if not act:
         return
-    actor = Actor(t.api_url, submitted, seed=seed)
     deadline = time.monotonic() + timeout
     finished = _finished_counter(t, submitted)
     with Progress(*columns, console=err) as progress:
         task = progress.add_task("Handling (finished)", total=len(submitted))
         while time.monotonic() < deadline:
-            answered = actor.step(session)
             done = sum(finished().values())
             progress.update(task, completed=done)
             if done >= len(submitted):
                 break
-            if not answered:
-                threading.Event().wait(1.0)
+            stop.wait(2.0)
+    stop.set()
+    people.join(timeout=30)
     counts = finished()
     out.print(
-        f"Finished {sum(counts.values())} of {len(submitted)}: {counts['SUCCEEDED']} closed or linked, "
-        f"{counts['FAILED']} needing attention; answers given: {dict(sorted(actor.outcomes.items()))}."
+        f"Finished {sum(counts.values())} of {len(submitted)} in {time.monotonic() - started:.0f} s: "
+        f"{counts['SUCCEEDED']} closed or linked, {counts['FAILED']} needing attention; "
+        f"answers given: {dict(sorted(actor.outcomes.items()))}."
     )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -101,18 +102,35 @@ def submit(api_url: str, body: dict[str, Any], session: requests.Session) -> dic
 
 @dataclass
 class Actor:
-    """Plays the people: answers every task link in the local mailbox for the simulated cases."""
+    """Plays the people: answers every task link in the local mailbox for the simulated cases. Runs
+    beside the submissions (its own thread): people answer while complaints keep coming in."""
 
     base_url: str
-    cases: dict[str, dict[str, Any]]  # complaint id -> the body submitted
     seed: int = 0
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # complaint id -> the body submitted
     seen: int = 0
     answered: set[str] = field(default_factory=set)  # task links answered
     outcomes: dict[str, int] = field(default_factory=dict)
+    waiting: list[dict[str, Any]] = field(default_factory=list)  # mail for cases not known yet
     rng: random.Random = field(init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    def add(self, complaint_id: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.cases[complaint_id] = body
+
+    def run(self, stop: threading.Event) -> None:
+        session = requests.Session()
+        while not stop.is_set():
+            try:
+                answered = self.step(session)
+            except requests.RequestException:
+                answered = 0
+            if not answered:
+                stop.wait(1.0)
 
     def _count(self, what: str) -> None:
         self.outcomes[what] = self.outcomes.get(what, 0) + 1
@@ -128,11 +146,21 @@ class Actor:
         answer.raise_for_status()
         messages = answer.json()["messages"]
         self.seen += len(messages)
+        with self.lock:
+            known = list(self.cases)
         done = 0
-        for message in messages:
-            complaint = next((c for c in self.cases if c in message["subject"]), None)
+        pending, self.waiting = self.waiting + messages, []
+        for message in pending:
             link = next((url for url in message["links"] if "/tasks/" in url), None)
-            if complaint is None or link is None or link in self.answered:
+            if link is None or link in self.answered:
+                continue
+            complaint = next((c for c in known if c in message["subject"]), None)
+            if complaint is None:
+                # Mail about a case whose submission has not come back yet, or not ours: look again
+                # next time, for a while.
+                message["_tries"] = message.get("_tries", 0) + 1
+                if message["_tries"] < 30:
+                    self.waiting.append(message)
                 continue
             if self._answer(session, complaint, link):
                 self.answered.add(link)
@@ -176,11 +204,3 @@ class Actor:
             share = Decimal("1") if remedy != "compensation" else Decimal("0.2")
             form |= {"amount": f"{(Decimal(amount) * share).quantize(Decimal('0.01'))}", "currency": "CNY"}
         return form
-
-
-def run_actor(
-    actor: Actor, session: requests.Session, finished: Callable[[], bool], wait: Callable[[], None]
-) -> None:
-    while not finished():
-        if actor.step(session) == 0:
-            wait()
