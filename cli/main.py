@@ -25,6 +25,7 @@ from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, NotR
 from complaints.intake import status_view
 from complaints.policy import load_policy
 from complaints.reports import Report
+from complaints.triage import load_triage_policy
 from complaints.web import duration, local_time
 from complaints_cli import target as targets
 from complaints_cli.target import Target, TargetError
@@ -227,8 +228,6 @@ def approvals() -> None:
 
 
 def _approval_levels() -> list[str]:
-    from complaints.triage import load_triage_policy
-
     return list(load_triage_policy().approval.levels)
 
 

@@ -28,7 +28,7 @@ from complaints.repository import (
     WATCH_APPROVAL,
     WATCH_ATTENTION,
     DynamoCaseRepository,
-    _aws_errors,
+    aws_errors,
 )
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -144,7 +144,7 @@ class OpsQueries:
     # ------------------------------------------------------------ reads
     def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        with _aws_errors():
+        with aws_errors():
             while True:
                 if limit is not None:
                     kwargs["Limit"] = limit - len(items)
@@ -284,7 +284,7 @@ class OpsQueries:
 
     # ------------------------------------------------------------ executions
     def _current_state(self, arn: str) -> str | None:
-        with _aws_errors():
+        with aws_errors():
             events = self._sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=50)
         # The newest by event id, whatever order the events came in (moto ignores reverseOrder).
         entered = [e for e in events.get("events", []) if e["type"].endswith("StateEntered")]
@@ -310,7 +310,7 @@ class OpsQueries:
         kwargs: dict[str, Any] = {"stateMachineArn": self._machine, "maxResults": limit}
         if status:
             kwargs["statusFilter"] = status
-        with _aws_errors():
+        with aws_errors():
             found = self._sfn.list_executions(**kwargs)["executions"]
         found = sorted(found, key=lambda e: e["startDate"], reverse=True)[:limit]
         return [self._view(execution) for execution in found]
@@ -341,10 +341,11 @@ class OpsQueries:
         executions = []
         for name in names:
             try:
-                with _aws_errors():
-                    found = self._sfn.describe_execution(executionArn=self.execution_arn(name))
-            except Exception:  # noqa: S112 - not started yet (the reconciler will), or removed
-                continue
+                found = self._sfn.describe_execution(executionArn=self.execution_arn(name))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                    continue  # not started yet (the reconciler will start it)
+                raise
             executions.append(self._view(found))
         return CaseOverview(case=case, timeline=timeline, executions=executions)
 

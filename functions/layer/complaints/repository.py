@@ -121,7 +121,7 @@ class CaseRepository(Protocol):
 
 
 @contextmanager
-def _aws_errors() -> Iterator[None]:
+def aws_errors() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
@@ -223,7 +223,7 @@ class DynamoCaseRepository:
             "ttl": int(claim.expires_at.timestamp()),
         }
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._client.transact_write_items(
                     TransactItems=[
                         self._put(item, "attribute_not_exists(pk)"),
@@ -250,7 +250,7 @@ class DynamoCaseRepository:
         return None
 
     def _get_claim(self, key: str) -> Claim | None:
-        with _aws_errors():
+        with aws_errors():
             found = self._table.get_item(Key={"pk": f"CLAIM#{key}", "sk": "CLAIM"}, ConsistentRead=True)
         item = found.get("Item")
         if not item:
@@ -270,7 +270,7 @@ class DynamoCaseRepository:
             "ExpressionAttributeValues": {":pk": f"CASE#{complaint_id}"},
             "ConsistentRead": True,
         }
-        with _aws_errors():
+        with aws_errors():
             while True:
                 page = self._table.query(**kwargs)
                 items.extend(page.get("Items", []))
@@ -295,7 +295,7 @@ class DynamoCaseRepository:
         if stats is not None:
             items.append(stats_update(self._table.name, stats))
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._client.transact_write_items(TransactItems=items)
         except ComplaintsError as error:
             if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
@@ -390,7 +390,7 @@ class DynamoCaseRepository:
 
     def set_execution(self, complaint_id: str, execution_arn: str) -> None:
         """Point the case at a new execution (a retry's)."""
-        with _aws_errors():
+        with aws_errors():
             self._table.update_item(
                 Key=_case_key(complaint_id),
                 UpdateExpression="SET execution_arn = :arn",
@@ -399,7 +399,7 @@ class DynamoCaseRepository:
             )
 
     def unstarted(self, created_before: datetime, limit: int) -> list[str]:
-        with _aws_errors():
+        with aws_errors():
             page = self._table.query(
                 IndexName="GSI1",
                 KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
@@ -413,7 +413,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
     """The triage stage's reads and writes on the same table."""
 
     def recent_for_customer(self, customer_key: str, since: datetime, limit: int) -> list[CaseSummary]:
-        with _aws_errors():
+        with aws_errors():
             page = self._table.query(
                 IndexName="GSI2",
                 KeyConditionExpression="gsi2pk = :pk AND gsi2sk >= :since",
@@ -424,7 +424,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
         return [CaseSummary.model_validate(item) for item in page.get("Items", [])]
 
     def investigator_loads(self, department: str) -> dict[str, tuple[int, str]]:
-        with _aws_errors():
+        with aws_errors():
             page = self._table.query(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": f"ROSTER#{department}"},
@@ -440,7 +440,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._client.transact_write_items(TransactItems=items)
         except ComplaintsError as error:
             if "ConditionalCheckFailed" in _cancellation_codes(error.__cause__):
@@ -537,7 +537,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def mark_related_notified(self, complaint_id: str, at: datetime) -> bool:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._table.update_item(
                     Key=_case_key(complaint_id),
                     UpdateExpression="SET related_notified_at = :at",
@@ -582,7 +582,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             )
         except ConflictError:
             return None
-        with _aws_errors():
+        with aws_errors():
             found = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
         return int(found.get("complaints", 0))
 
@@ -592,7 +592,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
         for start in range(0, len(keys), 100):
             request = {self._table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
             while request:
-                with _aws_errors():
+                with aws_errors():
                     answer = self._client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self._table.name, []):
                     counts[item["sk"].removeprefix("HOUR#")] = int(item.get("complaints", 0))
@@ -601,7 +601,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def add_spike_example(self, category: str, hour: str, complaint_id: str, limit: int) -> None:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._table.update_item(
                     Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"},
                     UpdateExpression="SET examples = list_append(if_not_exists(examples, :empty), :id)",
@@ -612,7 +612,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             pass  # enough examples already
 
     def spike_examples(self, category: str, hour: str) -> list[str]:
-        with _aws_errors():
+        with aws_errors():
             found = self._table.get_item(
                 Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}, ConsistentRead=True
             )
@@ -620,7 +620,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._table.put_item(
                     Item={
                         "pk": f"SPIKE#{category}",
@@ -644,7 +644,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
         return True
 
     def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
-        with _aws_errors():
+        with aws_errors():
             self._table.update_item(
                 Key={"pk": f"SPIKE#{category}", "sk": f"ALERT#{hour}"},
                 UpdateExpression="SET sentAt = :at",
@@ -658,7 +658,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
     def evidence(self, complaint_id: str) -> list[EvidenceItem]:
         from complaints.evidence import EvidenceItem
 
-        with _aws_errors():
+        with aws_errors():
             page = self._table.query(
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :evidence)",
                 ExpressionAttributeValues={":pk": f"CASE#{complaint_id}", ":evidence": "EVIDENCE#"},
@@ -770,14 +770,14 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
     def get_link(self, link_id: str) -> TaskLink | None:
         from complaints.tasks import TaskLink
 
-        with _aws_errors():
+        with aws_errors():
             found = self._table.get_item(Key={"pk": f"LINK#{link_id}", "sk": "LINK"}, ConsistentRead=True)
         item = found.get("Item")
         return TaskLink.model_validate(item) if item else None
 
     def complete_link(self, link_id: str, at: datetime) -> bool:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._table.update_item(
                     Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
                     UpdateExpression="SET #status = :done, decided_at = :at",
@@ -790,7 +790,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         return True
 
     def expire_link(self, link_id: str, at: datetime) -> None:
-        with _aws_errors():
+        with aws_errors():
             self._table.update_item(
                 Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
                 UpdateExpression="SET #status = :expired, decided_at = :at",
@@ -862,12 +862,12 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             "archivedAt": _iso(case.closed_at or expires_at),
             "ttl": int(expires_at.timestamp()),
         }
-        with _aws_errors():
+        with aws_errors():
             self._table.put_item(Item=item)
 
     def release_investigator(self, department: str, investigator_id: str) -> None:
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._table.update_item(
                     Key={"pk": f"ROSTER#{department}", "sk": f"INV#{investigator_id}"},
                     UpdateExpression="ADD open_cases :minus",
@@ -879,7 +879,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
 
     def record(self, reference: str) -> dict[str, Any] | None:
         """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""
-        with _aws_errors():
+        with aws_errors():
             found = self._table.get_item(Key={"pk": f"RECORD#{reference}", "sk": "RECORD"})
         item = found.get("Item")
         if not item:
