@@ -15,6 +15,11 @@ loudly there instead of quietly in `make run`.
    The swap of that module global happens under the write lock of (2); `full_transaction_backups()`
    switches the scoping off for a while (the bench's comparison).
 4. The mailbox reads the messages SES "sent" from the SES backend.
+5. A DynamoDB Query on a table's own key reads just its partition: moto's `Table.query` takes every
+   item of the table (`Table.all_items`, which also sorts them all) and keeps those with the hash key,
+   so every `get()` of a case costs time in proportion to the table. While such a query runs on this
+   thread, `all_items` of that table returns the partition's items only (sorted the same way); index
+   queries are left alone (their keys are other attributes).
 """
 
 from __future__ import annotations
@@ -158,6 +163,40 @@ def full_transaction_backups() -> Iterator[None]:
             _scoped_backups = previous
 
 
+_partition = threading.local()
+
+
+def _partition_query(query: Callable) -> Callable:
+    @functools.wraps(query)
+    def wrapper(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        _partition.scope = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.scope = None
+
+    wrapper.partition_scoped = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _partition_items(all_items: Callable) -> Callable:
+    @functools.wraps(all_items)
+    def wrapper(self: Table) -> Any:
+        scope = getattr(_partition, "scope", None)
+        if scope is None or scope[0] is not self:
+            return all_items(self)
+        partition = self.items.get(scope[1])  # .get: no new partition in the live defaultdict
+        if partition is None:
+            return []
+        items = list(partition.values()) if self.range_key_attr else [partition]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -168,6 +207,8 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _scoped(DynamoDBBackend.transact_write_items)
     for name in _WRITES:
         setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
+    Table.query = _partition_query(Table.query)
+    Table.all_items = _partition_items(Table.all_items)
     _installed = True
 
 

@@ -305,3 +305,76 @@ def test_the_settings_the_stack_turns_on_still_exist(monkeypatch):
     assert "execute_state_machine" in default_user_config["stepfunctions"]
     monkeypatch.setenv("MOTO_PORT", "5123")
     assert settings.moto_server_port() == "5123" or settings.moto_server_port() == 5123
+
+
+def _table_with_partitions(partitions: int, per_partition: int):
+    dynamodb = boto3.resource("dynamodb", region_name=REGION)
+    table = dynamodb.create_table(
+        TableName="Parts",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByG",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with table.batch_writer() as batch:
+        for p in range(partitions):
+            for n in range(per_partition):
+                batch.put_item(Item={"pk": f"P{p}", "sk": f"S{n:03d}", "g": "all", "n": n})
+    return table
+
+
+def test_a_query_on_the_table_key_reads_its_partition_only_with_the_same_answers(moto, monkeypatch):
+    table = _table_with_partitions(partitions=20, per_partition=7)
+    seen: list[list] = []
+    scoped_all_items = Table.all_items
+
+    def spy(self):
+        items = scoped_all_items(self)
+        seen.append(items)
+        return items
+
+    monkeypatch.setattr(Table, "all_items", spy)
+
+    # Newest first, two at a time: pagination and order as DynamoDB gives them.
+    pages, kwargs = [], {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": "P3"}}
+    kwargs |= {"ScanIndexForward": False, "Limit": 2}
+    while True:
+        page = table.query(**kwargs)
+        pages.append([item["sk"] for item in page["Items"]])
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert [sk for page in pages for sk in page] == [f"S{n:03d}" for n in reversed(range(7))]
+    ranged = table.query(
+        KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+        ExpressionAttributeValues={":p": "P5", ":a": "S002", ":b": "S004"},
+    )
+    assert [item["sk"] for item in ranged["Items"]] == ["S002", "S003", "S004"]
+    assert (
+        table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "NONE"})["Items"] == []
+    )
+
+    # moto's query goes through all_items, which the hook narrowed to the partition asked for.
+    assert seen, "moto's Table.query no longer calls all_items: re-check moto_hooks (5)"
+    assert {len(items) for items in seen} <= {7, 3, 0}
+    assert all({item.hash_key.value for item in items} <= {"P3", "P5"} for items in seen)
+
+
+def test_index_queries_and_scans_still_see_every_partition(moto):
+    table = _table_with_partitions(partitions=5, per_partition=3)
+    everything = table.query(
+        IndexName="ByG", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": "all"}
+    )
+    assert len(everything["Items"]) == 15
+    assert table.scan()["Count"] == 15
+    assert getattr(Table.query, "partition_scoped", False), "moto_hooks (5) is not installed on Table.query"
