@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -27,6 +28,10 @@ def main() -> int:
         stopping.wait()
     print("Stopping…", flush=True)
     stack.stop()
+    # moto keeps every model object it ever made (and each DynamoDB transaction deep-copies tables), so after
+    # a busy session the heap holds millions of objects, and the collections Python runs while it shuts down
+    # took 10-20 s after Ctrl-C. Nothing left needs collecting: freeze the heap, so those skip it.
+    gc.freeze()
     return 0
 
 

@@ -300,11 +300,10 @@ class EmbeddedStack:
             return Response(
                 mailbox.page(ACCOUNT, self.config.region), content_type="text/html; charset=utf-8"
             )
-        # `after=N` skips the first N messages (oldest first): a poller reads only what is new.
         after = request.args.get("after", "0")
-        skip = int(after) if after.isdigit() else 0
-        raw = moto_hooks.sent_raw_messages(ACCOUNT, self.config.region)
-        body = {"messages": [mailbox.parse(i, text) for i, text in raw[skip:]], "total": len(raw)}
+        body = {
+            "messages": mailbox.messages(ACCOUNT, self.config.region, int(after) if after.isdigit() else 0)
+        }
         return Response(json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8")
 
     # ------------------------------------------------------------ banner

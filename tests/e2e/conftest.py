@@ -34,6 +34,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The fixtures below that start a stack. Under `pytest -n N --dist loadgroup` (what `make test` runs) every
+# test that uses one of them is put in that fixture's xdist group, so all its tests run on one worker, one
+# after another, against one stack: no stack starts more often than in a serial run, and the tests that
+# break a stack on purpose (delete a table, an email identity) never overlap on it.
+STACK_FIXTURES = ("stack", "fast_stack", "quicker_stack")
+LOG_TAIL_LINES = 80
 
 
 def free_port() -> int:
@@ -93,6 +99,31 @@ class Stack:
         return parse_qs(urlsplit(self.ops_link).query)["token"][0]
 
 
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py writes the groups down for the scheduler
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for name in STACK_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed e2e test shows the end of its stack's log (which lives in a per-worker temp dir)."""
+    report = yield
+    if report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, Stack) and value.log_path.exists():
+                tail = value.logs().splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append(
+                    (f"stack log, last {len(tail)} lines of {value.log_path}", "\n".join(tail))
+                )
+    return report
+
+
+POLL_SECONDS = 0.2
+
+
 def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -101,7 +132,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "con
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(POLL_SECONDS)
 
 
 def wait_for_email(stack: Stack, to: str, containing: str) -> dict:
@@ -132,11 +163,31 @@ def states_entered(events: list[dict]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
 
 
+class _PortLost(Exception):
+    """Another process took a port between free_port() and the stack binding it."""
+
+
 @contextmanager
 def running_stack(log_dir: Path, time_scale: float) -> Iterator[Stack]:
-    """`python -m infra` on free ports, as `make run` starts it; stopped with Ctrl-C (SIGINT) after."""
+    """`python -m infra` on free ports, as `make run` starts it; stopped with Ctrl-C (SIGINT) after.
+
+    free_port() can only promise a port that was free a moment ago: in the seconds the stack takes to start,
+    another process on the machine (another xdist worker's stack or client) may take it. The stack then
+    exits saying the port is taken, and it is started again on other ports, at most twice more."""
+    for attempt in range(3):
+        log_path = log_dir / ("stack.log" if attempt == 0 else f"stack.{attempt}.log")
+        try:
+            with _started_stack(log_path, time_scale) as running:
+                yield running
+            return
+        except _PortLost:
+            continue
+    raise AssertionError(f"no free ports for the stack after 3 tries; see {log_dir}")
+
+
+@contextmanager
+def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
     port, aws_port = free_port(), free_port()
-    log_path = log_dir / "stack.log"
     env = {
         **os.environ,
         "PORT": str(port),
@@ -154,7 +205,10 @@ def running_stack(log_dir: Path, time_scale: float) -> Iterator[Stack]:
 
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"the stack exited with {process.returncode}:\n{log_path.read_text()}")
+            output = log_path.read_text()
+            if process.returncode == 1 and "is taken" in output:
+                raise _PortLost(output)
+            raise AssertionError(f"the stack exited with {process.returncode}:\n{output}")
         try:
             return requests.get(f"{base_url}/health", timeout=1).status_code == 200
         except requests.ConnectionError:
@@ -189,11 +243,21 @@ def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
+def status_view(accepted: dict) -> dict:
+    """The complainant's status API, as JSON."""
+    return requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+
+
 def wait_for_status(stack: Stack, accepted: dict, *statuses: str) -> dict:
-    """Poll the complainant's status API until the case reaches one of `statuses`."""
+    """Poll the complainant's status API until the case reaches one of `statuses`.
+
+    A task writes the status and its timeline event in one transaction, but a read of the local stack can
+    see the status a moment before the event, and the execution history lags behind both: a test that
+    checks the timeline's last event or the states entered after a status that ends the workflow waits for
+    the execution to end first."""
 
     def reached():
-        view = requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
+        view = status_view(accepted)
         return view if view["status"] in statuses else None
 
     return wait_for(reached, what=f"{accepted['complaintId']} to reach {statuses}")

@@ -188,9 +188,6 @@ def test_no_decision_at_any_level_ends_in_needs_attention(fast_stack: Stack):
         )
     ]
     assert asked == ["supervisor", "manager", "director"]
-    types = [e["type"] for e in view["timeline"]]
-    assert types.count("APPROVAL_ESCALATED") == 2
-    assert types[-1] == "NEEDS_ATTENTION"
     supervisor_link = task_link(
         next(
             m
@@ -202,6 +199,9 @@ def test_no_decision_at_any_level_ends_in_needs_attention(fast_stack: Stack):
     assert gone.status_code == 410
     assert approvers["manager"].name in gone.text
     assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "FAILED"
+    types = [e["type"] for e in wait_for_status(stack, accepted, "NEEDS_ATTENTION")["timeline"]]
+    assert types.count("APPROVAL_ESCALATED") == 2
+    assert types[-1] == "NEEDS_ATTENTION"
     entered = states_entered(history(stack, accepted["complaintId"]))
     assert entered.count("Wait for approver") == 3
     assert entered[-3:] == ["Approval overdue", "Record failure", "Needs attention"]

@@ -127,10 +127,6 @@ def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fas
     expired = requests.post(head_link, data=FINDINGS, timeout=10)
     assert expired.status_code == 410
 
-    types = [e["type"] for e in view["timeline"]]
-    assert types.count("ESCALATED") == 2
-    assert "REMINDER_SENT" in types
-    assert types[-1] == "NEEDS_ATTENTION"
     alert = wait_for(
         lambda: next(
             (m for m in stack.mailbox() if "ops@example.com" in m["to"] and complaint_id in m["subject"]),
@@ -141,6 +137,10 @@ def test_no_findings_means_reminder_then_lead_then_head_then_needs_attention(fas
     assert "Wait for head of department" in alert["text"]
     execution = wait_for_execution_end(stack, complaint_id)
     assert execution["status"] == "FAILED"
+    types = [e["type"] for e in wait_for_status(stack, accepted, "NEEDS_ATTENTION")["timeline"]]
+    assert types.count("ESCALATED") == 2
+    assert "REMINDER_SENT" in types
+    assert types[-1] == "NEEDS_ATTENTION"
     assert states_entered(history(stack, complaint_id))[-7:] == [
         "Wait for investigator",
         "Wait for investigator after reminder",

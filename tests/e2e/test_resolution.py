@@ -117,11 +117,11 @@ def test_no_reopens_to_the_lead_and_a_second_no_gets_the_final_response(stack: S
         what="the final response letter",
     )
     assert "Ombudsman" in final["text"]
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
     view = wait_for_status(stack, accepted, "CLOSED")
     types = [e["type"] for e in view["timeline"]]
     assert types.count("REOPENED") == 1
     assert types[-3:] == ["CUSTOMER_DISSATISFIED", "FINAL_RESPONSE", "CLOSED"]
-    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
 
 
 def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
@@ -133,7 +133,7 @@ def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
     try:
         refund = {**FINDINGS, "remedy": "refund", "amount": "100.00", "currency": "CNY"}  # no approval needed
         assert requests.post(link, data=refund, timeout=10).ok
-        view = wait_for_status(stack, accepted, "NEEDS_ATTENTION")
+        execution = wait_for_execution_end(stack, accepted["complaintId"])
     finally:
         dynamodb.create_table(
             TableName="LedgerTable",
@@ -142,6 +142,8 @@ def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
             BillingMode="PAY_PER_REQUEST",
         )
 
+    assert execution["status"] == "FAILED"
+    view = wait_for_status(stack, accepted, "NEEDS_ATTENTION")
     assert "LedgerUnavailable" in view["timeline"][-1]["detail"]
     events = history(stack, accepted["complaintId"])
     failures = [e for e in events if e["type"] == "TaskFailed"]
@@ -191,6 +193,8 @@ def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
         what="the case to close itself",
     )
 
+    assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
+    view = wait_for_status(stack, accepted, "CLOSED")
     assert [e["type"] for e in view["timeline"]][-2:] == ["NO_ANSWER", "CLOSED"]
     entered = states_entered(history(stack, accepted["complaintId"]))
     assert entered[-4:] == [
