@@ -9,6 +9,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -35,6 +36,7 @@ OUTCOMES: dict[str, list[tuple[str, str]]] = {
     "other": [("explanation", "other")],
 }
 MONEY = {"refund", "partial_refund", "resettle", "compensation"}
+TICKET = re.compile(r"CMP-\d{8}-[A-Z0-9]+")
 
 
 def load_scenarios() -> dict[str, Any]:
@@ -133,7 +135,8 @@ class Actor:
                 stop.wait(1.0)
 
     def _count(self, what: str) -> None:
-        self.outcomes[what] = self.outcomes.get(what, 0) + 1
+        with self.lock:
+            self.outcomes[what] = self.outcomes.get(what, 0) + 1
 
     def step(self, session: requests.Session) -> int:
         """Read new mail and answer its task links; the number answered."""
@@ -147,25 +150,31 @@ class Actor:
         messages = answer.json()["messages"]
         self.seen += len(messages)
         with self.lock:
-            known = list(self.cases)
-        done = 0
+            known = set(self.cases)
+        # Only the newest task link of each case: people act on the latest email, and an earlier link
+        # of the same case has been superseded (a reminder reuses its link).
+        latest: dict[str, str] = {}
         pending, self.waiting = self.waiting + messages, []
         for message in pending:
             link = next((url for url in message["links"] if "/tasks/" in url), None)
             if link is None or link in self.answered:
                 continue
-            complaint = next((c for c in known if c in message["subject"]), None)
-            if complaint is None:
+            found = TICKET.search(message["subject"])
+            complaint = found.group(0) if found else None
+            if complaint not in known:
                 # Mail about a case whose submission has not come back yet, or not ours: look again
                 # next time, for a while.
                 message["_tries"] = message.get("_tries", 0) + 1
                 if message["_tries"] < 30:
                     self.waiting.append(message)
                 continue
-            if self._answer(session, complaint, link):
+            latest[complaint] = link
+        with ThreadPoolExecutor(max_workers=4) as people:
+            answered = list(people.map(lambda pair: (pair[1], self._answer(session, *pair)), latest.items()))
+        for link, done in answered:
+            if done:
                 self.answered.add(link)
-                done += 1
-        return done
+        return sum(1 for _, done in answered if done)
 
     def _answer(self, session: requests.Session, complaint: str, link: str) -> bool:
         page = session.get(link, timeout=30)
