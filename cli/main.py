@@ -89,6 +89,9 @@ def command(function: Callable) -> Callable:
         except ComplaintsError as error:
             err.print(f"[red]Error:[/red] {error}")
             raise typer.Exit(1) from error
+        except requests.RequestException as error:
+            err.print(f"[red]Error:[/red] the API did not answer: {type(error).__name__}")
+            raise typer.Exit(2) from error
 
     return run
 
