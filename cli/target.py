@@ -67,7 +67,7 @@ def _session(target: Target) -> boto3.Session:
 def local(url: str) -> Target:
     """The embedded stack answering at `url` (`make run`)."""
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/stack", timeout=5) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/stack", timeout=30) as answer:  # noqa: S310
             outputs = json.load(answer)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise TargetError(
