@@ -277,7 +277,14 @@ class OpsBench:
         if waiting:
             asked = created + (resolved - created) * 0.6 if resolved else created
             item |= {"gsi4pk": WATCH_APPROVAL, "gsi4sk": asked.isoformat()}
-        tallies = [stats.tally(created, self.zone, complaint_id, stats.received(channel, category, priority))]
+        tallies = [
+            stats.tally(
+                created,
+                self.zone,
+                complaint_id,
+                {**stats.received(channel), **stats.triaged(category, priority)},
+            )
+        ]
         if closed is not None:
             tallies.append(stats.tally(closed, self.zone, complaint_id, stats.closed(case, closed, 1.0)))
         return Seeded(

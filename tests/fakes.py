@@ -77,7 +77,9 @@ class FakeRepository:
 
     # ------------------------------------------------------------ protocol
 
-    def create(self, case: Case, event: CaseEvent, claim: Claim, now: datetime) -> Claim | None:
+    def create(
+        self, case: Case, event: CaseEvent, claim: Claim, now: datetime, stats: Tally | None = None
+    ) -> Claim | None:
         earlier = self.claims.get(claim.key)
         if earlier is not None and earlier.expires_at > now:
             return earlier.model_copy(deep=True)
@@ -86,6 +88,7 @@ class FakeRepository:
         self.cases[case.complaint_id] = case.model_copy(deep=True)
         self.events[case.complaint_id] = [event.model_copy(deep=True)]
         self.claims[claim.key] = claim.model_copy(deep=True)
+        self._count(stats)
         return None
 
     def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:

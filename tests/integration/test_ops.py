@@ -120,7 +120,9 @@ def triaged(
         fields,
         Assignment(department, person, expected),
         CaseEvent(at=created, type="TRIAGED"),
-        stats.tally(created, ZONE, complaint_id, stats.received("web", category, priority)),
+        stats.tally(
+            created, ZONE, complaint_id, {**stats.received("web"), **stats.triaged(category, priority)}
+        ),
     )
     return complaint_id
 
@@ -451,7 +453,9 @@ def test_the_report_reads_only_the_counters_of_the_days_asked(aws: Aws):
     # 500 more complaints counted on other days (before and after the range) change nothing read.
     for n in range(500):
         at = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=(n % 2) * 25 + n % 10, minutes=n)
-        tally = stats.tally(at, ZONE, f"CMP-X{n:05d}", stats.received("web", "payments", "P3"))
+        tally = stats.tally(
+            at, ZONE, f"CMP-X{n:05d}", {**stats.received("web"), **stats.triaged("payments", "P3")}
+        )
         assert not date(2026, 11, 20) <= date.fromisoformat(tally.day) <= date(2026, 11, 21)
         aws.table.meta.client.transact_write_items(TransactItems=[stats_update("CasesTable", tally)])
     again = ops(aws)

@@ -347,11 +347,11 @@ class CollidingRepository(FakeRepository):
         self.collisions = collisions
         self.tried: list[str] = []
 
-    def create(self, case, event, claim, now):
+    def create(self, case, event, claim, now, stats=None):
         self.tried.append(case.complaint_id)
         if len(self.tried) <= self.collisions:
             raise ConflictError("complaint id in use")
-        return super().create(case, event, claim, now)
+        return super().create(case, event, claim, now, stats)
 
 
 def test_a_taken_complaint_id_is_drawn_again(workflow, policy, clock):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from complaints import ids
+from complaints import ids, stats
 from complaints.classify import Classifier, Taxonomy, load_taxonomy
 from complaints.errors import (
     CaseNotFound,
@@ -246,7 +246,10 @@ class IntakeService:
             )
             event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
             try:
-                earlier = self._repository.create(case, event, claim, now)
+                counted = stats.tally(
+                    now, self._policy.calendar.timezone, complaint_id, stats.received(complaint.channel)
+                )
+                earlier = self._repository.create(case, event, claim, now, counted)
             except ConflictError:
                 continue  # the random id was taken: draw another
             if earlier is not None:

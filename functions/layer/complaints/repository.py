@@ -89,8 +89,10 @@ class Claim(BaseModel):
 
 
 class CaseRepository(Protocol):
-    def create(self, case: Case, event: CaseEvent, claim: Claim, now: datetime) -> Claim | None:
-        """Store a new case, its first event and its claim atomically.
+    def create(
+        self, case: Case, event: CaseEvent, claim: Claim, now: datetime, stats: Tally | None = None
+    ) -> Claim | None:
+        """Store a new case, its first event, its claim and its report counters atomically.
 
         Returns None when stored, or the earlier live claim when the claim is taken (nothing stored).
         Raises ConflictError when the complaint id is already used."""
@@ -202,7 +204,9 @@ class DynamoCaseRepository:
             put["ExpressionAttributeValues"] = values
         return {"Put": put}
 
-    def create(self, case: Case, event: CaseEvent, claim: Claim, now: datetime) -> Claim | None:
+    def create(
+        self, case: Case, event: CaseEvent, claim: Claim, now: datetime, stats: Tally | None = None
+    ) -> Claim | None:
         item = {
             **_case_key(case.complaint_id),
             "kind": "case",
@@ -233,11 +237,12 @@ class DynamoCaseRepository:
                             "attribute_not_exists(pk) OR expiresAt < :now",
                             {":now": _iso(now)},
                         ),
+                        *([stats_update(self._table.name, stats)] if stats else []),
                     ]
                 )
         except ComplaintsError as error:
             reasons = _cancellation_codes(error.__cause__)
-            if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+            if len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":  # the claim (item 3)
                 earlier = self._get_claim(claim.key)
                 if earlier is not None:
                     return earlier

@@ -49,9 +49,15 @@ def tally(at: datetime, timezone: str, complaint_id: str, counters: Counters) ->
     return Tally(day_of(at, timezone), shard_of(complaint_id), counters)
 
 
-def received(channel: str, category: str, priority: str | None) -> Counters:
-    """A complaint triaged (or linked to an earlier case): the volume figures."""
-    counters: Counters = {"received": 1, f"category#{category}": 1, f"channel#{channel}": 1}
+def received(channel: str) -> Counters:
+    """A complaint stored by intake: the volume by day and channel (every complaint, whatever happens
+    to it later)."""
+    return {"received": 1, f"channel#{channel}": 1}
+
+
+def triaged(category: str, priority: str | None) -> Counters:
+    """A complaint triaged (or linked to an earlier case, which has no priority of its own)."""
+    counters: Counters = {f"category#{category}": 1}
     if priority:
         counters[f"priority#{priority}"] = 1
     return counters

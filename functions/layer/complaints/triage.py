@@ -428,7 +428,7 @@ class TriageService:
                 type="LINKED",
                 params={"related_to": match.complaint_id, "reason": match.reason, "detail": match.detail},
             )
-            counted = stats.received(case.channel, classification.category, None)
+            counted = stats.triaged(classification.category, None)
             self._repository.mark_related(
                 case, match, event, stats.tally(case.created_at, zone, case.complaint_id, counted)
             )
@@ -462,7 +462,7 @@ class TriageService:
                 case.response_due_at, self._policy.response_due(case.created_at, classification.category)
             ),
         )
-        counted = stats.received(case.channel, classification.category, priority.priority)
+        counted = stats.triaged(classification.category, priority.priority)
         self._repository.mark_triaged(
             case,
             fields,
