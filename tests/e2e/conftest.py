@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 # test that uses one of them is put in that fixture's xdist group, so all its tests run on one worker, one
 # after another, against one stack: no stack starts more often than in a serial run, and the tests that
 # break a stack on purpose (delete a table, an email identity) never overlap on it.
-STACK_FIXTURES = ("stack", "fast_stack", "quicker_stack")
+STACK_FIXTURES = ("cli_stack", "stack", "fast_stack", "quicker_stack")  # the first a test uses groups it
 LOG_TAIL_LINES = 80
 
 
@@ -105,6 +105,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for name in STACK_FIXTURES:
             if name in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(name))
+                break
 
 
 @pytest.hookimpl(wrapper=True)
@@ -233,6 +234,14 @@ def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The stack as `make run` starts it: one policy hour per real second."""
     with running_stack(tmp_path_factory.mktemp("stack"), 3600) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def cli_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Another stack as `make run` starts it, for the `complaints` command's tests: they run on their
+    own worker beside the other tests of `stack` instead of after them."""
+    with running_stack(tmp_path_factory.mktemp("cli"), 3600) as running:
         yield running
 
 

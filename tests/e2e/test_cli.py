@@ -17,6 +17,12 @@ from tests.e2e.conftest import Stack, free_port, wait_for, wait_for_status
 from tests.e2e.journeys import investigator_link, submit_payment_complaint
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack(cli_stack: Stack) -> Stack:
+    """These tests drive their own stack (see cli_stack)."""
+    return cli_stack
 COMPLAINTS = Path(sys.executable).parent / "complaints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
