@@ -23,6 +23,8 @@ pytestmark = pytest.mark.e2e
 def stack(cli_stack: Stack) -> Stack:
     """These tests drive their own stack (see cli_stack)."""
     return cli_stack
+
+
 COMPLAINTS = Path(sys.executable).parent / "complaints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
