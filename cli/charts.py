@@ -37,7 +37,7 @@ def _compliance(path: Path, report: Report) -> Path:
     names = {
         "first_response": "First response",
         "resolution_sla": "Resolution SLA",
-        "final_response": "Final",
+        "final_response": "Final response",
     }
     labels = [names[k] for k in report.compliance]
     met = [c.met for c in report.compliance.values()]
