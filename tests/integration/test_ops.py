@@ -13,16 +13,14 @@ import pytest
 from complaints import stats
 from complaints.casework import Casework
 from complaints.classify import Classification
-from complaints.ids import hash_access_code
 from complaints.investigation import InvestigationService
 from complaints.mail import SesMailer
-from complaints.models import Case, CaseEvent, CustomerIn, Status
+from complaints.models import CaseEvent, Status
 from complaints.ops import OpsQueries
 from complaints.policy import load_policy
 from complaints.repository import (
     QUEUE_KEYS,
     WATCH_KEYS,
-    Claim,
     DynamoInvestigationRepository,
     stats_update,
 )
@@ -30,6 +28,7 @@ from complaints.resolution import LedgerTableAdapter, ResolutionService
 from complaints.tasks import Findings, open_link
 from complaints.triage import Assignment, PriorityResult, TriageFields, load_triage_policy
 from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
+from tests.cases import store_case
 from tests.fakes import make_settings
 from tests.integration.conftest import REGION, Aws
 
@@ -82,26 +81,9 @@ def triaged(
     repo = repository(aws)
     created = created or NOW - 2 * HOUR
     complaint_id = f"CMP-20261120-{name}"
-    case = Case(
-        complaint_id=complaint_id,
-        status=Status.RECEIVED,
-        created_at=created,
-        updated_at=created,
-        channel="web",
-        locale="en",
-        customer=CustomerIn(email=f"{name.lower()}@example.com"),
-        description=f"Complaint {name}",
-        access_code_hash=hash_access_code("X"),
-        response_due_at=created + timedelta(weeks=8),
+    case = store_case(
+        repo, complaint_id, created, f"{name.lower()}@example.com", f"Complaint {name}", channel="web"
     )
-    claim = Claim(
-        key=f"claim-{name}",
-        complaint_id=complaint_id,
-        access_code="X",
-        request_fingerprint="f",
-        expires_at=created + timedelta(minutes=10),
-    )
-    assert repo.create(case, CaseEvent(at=created, type="RECEIVED"), claim, created) is None
     person = ROSTER[department].investigators[0]
     loads = repo.investigator_loads(department)
     expected = loads[person.id][0] if person.id in loads else None

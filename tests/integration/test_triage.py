@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from complaints.ids import hash_access_code
-from complaints.models import Case, CaseEvent, CustomerIn, Status
-from complaints.repository import Claim, DynamoTriageRepository
+from complaints.models import Status
+from complaints.repository import DynamoTriageRepository
 from complaints.triage import load_triage_policy
+from tests.cases import store_case
 from tests.integration.conftest import Aws
 
 
@@ -181,27 +181,15 @@ def test_near_identical_text_is_a_duplicate_but_another_customer_is_not(aws: Aws
 
 def _stored_case(repo: DynamoTriageRepository, number: int, at: datetime, category: str) -> str:
     complaint_id = f"CMP-{at:%Y%m%d}-SP{number:04d}"[:19]
-    case = Case(
-        complaint_id=complaint_id,
+    store_case(
+        repo,
+        complaint_id,
+        at,
+        f"spike{number}@example.com",
+        f"Deposit {number} failed",
         status=Status.TRIAGED,
-        created_at=at,
-        updated_at=at,
-        channel="api",
-        locale="en",
-        customer=CustomerIn(email=f"spike{number}@example.com"),
-        description=f"Deposit {number} failed",
-        access_code_hash=hash_access_code("X"),
-        response_due_at=at + timedelta(weeks=8),
         category=category,
     )
-    claim = Claim(
-        key=f"spike-{number}",
-        complaint_id=complaint_id,
-        access_code="X",
-        request_fingerprint="f",
-        expires_at=at + timedelta(minutes=10),
-    )
-    assert repo.create(case, CaseEvent(at=at, type="RECEIVED"), claim, at) is None
     return complaint_id
 
 

@@ -12,10 +12,9 @@ import pytest
 from complaints.classify import RuleClassifier, Taxonomy, load_taxonomy
 from complaints.errors import TransientError
 from complaints.i18n import messages
-from complaints.ids import hash_access_code
-from complaints.models import Case, CaseEvent, ComplaintIn, CustomerIn, Status
-from complaints.repository import Claim
+from complaints.models import ComplaintIn, Status
 from complaints.triage import TriageOutcome, TriagePolicy, TriageService, load_triage_policy
+from tests.cases import store_case
 from tests.fakes import FakeClock, FakeTriageRepository
 
 START = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # the FakeClock's start
@@ -464,27 +463,15 @@ def test_the_earlier_of_two_duplicates_is_investigated_even_when_triaged_late(in
 def stored_case(repository: FakeTriageRepository, number: int, at: datetime, category: str | None) -> str:
     """A triaged case of its own customer, stored directly (the spike watch reads only its category)."""
     complaint_id = f"CMP-{at:%Y%m%d}-SP{number:04d}"
-    case = Case(
-        complaint_id=complaint_id,
+    store_case(
+        repository,
+        complaint_id,
+        at,
+        f"spike{number}@example.com",
+        f"Deposit {number} failed",
         status=Status.TRIAGED,
-        created_at=at,
-        updated_at=at,
-        channel="api",
-        locale="en",
-        customer=CustomerIn(email=f"spike{number}@example.com"),
-        description=f"Deposit {number} failed",
-        access_code_hash=hash_access_code("X"),
-        response_due_at=at + timedelta(weeks=8),
         category=category,
     )
-    claim = Claim(
-        key=f"spike-{number}",
-        complaint_id=complaint_id,
-        access_code="X",
-        request_fingerprint="f",
-        expires_at=at + timedelta(minutes=10),
-    )
-    assert repository.create(case, CaseEvent(at=at, type="RECEIVED"), claim, at) is None
     return complaint_id
 
 
