@@ -27,7 +27,7 @@ from complaints.models import CHANNELS, Accepted, ComplaintIn, StatusView
 from complaints.openapi import inline_schema
 from complaints.policy import load_policy
 from complaints.settings import Settings
-from complaints.web import render
+from complaints.web import base_path, base_url, render
 
 # Cold start: settings, clients and the service are built once per container.
 settings = Settings()
@@ -69,7 +69,7 @@ def _form(status: int, locale: str, values: dict[str, str], field_errors: list |
         "form.html",
         status,
         locale,
-        action="/complaints",
+        action=f"{base_path(app.current_event.raw_event)}/complaints",
         channels=CHANNELS,
         values=values,
         errors=field_errors or [],
@@ -106,7 +106,9 @@ def submit_complaint(
     headers = event.headers or {}
     raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
     complaint = parse_submission(raw, headers.get("content-type"))
-    submission = service.submit(complaint, idempotency_key, headers.get("accept-language"))
+    submission = service.submit(
+        complaint, idempotency_key, headers.get("accept-language"), base_url(event.raw_event)
+    )
     logger.set_correlation_id(submission.accepted.complaintId)
     logger.append_keys(complaint_id=submission.accepted.complaintId)
     metrics.add_dimension(name="channel", value=submission.channel)

@@ -21,7 +21,7 @@ from complaints import wiring
 from complaints.errors import CaseNotFound
 from complaints.policy import load_policy
 from complaints.settings import Settings
-from complaints.web import render
+from complaints.web import base_path, render
 
 settings = Settings()
 logger = Logger()
@@ -35,7 +35,10 @@ JSON = "application/json"
 
 
 def _html(template: str, status: int = 200, **context) -> Response:
-    return Response(status_code=status, content_type=HTML, body=render(template, zone=zone, **context))
+    base = base_path(app.current_event.raw_event)  # the API's stage (or custom domain's) path prefix
+    return Response(
+        status_code=status, content_type=HTML, body=render(template, zone=zone, base=base, **context)
+    )
 
 
 @app.get("/ops", include_in_schema=False)

@@ -18,7 +18,7 @@ from complaints.i18n import messages
 from complaints.intake import decode_body, field_errors
 from complaints.settings import Settings
 from complaints.tasks import REMEDIES, ROOT_CAUSES, LinkDecided, LinkForged, LinkGone
-from complaints.web import render
+from complaints.web import base_path, render
 
 settings = Settings()
 logger = Logger()
@@ -44,7 +44,7 @@ def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | 
             t=messages(locale),
             lang=locale,
             errors=errors or [],
-            action=f"/tasks/{link_id}?sig={sig}",
+            action=f"{base_path(app.current_event.raw_event)}/tasks/{link_id}?sig={sig}",
         )
     return _page(
         "task_page.html",
@@ -54,7 +54,7 @@ def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | 
         root_causes=ROOT_CAUSES,
         errors=errors or [],
         values=values or {},
-        action=f"/tasks/{link_id}?sig={sig}",
+        action=f"{base_path(app.current_event.raw_event)}/tasks/{link_id}?sig={sig}",
     )
 
 

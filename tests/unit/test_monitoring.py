@@ -228,7 +228,7 @@ class StubInvestigation:
 
 
 class StubIntake:
-    def submit(self, complaint, idempotency_key, accept_language) -> Submission:
+    def submit(self, complaint, idempotency_key, accept_language, base_url) -> Submission:
         accepted = Accepted(
             complaintId="CMP-1",
             accessCode="code",

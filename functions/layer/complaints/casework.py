@@ -73,7 +73,7 @@ class Casework:
             complaint_id=complaint_id,
             due=local_time(case.response_due_at, zone, "%Y-%m-%d"),
             status_url=status_url(
-                self._settings.public_base_url, complaint_id, case.pending_access_code or ""
+                self._settings.links_base(case.public_base_url), complaint_id, case.pending_access_code or ""
             ),
             access_code=case.pending_access_code or "",
         )

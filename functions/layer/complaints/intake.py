@@ -212,9 +212,15 @@ class IntakeService:
         )
 
     def submit(
-        self, complaint: ComplaintIn, idempotency_key: str | None = None, accept_language: str | None = None
+        self,
+        complaint: ComplaintIn,
+        idempotency_key: str | None = None,
+        accept_language: str | None = None,
+        base_url: str = "",
     ) -> Submission:
-        """Store the complaint once and start its workflow; a repeat gets the first answer back."""
+        """Store the complaint once and start its workflow; a repeat gets the first answer back.
+
+        `base_url` is the API's URL as the complainant reached it: links about the case point there."""
         locale = complaint.customer.locale or negotiate(accept_language)
         occurred = complaint.occurredAt
         if occurred is not None and occurred.tzinfo is None:
@@ -243,6 +249,7 @@ class IntakeService:
                 access_code_hash=ids.hash_access_code(code),
                 pending_access_code=code,
                 response_due_at=self._policy.response_due(now, category),
+                public_base_url=base_url or None,
             )
             event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
             try:
@@ -256,22 +263,24 @@ class IntakeService:
                 if earlier.request_fingerprint != claim.request_fingerprint:
                     raise IdempotencyKeyReused("this Idempotency-Key was used for a different complaint")
                 return Submission(
-                    self._accepted(earlier.complaint_id, earlier.access_code),
+                    self._accepted(earlier.complaint_id, earlier.access_code, base_url),
                     False,
                     locale,
                     complaint.channel,
                 )
-            submission = Submission(self._accepted(complaint_id, code), True, locale, complaint.channel)
+            submission = Submission(
+                self._accepted(complaint_id, code, base_url), True, locale, complaint.channel
+            )
             submission.workflow_started = self.start_workflow(complaint_id)
             return submission
         raise ConflictError("could not draw a free complaint id")
 
-    def _accepted(self, complaint_id: str, code: str) -> Accepted:
+    def _accepted(self, complaint_id: str, code: str, base_url: str) -> Accepted:
         return Accepted(
             complaintId=complaint_id,
             accessCode=code,
             status=Status.RECEIVED,
-            statusUrl=status_url(self._settings.public_base_url, complaint_id, code),
+            statusUrl=status_url(self._settings.links_base(base_url), complaint_id, code),
         )
 
     def start_workflow(self, complaint_id: str) -> bool:

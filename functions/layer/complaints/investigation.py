@@ -240,7 +240,7 @@ class InvestigationService:
                 complaint_id=complaint_id,
                 findings=findings,
                 level=level,
-                url=link_url(self._settings.public_base_url, self._key, link),
+                url=link_url(self._settings.links_base(case.public_base_url), self._key, link),
             )
         )
         return {"complaintId": complaint_id, "level": level}
@@ -327,7 +327,7 @@ class InvestigationService:
         return chosen
 
     def _send(self, template: str, link: TaskLink, case: Case, reminder: bool) -> None:
-        url = link_url(self._settings.public_base_url, self._key, link)
+        url = link_url(self._settings.links_base(case.public_base_url), self._key, link)
         self._mailer.send(
             compose(
                 template,

@@ -169,6 +169,8 @@ class Case(BaseModel):
     # The code in clear, kept only until the acknowledgement email (which carries the status link) is sent.
     pending_access_code: str | None = None
     response_due_at: datetime
+    # Where the complaint came in (the API's URL with its stage): every link sent about the case points there.
+    public_base_url: str | None = None
     category_hint: str | None = None
     category: str | None = None
     confidence: float | None = None

@@ -188,7 +188,7 @@ class ResolutionService:
                 findings=findings,
                 money=findings.remedy in MONEY_REMEDIES,
                 expected=local_time(expected, self._policy.calendar.timezone, "%Y-%m-%d"),
-                url=link_url(self._settings.public_base_url, self._key, link),
+                url=link_url(self._settings.links_base(case.public_base_url), self._key, link),
                 complaint_id=complaint_id,
             )
         )

@@ -15,10 +15,18 @@ class Settings(BaseSettings):
     state_machine_arn: str = Field(default="", description="The case state machine (intake and reconciler)")
     sender_email: str = Field(default="complaints@example.com", description="SES identity mail comes from")
     ops_email: str = Field(default="ops@example.com", description="Where ops alerts go")
-    public_base_url: str = Field(default="", description="Base URL of the API, for links in emails")
+    public_base_url: str = Field(
+        default="",
+        description="The API's URL for links in emails when it has a custom domain; empty: the URL the "
+        "complaint came in at (stored on the case)",
+    )
     ledger_table: str = Field(default="", description="The local payment ledger (the ledger adapter's table)")
     link_secret_arn: str = Field(default="", description="Secrets Manager secret that signs task links")
     time_scale: float = Field(
         default=1.0, gt=0, description="Policy seconds per real second (1 in the cloud; 3600 under make run)"
     )
     max_body_bytes: int = 64 * 1024
+
+    def links_base(self, case_base_url: str | None) -> str:
+        """Where links about a case point: the configured URL, else the one the case came in at."""
+        return self.public_base_url or case_base_url or ""

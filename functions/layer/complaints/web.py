@@ -44,5 +44,25 @@ def _environment() -> Environment:
     return env
 
 
+def base_path(event: dict[str, Any]) -> str:
+    """The path the API is served under, as the browser sees it: "/prod" on API Gateway's own domain,
+    a custom domain's base path mapping, or "" at a domain's root. API Gateway gives the request's full
+    path in requestContext.path and the resource's path in path; the difference is the prefix."""
+    full = (event.get("requestContext") or {}).get("path") or ""
+    path = event.get("path") or ""
+    if path and full.endswith(path):
+        return full[: len(full) - len(path)].rstrip("/")
+    stage = (event.get("requestContext") or {}).get("stage")
+    return f"/{stage}" if stage and stage != "$default" else ""
+
+
+def base_url(event: dict[str, Any]) -> str:
+    """The API's public URL for links in emails, from the request (host, scheme and base path)."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    host = (event.get("requestContext") or {}).get("domainName") or headers.get("host", "")
+    scheme = headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{host}{base_path(event)}"
+
+
 def render(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
