@@ -399,7 +399,7 @@ def simulate(
     session = requests.Session()
     submitted: dict[str, dict[str, Any]] = {}
     failures = 0
-    actor = Actor(t.api_url, seed=seed)
+    actor = Actor(t.mailbox_url or "", seed=seed)
     stop = threading.Event()
     people = threading.Thread(target=actor.run, args=(stop,), name="simulated people", daemon=True)
     if act:

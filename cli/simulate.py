@@ -107,7 +107,7 @@ class Actor:
     """Plays the people: answers every task link in the local mailbox for the simulated cases. Runs
     beside the submissions (its own thread): people answer while complaints keep coming in."""
 
-    base_url: str
+    mailbox_url: str
     seed: int = 0
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # complaint id -> the body submitted
     seen: int = 0
@@ -141,7 +141,7 @@ class Actor:
     def step(self, session: requests.Session) -> int:
         """Read new mail and answer its task links; the number answered."""
         answer = session.get(
-            f"{self.base_url}/_local/mailbox",
+            self.mailbox_url,
             params={"after": self.seen},
             headers={"Accept": "application/json"},
             timeout=60,

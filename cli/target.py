@@ -30,6 +30,7 @@ class Target:
     state_machine_arn: str
     region: str
     endpoint: str | None = None  # the local AWS endpoint; None on AWS
+    mailbox_url: str | None = None  # the embedded stack's mailbox; None on AWS
     time_scale: float = 1.0
 
     @property
@@ -79,6 +80,7 @@ def local(url: str) -> Target:
         state_machine_arn=outputs["StateMachineArn"],
         region=outputs["Region"],
         endpoint=outputs["AwsEndpoint"],
+        mailbox_url=outputs["MailboxUrl"],
         time_scale=float(outputs.get("TimeScale", 1)),
     )
 

@@ -28,8 +28,13 @@ def _rule_path(path: str) -> str:
     return _PARAM.sub(lambda m: f"<path:{m.group(1)}>" if m.group(2) else f"<{m.group(1)}>", path)
 
 
-def proxy_event(request: Request, resource: str, path_parameters: dict[str, str], stage: str) -> dict:
-    """An API Gateway REST (v1) proxy event for this request."""
+def proxy_event(
+    request: Request, resource: str, path_parameters: dict[str, str], stage: str, path: str | None = None
+) -> dict:
+    """An API Gateway REST (v1) proxy event for this request. `path` is the resource path, without the
+    stage (what API Gateway puts in `path`); the request's own path, stage included, goes in
+    requestContext.path."""
+    path = request.path if path is None else path
     body_bytes = request.get_data(cache=True)
     content_type = request.headers.get("Content-Type", "")
     is_text = not body_bytes or content_type.startswith(_TEXT_TYPES) or content_type.endswith("+json")
@@ -45,10 +50,14 @@ def proxy_event(request: Request, resource: str, path_parameters: dict[str, str]
     multi_headers: dict[str, list[str]] = {}
     for key, value in request.headers.items():
         multi_headers.setdefault(key, []).append(value)
+    # What API Gateway adds to every proxied request.
+    multi_headers.setdefault("X-Forwarded-For", []).append(request.remote_addr or "127.0.0.1")
+    multi_headers["X-Forwarded-Proto"] = [request.scheme]
+    multi_headers["X-Forwarded-Port"] = [str(request.environ.get("SERVER_PORT", ""))]
     request_id = str(uuid.uuid4())
     return {
         "resource": resource,
-        "path": request.path,
+        "path": path,
         "httpMethod": request.method,
         "headers": {key: values[-1] for key, values in multi_headers.items()},
         "multiValueHeaders": multi_headers,
@@ -59,8 +68,9 @@ def proxy_event(request: Request, resource: str, path_parameters: dict[str, str]
         "requestContext": {
             "resourcePath": resource,
             "httpMethod": request.method,
-            "path": f"/{stage}{request.path}",
+            "path": request.path,
             "stage": stage,
+            "domainName": request.host,
             "requestId": request_id,
             "extendedRequestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),
@@ -95,15 +105,25 @@ def _json(status: int, document: Any) -> Response:
 OPS_COOKIE = "ops_token"
 
 
+MISSING_TOKEN = {"message": "Missing Authentication Token"}  # API Gateway's answer to a path it has not
+
+
 class Gateway:
-    """A WSGI app: the template's API routes plus the local-only pages (health, mailbox).
+    """A WSGI app: the template's API routes under the API's stage, as API Gateway serves a REST API
+    (`/<stage>/complaints`), plus the local-only pages at the root (health, mailbox, stack outputs).
+
+    As on API Gateway, a path outside the stage, or a path or method the API does not have, gets 403
+    "Missing Authentication Token"; `/` redirects to the form under the stage.
 
     Routes the template protects with AWS_IAM take the place of a signed request with the stack's ops
     token instead: `Authorization: Bearer <token>`, or the cookie set by opening `?token=<token>` once
     (the link the banner prints). Anything else gets API Gateway's 403 for an unsigned request."""
 
-    def __init__(self, runtimes: dict[str, FunctionRuntime], stage: str = "local", ops_token: str = ""):
-        self.stage = stage
+    def __init__(
+        self, runtimes: dict[str, FunctionRuntime], stages: list[str] | None = None, ops_token: str = ""
+    ):
+        self.stages = stages or ["prod"]
+        self.stage = self.stages[0]
         self.ops_token = ops_token
         self.local_routes: dict[str, Callable[[Request], Response]] = {}
         rules = []
@@ -127,20 +147,24 @@ class Gateway:
     def dispatch(self, request: Request) -> Response:
         if request.path in self.local_routes:
             return self.local_routes[request.path](request)
-        adapter = self.map.bind_to_environ(request.environ)
+        if request.path == "/":
+            return Response(status=302, headers={"Location": f"/{self.stage}/"})
+        stage, _, rest = request.path.lstrip("/").partition("/")
+        if stage not in self.stages:
+            return _json(403, MISSING_TOKEN)
+        path = "/" + rest
+        adapter = self.map.bind(request.host, url_scheme=request.scheme)
         try:
-            (runtime, resource), params = adapter.match()
-        except MethodNotAllowed:
-            return _json(405, {"message": "Method not allowed"})
-        except NotFound:
-            return _json(404, {"message": "Not found"})
+            (runtime, resource), params = adapter.match(path, method=request.method)
+        except (MethodNotAllowed, NotFound):
+            return _json(403, MISSING_TOKEN)
         except HTTPException as error:
             return _json(error.code or 400, {"message": error.description})
         if (request.method, resource) in runtime.spec.iam_routes:
-            denied = self._check_ops_token(request)
+            denied = self._check_ops_token(request, stage)
             if denied is not None:
                 return denied
-        event = proxy_event(request, resource, {k: str(v) for k, v in params.items()}, self.stage)
+        event = proxy_event(request, resource, {k: str(v) for k, v in params.items()}, stage, path)
         try:
             result = runtime.invoke(event)
         except HandlerError as error:
@@ -149,13 +173,15 @@ class Gateway:
             return _json(502, {"message": "Internal server error"})
         return to_response(result)
 
-    def _check_ops_token(self, request: Request) -> Response | None:
+    def _check_ops_token(self, request: Request, stage: str) -> Response | None:
         """None when the request carries the ops token; otherwise the answer to give."""
         offered = request.args.get("token")
         if offered is not None and self.ops_token and hmac.compare_digest(offered, self.ops_token):
             # Exchange the token in the link for a cookie, and drop it from the address bar.
             response = Response(status=303, headers={"Location": request.path})
-            response.set_cookie(OPS_COOKIE, self.ops_token, httponly=True, samesite="Strict", path="/ops")
+            response.set_cookie(
+                OPS_COOKIE, self.ops_token, httponly=True, samesite="Strict", path=f"/{stage}/ops"
+            )
             return response
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         cookie = request.cookies.get(OPS_COOKIE, "")

@@ -1,12 +1,21 @@
 """Run the project's real Lambda handlers in-process, the way Lambda runs them.
 
-Each function (from template.yaml: CodeUri, Handler, Environment) gets a pool of "containers": a
-container is a fresh import of the handler module, made with the function's environment in place
-(its cold start). One invocation runs per container at a time; a concurrent invocation gets another
-container, as Lambda scales out."""
+Each function (from the transformed template: Code, Handler, Environment, Timeout, Role) gets a pool of
+"containers": a container is a fresh import of the handler module, made with the function's environment
+in place (its cold start). One invocation runs per container at a time; a concurrent invocation gets
+another container, as Lambda scales out.
+
+As on Lambda, a function's AWS calls are made with its execution role's credentials: the environment has
+them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and boto3's default session, which
+`boto3.client()` and `boto3.resource()` use, is the function's own while its code runs (a cold start or
+an invocation). That is boto3's `_get_default_session`, swapped once per process (`install_sessions`).
+An invocation that runs past the function's Timeout fails with Lambda's `Sandbox.Timedout`; its
+container is thrown away (Lambda would stop it; here its thread is left to finish, and its result is
+dropped)."""
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import itertools
 import os
@@ -21,10 +30,36 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import boto3
+
 from infra.template import FunctionSpec
 
 _environ_lock = threading.RLock()
 _module_ids = itertools.count(1)
+_session: contextvars.ContextVar[boto3.Session | None] = contextvars.ContextVar(
+    "function_session", default=None
+)
+_boto3_default_session = boto3._get_default_session
+
+
+def _function_default_session() -> boto3.Session:
+    """boto3's default session: the running function's own, or boto3's outside any function."""
+    session = _session.get()
+    return session if session is not None else _boto3_default_session()
+
+
+def install_sessions() -> None:
+    """Give each function its own default boto3 session (once per process)."""
+    boto3._get_default_session = _function_default_session
+
+
+@contextmanager
+def function_session(session: boto3.Session | None) -> Iterator[None]:
+    token = _session.set(session)
+    try:
+        yield
+    finally:
+        _session.reset(token)
 
 
 @contextmanager
@@ -43,14 +78,14 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                     os.environ[key] = value
 
 
-def load_module(spec: FunctionSpec, env: dict[str, str]) -> ModuleType:
+def load_module(spec: FunctionSpec, env: dict[str, str], session: boto3.Session | None = None) -> ModuleType:
     """Import the handler module under a unique name with the function's environment (a cold start)."""
     name = f"lambda_{spec.logical_id}_{next(_module_ids)}"
     module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
     assert module_spec and module_spec.loader, spec.module_file
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # so annotations resolve (Powertools reads the handlers' type hints)
-    with environment(env):
+    with environment(env), function_session(session):
         module_spec.loader.exec_module(module)
     return module
 
@@ -75,6 +110,9 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+TIMED_OUT = "Sandbox.Timedout"  # the error Lambda reports (and Step Functions matches) for a timeout
+
+
 class HandlerError(Exception):
     """An invocation failed; `payload` is what Lambda returns with X-Amz-Function-Error: Unhandled."""
 
@@ -83,13 +121,41 @@ class HandlerError(Exception):
         self.payload = {"errorType": error_type, "errorMessage": message, "stackTrace": stack}
 
 
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+
 class FunctionRuntime:
     """The containers of one function."""
 
-    def __init__(self, spec: FunctionSpec, arn: str, extra_env: dict[str, str]):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        arn: str,
+        extra_env: dict[str, str],
+        credentials: Credentials | None = None,
+        region: str = "us-east-1",
+    ):
         self.spec = spec
         self.arn = arn
         self.env = {**spec.environment, **extra_env, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
+        self.session: boto3.Session | None = None
+        if credentials is not None:
+            self.env.update(
+                AWS_ACCESS_KEY_ID=credentials.access_key_id,
+                AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
+                AWS_SESSION_TOKEN=credentials.session_token,
+            )
+            self.session = boto3.Session(
+                aws_access_key_id=credentials.access_key_id,
+                aws_secret_access_key=credentials.secret_access_key,
+                aws_session_token=credentials.session_token,
+                region_name=region,
+            )
+            install_sessions()
         self._idle: list[ModuleType] = []
         self._lock = threading.Lock()
         self.cold_starts = 0
@@ -100,30 +166,56 @@ class FunctionRuntime:
         with self._lock:
             module = self._idle.pop() if self._idle else None
         if module is None:
-            module = load_module(self.spec, self.env)
+            module = load_module(self.spec, self.env, self.session)
             with self._lock:
                 self.cold_starts += 1
+        timed_out = False
         try:
             yield module
+        except HandlerError as error:
+            timed_out = error.payload["errorType"] == TIMED_OUT
+            raise
         finally:
-            with self._lock:
-                self._idle.append(module)
+            if not timed_out:  # a container that timed out is not used again
+                with self._lock:
+                    self._idle.append(module)
 
     def invoke(self, event: Any) -> Any:
-        """Run the handler; raises HandlerError with Lambda's error payload if it raises."""
+        """Run the handler; raises HandlerError with Lambda's error payload if it raises or times out."""
         with self._container() as module:
             with self._lock:
                 self.invocations += 1
             context = LambdaContext(
                 function_name=self.spec.logical_id,
                 invoked_function_arn=self.arn,
-                memory_limit_in_mb=512,
+                memory_limit_in_mb=self.spec.memory_mb,
                 timeout_seconds=self.spec.timeout,
                 aws_request_id=str(uuid.uuid4()),
             )
             handler = getattr(module, self.spec.function_name)
-            try:
-                return handler(event, context)
-            except Exception as error:
+            outcome: dict[str, Any] = {}
+
+            def run() -> None:
+                with function_session(self.session):
+                    try:
+                        outcome["result"] = handler(event, context)
+                    except Exception as error:
+                        outcome["error"] = error
+
+            worker = threading.Thread(target=run, name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}")
+            worker.daemon = True
+            started = time.monotonic()
+            worker.start()
+            worker.join(self.spec.timeout)
+            if worker.is_alive():
+                elapsed = time.monotonic() - started
+                raise HandlerError(
+                    TIMED_OUT,
+                    f"RequestId: {context.aws_request_id} Error: Task timed out after {elapsed:.2f} seconds",
+                    [],
+                )
+            if "error" in outcome:
+                error = outcome["error"]
                 stack = traceback.format_exception(error)[-8:]
                 raise HandlerError(type(error).__name__, str(error), stack) from error
+            return outcome.get("result")

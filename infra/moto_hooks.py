@@ -34,12 +34,17 @@ from typing import Any
 
 import moto.dynamodb.models as moto_dynamodb
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, ses_backends
 
+from infra import authorization
 from infra.lambdas import HandlerError
 
 Invoker = Callable[[str, Any], Any]
@@ -197,6 +202,115 @@ def _partition_items(all_items: Callable) -> Callable:
     return wrapper
 
 
+_function_keys: dict[str, str] = {}  # access key id -> function logical id
+_recorded: list[tuple[str, authorization.Check, bool]] = []
+_recorded_lock = threading.Lock()
+_record_file: list[Any] = []  # the open file every check is also written to (record_to), if any
+
+
+def register_function_credentials(function: str, access_key_id: str) -> None:
+    """Requests signed with this access key are the function's: its role's policies decide them."""
+    _function_keys[access_key_id] = function
+
+
+def record_to(path: str) -> None:
+    """Also write every check, one JSON line each ({function, action, resource, allowed}), to `path`."""
+    with _recorded_lock:
+        if _record_file and _record_file[0].name == path:
+            return
+        for file in _record_file:
+            file.close()
+        _record_file[:] = [open(path, "a", encoding="utf-8", buffering=1)]  # noqa: SIM115 - kept open
+
+
+def recorded_checks() -> list[tuple[str, authorization.Check, bool]]:
+    """(function, check, allowed) of every request a function made, oldest first."""
+    with _recorded_lock:
+        return list(_recorded)
+
+
+def _access_key_id(headers: Any) -> str:
+    credential = headers.get("Authorization", "").partition("Credential=")[2]
+    return credential.split("/", 1)[0]
+
+
+def _verified_identity(account: str, region: str) -> Callable[[str], bool]:
+    return lambda address: address in ses_backends[account][region].email_identities
+
+
+def _secret_arn(account: str, region: str) -> Callable[[str], str]:
+    def arn(secret_id: str) -> str:
+        secrets = secretsmanager_backends[account][region].secrets
+        return secrets[secret_id].arn if secret_id in secrets else secret_id
+
+    return arn
+
+
+def _allowed(policies: list[Any], check: authorization.Check) -> bool:
+    allowed = False
+    for policy in policies:
+        result = IAMPolicy(policy).is_action_permitted(check.action, check.resource)
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed
+
+
+def _enforce_roles(authenticate: Callable) -> Callable:
+    @functools.wraps(authenticate)
+    def wrapper(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        function = _function_keys.get(_access_key_id(self.headers))
+        if function is None:
+            return authenticate(self, iam_request_cls, resource)
+        iam_request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=self.raw_path,
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        iam_request.check_signature()
+        if iam_request._action == "sts:GetCallerIdentity":  # IAM always allows it (moto's check too)
+            return None
+        request = authorization.Request(
+            service=iam_request._service,
+            action=self._get_action(),
+            region=iam_request._region,
+            account=self.current_account,
+            body=authorization.parse_body(self.raw_body)
+            or {k: v[0] for k, v in self.querystring.items() if v},
+        )
+        checks = authorization.checks(
+            request,
+            _verified_identity(self.current_account, request.region),
+            _secret_arn(self.current_account, request.region),
+        )
+        policies = iam_request._access_key.collect_policies()
+        principal = iam_request._access_key.arn
+        for check in checks:
+            allowed = _allowed(policies, check)
+            with _recorded_lock:
+                _recorded.append((function, check, allowed))
+                for file in _record_file:
+                    line = {"function": function, "action": check.action, "resource": check.resource}
+                    file.write(json.dumps({**line, "allowed": allowed}) + "\n")
+            if not allowed and "json" not in self.headers.get("Content-Type", ""):
+                iam_request._action = check.action
+                iam_request._raise_access_denied()  # the XML error of a query protocol (IAM, STS, SNS)
+            if not allowed:
+                raise JsonRESTError(
+                    "AccessDeniedException",
+                    f"User: {principal} is not authorized to perform: {check.action} on resource: "
+                    f"{check.resource} because no identity-based policy allows the {check.action} action",
+                )
+        return None
+
+    wrapper.enforces_roles = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -209,6 +323,9 @@ def install() -> None:
         setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
     Table.query = _partition_query(Table.query)
     Table.all_items = _partition_items(Table.all_items)
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _enforce_roles(
+        ActionAuthenticatorMixin._authenticate_and_authorize_action
+    )
     _installed = True
 
 

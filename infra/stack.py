@@ -3,6 +3,7 @@ handlers run in-process for Lambda invokes and API requests, and a mailbox of ev
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -22,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra import mailbox, moto_hooks, template
 from infra.gateway import Gateway, QuietRequestHandler
-from infra.lambdas import FunctionRuntime, HandlerError
+from infra.lambdas import Credentials, FunctionRuntime, HandlerError
 
 log = logging.getLogger("infra")
 ACCOUNT = template.ACCOUNT
@@ -34,10 +35,11 @@ with zipfile.ZipFile(_DUMMY_ZIP, "w") as _zip:
 def provision(
     tpl: template.LocalTemplate, client: Callable[[str], Any], extra_env: dict[str, str]
 ) -> dict[str, FunctionRuntime]:
-    """Create template.yaml's resources on a moto endpoint and route its Lambda invokes to the handlers.
+    """Create the transformed template's resources on a moto endpoint and route its Lambda invokes to the
+    handlers, each running with the credentials of its own execution role (enforced: moto_hooks, 6).
 
     `client(service)` makes a boto3 client for that endpoint (moto in server mode, or mock_aws in tests).
-    Returns the function runtimes by logical id."""
+    Returns the function runtimes by logical id (their specs resolved with the physical ids made here)."""
     dynamodb = client("dynamodb")
     for spec in tpl.tables.values():
         props = spec.properties
@@ -56,37 +58,61 @@ def provision(
         if ttl:
             dynamodb.update_time_to_live(TableName=spec.logical_id, TimeToLiveSpecification=ttl)
 
+    physical = {}
     for name in tpl.secrets:
-        client("secretsmanager").create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+        created = client("secretsmanager").create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+        physical[name] = created["ARN"]  # what Ref gives for a secret; known only once it exists
+    tpl = tpl.bind(physical)
 
     ses = client("sesv2")
-    for parameter in ("SenderEmail", "OpsEmail"):
-        if parameter in tpl.parameters:
-            ses.create_email_identity(EmailIdentity=tpl.parameters[parameter])
+    for identity in tpl.email_identities:
+        ses.create_email_identity(EmailIdentity=identity)
 
-    role = client("iam").create_role(
-        RoleName="embedded-stack",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    iam = client("iam")
+    for role in tpl.roles.values():
+        iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust_policy))
+        for policy_name, document in role.policies.items():
+            # SAM's policy templates carry no Version; IAM takes that as 2008-10-17, moto refuses it. The two
+            # differ only in policy variables, which these policies do not use.
+            document = {"Version": "2012-10-17", **document}
+            iam.put_role_policy(
+                RoleName=role.name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+            )
+        for arn in role.managed_policy_arns:  # AWS managed (logs, X-Ray): attached where moto knows them
+            with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+                iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+
+    sts = client("sts")
     lam = client("lambda")
     runtimes: dict[str, FunctionRuntime] = {}
     for spec in tpl.functions.values():
+        role = tpl.roles[spec.role]
         arn = lam.create_function(
             FunctionName=spec.logical_id,
             Runtime="python3.12",
-            Role=role,
+            Role=role.arn,
             Handler=spec.handler,
             Code={"ZipFile": _DUMMY_ZIP.getvalue()},
             Timeout=spec.timeout,
         )["FunctionArn"]
-        runtime = FunctionRuntime(spec, arn, extra_env)
+        assumed = sts.assume_role(RoleArn=role.arn, RoleSessionName=spec.logical_id, DurationSeconds=43200)
+        credentials = Credentials(
+            assumed["Credentials"]["AccessKeyId"],
+            assumed["Credentials"]["SecretAccessKey"],
+            assumed["Credentials"]["SessionToken"],
+        )
+        moto_hooks.register_function_credentials(spec.logical_id, credentials.access_key_id)
+        runtime = FunctionRuntime(spec, arn, extra_env, credentials, tpl.region)
         runtimes[spec.logical_id] = runtime
         moto_hooks.register_function(spec.logical_id, lambda _name, event, rt=runtime: rt.invoke(event))
 
     sfn = client("stepfunctions")
     for machine in tpl.state_machines.values():
         sfn.create_state_machine(
-            name=machine.name, definition=machine.definition, roleArn=role, type=machine.type
+            name=machine.name,
+            definition=machine.definition,
+            roleArn=tpl.roles[machine.role].arn,
+            type=machine.type,
         )
     return runtimes
 
@@ -162,6 +188,11 @@ class EmbeddedStack:
         # Stands in for IAM on the ops routes: printed in the banner, new at every start.
         self.ops_token = os.environ.get("OPS_TOKEN") or secrets.token_urlsafe(24)
 
+    @property
+    def api_url(self) -> str:
+        """The API as API Gateway serves it: under its stage."""
+        return f"{self.config.base_url}/{self.template.stage}"
+
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         cfg = self.config
@@ -179,6 +210,8 @@ class EmbeddedStack:
         for noisy in ("werkzeug", "botocore", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         moto_hooks.install()
+        if os.environ.get("IAM_RECORD_FILE"):  # every permission check of the functions, for review
+            moto_hooks.record_to(os.environ["IAM_RECORD_FILE"])
         self._moto = moto_hooks.start_server(cfg.host, cfg.aws_port)
         self._configure_moto()
         self._create_resources()
@@ -222,7 +255,8 @@ class EmbeddedStack:
     def _create_resources(self) -> None:
         extra_env = {
             "AWS_ENDPOINT_URL": self.config.aws_endpoint,
-            "PUBLIC_BASE_URL": self.config.base_url,
+            # Only the embedded stack has a mailbox; the ops console links to it when this is set.
+            "LOCAL_MAILBOX_URL": f"{self.config.base_url}/_local/mailbox",
             "TIME_SCALE": str(self.config.time_scale),
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
@@ -238,7 +272,7 @@ class EmbeddedStack:
             seed_demo_records(resource.Table(table))
 
     def _start_gateway(self) -> None:
-        gateway = Gateway(self.runtimes, ops_token=self.ops_token)
+        gateway = Gateway(self.runtimes, self.template.stages, ops_token=self.ops_token)
         gateway.add_local("/health", self._health)
         gateway.add_local("/_local/mailbox", self._mailbox)
         gateway.add_local("/_local/stack", self._outputs)
@@ -281,12 +315,13 @@ class EmbeddedStack:
         machine = next(iter(self.template.state_machines.values()))
         table = next(iter(t for t in self.template.tables if t == "CasesTable"))
         return {
-            "ApiUrl": cfg.base_url,
-            "FormUrl": f"{cfg.base_url}/",
-            "OpsConsoleUrl": f"{cfg.base_url}/ops",
+            "ApiUrl": self.api_url,
+            "FormUrl": f"{self.api_url}/",
+            "OpsConsoleUrl": f"{self.api_url}/ops",
             "CasesTableName": table,
             "StateMachineArn": f"arn:aws:states:{cfg.region}:{ACCOUNT}:stateMachine:{machine.name}",
             "AwsEndpoint": cfg.aws_endpoint,
+            "MailboxUrl": f"{cfg.base_url}/_local/mailbox",
             "Region": cfg.region,
             "TimeScale": f"{cfg.time_scale:g}",
         }
@@ -324,17 +359,17 @@ class EmbeddedStack:
             [
                 "",
                 "Complaints — embedded local stack is up (no AWS account used).",
-                f"  Complaint form   {cfg.base_url}/",
-                f"  API docs         {cfg.base_url}/swagger",
+                f"  Complaint form   {self.api_url}/",
+                f"  API docs         {self.api_url}/swagger",
                 f"  Mailbox          {cfg.base_url}/_local/mailbox",
-                f"  Ops console      {cfg.base_url}/ops?token={self.ops_token}",
+                f"  Ops console      {self.api_url}/ops?token={self.ops_token}",
                 "  Ops CLI          .venv/bin/complaints --local queue   (see README)",
                 f"  Health           {cfg.base_url}/health",
                 f"  AWS endpoint     {cfg.aws_endpoint}  (region {cfg.region}, any credentials)",
                 f"  Time scale       {cfg.time_scale:g} policy seconds per real second",
                 "",
                 "Try:",
-                f"  curl -s -X POST {cfg.base_url}/complaints -H 'Content-Type: application/json' \\",
+                f"  curl -s -X POST {self.api_url}/complaints -H 'Content-Type: application/json' \\",
                 f"       -d '{example}'",
                 f"  aws --endpoint-url {cfg.aws_endpoint} --region {cfg.region} \\",
                 "      stepfunctions list-executions \\",

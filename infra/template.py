@@ -1,7 +1,16 @@
-"""Read template.yaml (the single source of truth) into what the embedded stack creates and runs.
+"""Read template.yaml (the single source of truth) as AWS reads it: through the SAM transform
+(aws-sam-translator, the library `sam deploy` itself runs), then as plain CloudFormation.
 
-Only the intrinsic functions the template uses are resolved: Ref, Fn::GetAtt, Fn::Sub. Local physical
-names are the logical ids; ARNs are built for the local account and region."""
+The embedded stack is built from what the transform produces, never from the SAM shorthand: the
+AWS::Lambda::Function resources with their environment and execution role, the AWS::IAM::Role resources
+with their expanded policies, the API's routes and stage from the AWS::ApiGateway::RestApi body, the
+AWS::Scheduler::Schedule, the AWS::StepFunctions::StateMachine with its substitutions and role.
+
+Intrinsic functions are resolved the way CloudFormation resolves them (Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
+Fn::If with the template's Conditions, Fn::Select, Fn::Split). Local physical names are the logical ids
+(a table is `CasesTable`, a function `IntakeApiFunction`), unless the template names the resource;
+ARNs are built for the local account and region. Resources whose physical id only exists once created
+(a secret's ARN) are resolved again once the stack knows them (`LocalTemplate.bind`)."""
 
 from __future__ import annotations
 
@@ -11,11 +20,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 from cfnlint.decode import cfn_yaml
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+ARTIFACTS = "s3://local-artifacts/"  # where `sam package` would have put each local path
 _SUB = re.compile(r"\$\{([^}!]+)\}")
+_INTEGRATION = re.compile(r":function:([^/:]+)")
+_URI_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
+
+
+@dataclass
+class RoleSpec:
+    logical_id: str
+    name: str
+    arn: str
+    trust_policy: dict[str, Any]
+    policies: dict[str, dict[str, Any]]  # inline: policy name -> document, intrinsics resolved
+    managed_policy_arns: list[str]
 
 
 @dataclass
@@ -25,8 +50,10 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout: int
+    memory_mb: int = 128
+    role: str = ""  # the logical id of its execution role
     api_routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, /path/{param})
-    iam_routes: set[tuple[str, str]] = field(default_factory=set)  # the routes with Auth AWS_IAM
+    iam_routes: set[tuple[str, str]] = field(default_factory=set)  # the routes with AWS_IAM auth
     schedule_seconds: int | None = None
 
     @property
@@ -50,19 +77,36 @@ class StateMachineSpec:
     name: str
     definition: str
     type: str
+    role: str = ""  # the logical id of its role
 
 
 @dataclass
 class LocalTemplate:
     region: str
+    stack_name: str
     functions: dict[str, FunctionSpec]
     tables: dict[str, TableSpec]
     state_machines: dict[str, StateMachineSpec]
     parameters: dict[str, str]
-    secrets: list[str] = field(default_factory=list)  # generated secrets, by logical id (their local name)
+    secrets: list[str] = field(default_factory=list)  # by logical id (their local name)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
+    stages: list[str] = field(default_factory=list)  # the API's stages; the first is the one it serves
+    email_identities: list[str] = field(default_factory=list)  # the SES identities the stack sends as
+    cloudformation: dict[str, Any] = field(default_factory=dict, repr=False)  # after the transform
+    physical: dict[str, str] = field(default_factory=dict)
 
     def function_arn(self, logical_id: str) -> str:
         return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{logical_id}"
+
+    @property
+    def stage(self) -> str:
+        return self.stages[0]
+
+    def bind(self, physical: dict[str, str]) -> LocalTemplate:
+        """The same template resolved again with these physical ids (logical id -> what Ref gives)."""
+        return _build(
+            self.cloudformation, self.region, self.stack_name, self.parameters, {**self.physical, **physical}
+        )
 
 
 def _rate_seconds(expression: str) -> int:
@@ -73,50 +117,125 @@ def _rate_seconds(expression: str) -> int:
     return int(match.group(1)) * unit
 
 
+def sam_transform(
+    path: Path = ROOT / "template.yaml",
+    region: str = "us-east-1",
+    stack_name: str = "complaints-local",
+    parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The CloudFormation template `sam deploy` would submit (local paths as packaged S3 URIs)."""
+    document = json.loads(json.dumps(cfn_yaml.load(str(path))))  # plain dicts, no line-number types
+    for resource in document.get("Resources", {}).values():
+        props = resource.get("Properties") or {}
+        for name in _URI_PROPERTIES:
+            if isinstance(props.get(name), str) and not props[name].startswith("s3://"):
+                props[name] = ARTIFACTS + props[name]
+    session = boto3.Session(region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused")  # noqa: S106 - no call is made
+    translator = Translator(None, Parser(), boto_session=session)
+    values = {
+        "AWS::StackName": stack_name,
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT,
+        **(parameters or {}),
+    }
+    return translator.translate(document, parameter_values=values, get_managed_policy_map=lambda: {})
+
+
 class _Resolver:
-    def __init__(self, template: dict[str, Any], region: str, stack_name: str, overrides: dict[str, str]):
+    def __init__(
+        self,
+        template: dict[str, Any],
+        region: str,
+        stack_name: str,
+        overrides: dict[str, str],
+        physical: dict[str, str],
+    ):
         self.template = template
+        self.resources = template["Resources"]
         self.region = region
         self.stack_name = stack_name
+        self.physical = physical
         self.parameters = {
             name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
         }
         self.parameters.update({k: v for k, v in overrides.items() if k in self.parameters})
+        self.conditions: dict[str, bool] = {}
 
-    def state_machine_name(self, logical_id: str) -> str:
-        props = self.template["Resources"][logical_id]["Properties"]
-        return self.resolve(props["Name"]) if "Name" in props else logical_id
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
+        return self.conditions[name]
 
-    def ref(self, name: str) -> str:
+    def physical_name(self, logical_id: str) -> str:
+        if logical_id in self.physical:
+            return self.physical[logical_id]
+        resource = self.resources[logical_id]
+        props = resource.get("Properties", {})
+        for key in ("TableName", "FunctionName", "StateMachineName", "RoleName", "TopicName", "Name"):
+            if key in props:
+                return str(self.resolve(props[key]))
+        return logical_id
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        region, account = self.region, ACCOUNT
+        return {
+            "AWS::Lambda::Function": f"arn:aws:lambda:{region}:{account}:function:{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{account}:role/{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{region}:{account}:stateMachine:{name}",
+            "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{region}:{account}:secret:{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{region}:{account}:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{region}:{account}:log-group:{name}:*",
+            "AWS::KMS::Key": f"arn:aws:kms:{region}:{account}:key/{name}",
+            "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
+        }.get(kind, f"arn:aws:local:{region}:{account}:{name}")
+
+    def ref(self, name: str) -> Any:
         pseudo = {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT,
             "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{ACCOUNT}:stack/{self.stack_name}/local",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::Partition": "aws",
+            "AWS::NoValue": None,
         }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
-        resource = self.template["Resources"][name]
-        kind = resource["Type"]
-        if kind == "AWS::Serverless::StateMachine":
-            return f"arn:aws:states:{self.region}:{ACCOUNT}:stateMachine:{self.state_machine_name(name)}"
-        return name  # tables, functions, APIs: the logical id is the local physical name
+        kind = self.resources[name]["Type"]
+        # What Ref returns for each type (the CloudFormation reference): an ARN for these, a name otherwise.
+        if kind in (
+            "AWS::StepFunctions::StateMachine",
+            "AWS::SecretsManager::Secret",
+            "AWS::SNS::Topic",
+            "AWS::Lambda::LayerVersion",
+        ):
+            return self.physical.get(name) or self.arn(name)
+        return self.physical_name(name)
 
     def get_att(self, name: str, attribute: str) -> str:
-        kind = self.template["Resources"][name]["Type"]
-        if kind == "AWS::Serverless::Function" and attribute == "Arn":
-            return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
-        if kind == "AWS::Serverless::StateMachine" and attribute == "Name":
-            return self.state_machine_name(name)
-        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
-            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
+        kind = self.resources[name]["Type"]
+        if attribute == "Arn":
+            return self.arn(name)
+        if kind == "AWS::StepFunctions::StateMachine" and attribute == "Name":
+            return self.physical_name(name)
+        if kind == "AWS::SNS::Topic" and attribute == "TopicName":
+            return self.physical_name(name)
+        if kind == "AWS::ApiGateway::RestApi" and attribute == "RootResourceId":
+            return "root"
         raise ValueError(f"Fn::GetAtt {name}.{attribute} is not resolved locally")
 
     def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict) and len(value) == 1:
+        if isinstance(value, list):
+            return [r for r in (self.resolve(v) for v in value) if r is not None]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
@@ -124,22 +243,46 @@ class _Resolver:
                 name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.get_att(name, attribute)
             if key == "Fn::Sub":
-                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                return self._sub(arg)
+            if key == "Fn::Join":
+                return str(arg[0]).join(str(v) for v in self.resolve(arg[1]))
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::Equals":
+                return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(v) for v in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not None}
 
-                def substitute(match: re.Match) -> str:
-                    token = match.group(1)
-                    if token in variables:
-                        return str(self.resolve(variables[token]))
-                    if "." in token and not token.startswith("AWS::"):
-                        return self.get_att(*token.split(".", 1))
-                    return self.ref(token)
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
 
-                return _SUB.sub(substitute, text)
-        if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        return value
+        def substitute(match: re.Match) -> str:
+            token = match.group(1)
+            if token in variables:
+                return str(self.resolve(variables[token]))
+            if "." in token and not token.startswith("AWS::"):
+                return self.get_att(*token.split(".", 1))
+            return str(self.ref(token))
+
+        return _SUB.sub(substitute, text)
+
+
+def _local_path(uri: Any) -> str:
+    if isinstance(uri, dict):  # Code: {S3Bucket, S3Key} or DefinitionS3Location: {Bucket, Key}
+        uri = uri.get("S3Key") or uri.get("Key")
+    return str(uri).removeprefix(ARTIFACTS).removeprefix("s3://local-artifacts/")
 
 
 def load(
@@ -148,44 +291,64 @@ def load(
     stack_name: str = "complaints-local",
     parameters: dict[str, str] | None = None,
 ) -> LocalTemplate:
-    template = cfn_yaml.load(str(path))
-    resolver = _Resolver(template, region, stack_name, parameters or {})
-    base = path.parent
-    global_fn = template.get("Globals", {}).get("Function", {})
-    global_env = global_fn.get("Environment", {}).get("Variables", {})
+    cloudformation = sam_transform(path, region, stack_name, parameters)
+    cloudformation["_base"] = str(path.parent)
+    return _build(cloudformation, region, stack_name, parameters or {}, {})
+
+
+def _build(
+    cloudformation: dict[str, Any],
+    region: str,
+    stack_name: str,
+    parameters: dict[str, str],
+    physical: dict[str, str],
+) -> LocalTemplate:
+    resolver = _Resolver(cloudformation, region, stack_name, parameters, physical)
+    base = Path(cloudformation["_base"])
     functions: dict[str, FunctionSpec] = {}
     tables: dict[str, TableSpec] = {}
     machines: dict[str, StateMachineSpec] = {}
+    roles: dict[str, RoleSpec] = {}
     secrets: list[str] = []
-    for logical_id, resource in template["Resources"].items():
+    stages: list[str] = []  # AWS::ApiGateway::Stage first: the stage the template configures
+    apis: list[dict[str, Any]] = []
+    schedules: list[dict[str, Any]] = []
+    identities: list[str] = []
+    for logical_id, resource in cloudformation["Resources"].items():
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
         kind = resource["Type"]
         props = resource.get("Properties", {})
-        if kind == "AWS::Serverless::Function":
-            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-            spec = FunctionSpec(
+        if kind == "AWS::Lambda::Function":
+            functions[logical_id] = FunctionSpec(
                 logical_id=logical_id,
-                code_uri=(base / props["CodeUri"]).resolve(),
+                code_uri=(base / _local_path(props["Code"])).resolve(),
                 handler=props["Handler"],
-                environment={k: str(v) for k, v in resolver.resolve(env).items()},
-                timeout=int(props.get("Timeout", global_fn.get("Timeout", 3))),
+                environment={
+                    k: str(v)
+                    for k, v in resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()
+                },
+                timeout=int(props.get("Timeout", 3)),
+                memory_mb=int(props.get("MemorySize", 128)),
+                role=props["Role"]["Fn::GetAtt"][0],
             )
-            for event in props.get("Events", {}).values():
-                event_props = event.get("Properties", {})
-                if event["Type"] == "Api":
-                    route = (event_props["Method"].upper(), event_props["Path"])
-                    spec.api_routes.append(route)
-                    if event_props.get("Auth", {}).get("Authorizer") == "AWS_IAM":
-                        spec.iam_routes.add(route)
-                elif event["Type"] in ("Schedule", "ScheduleV2"):
-                    expression = event_props.get("Schedule") or event_props["ScheduleExpression"]
-                    spec.schedule_seconds = _rate_seconds(expression)
-            functions[logical_id] = spec
+        elif kind == "AWS::IAM::Role":
+            roles[logical_id] = RoleSpec(
+                logical_id=logical_id,
+                name=resolver.physical_name(logical_id),
+                arn=resolver.arn(logical_id),
+                trust_policy=resolver.resolve(props["AssumeRolePolicyDocument"]),
+                policies={
+                    p["PolicyName"]: resolver.resolve(p["PolicyDocument"]) for p in props.get("Policies", [])
+                },
+                managed_policy_arns=resolver.resolve(props.get("ManagedPolicyArns", [])),
+            )
         elif kind == "AWS::SecretsManager::Secret":
             secrets.append(logical_id)
         elif kind == "AWS::DynamoDB::Table":
             tables[logical_id] = TableSpec(logical_id, resolver.resolve(props))
-        elif kind == "AWS::Serverless::StateMachine":
-            definition = (base / props["DefinitionUri"]).read_text(encoding="utf-8")
+        elif kind == "AWS::StepFunctions::StateMachine":
+            definition = (base / _local_path(props["DefinitionS3Location"])).read_text(encoding="utf-8")
             for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
                 definition = definition.replace("${" + name + "}", str(value))
             unresolved = re.findall(r"\$\{[A-Za-z0-9_]+\}", definition)
@@ -193,6 +356,49 @@ def load(
                 raise ValueError(f"{logical_id}: unresolved substitutions {unresolved}")
             json.loads(definition)
             machines[logical_id] = StateMachineSpec(
-                logical_id, resolver.state_machine_name(logical_id), definition, props.get("Type", "STANDARD")
+                logical_id,
+                resolver.physical_name(logical_id),
+                definition,
+                props.get("StateMachineType", "STANDARD"),
+                props["RoleArn"]["Fn::GetAtt"][0],
             )
-    return LocalTemplate(region, functions, tables, machines, resolver.parameters, secrets)
+        elif kind == "AWS::ApiGateway::RestApi":
+            apis.append(resolver.resolve(props["Body"]))
+        elif kind == "AWS::ApiGateway::Stage":
+            stages.insert(0, str(resolver.resolve(props["StageName"])))
+        elif kind == "AWS::ApiGateway::Deployment" and "StageName" in props:
+            stages.append(str(resolver.resolve(props["StageName"])))  # SAM's extra stage "Stage"
+        elif kind == "AWS::Scheduler::Schedule":
+            schedules.append(resolver.resolve(props))
+        elif kind == "AWS::SES::EmailIdentity":
+            identities.append(str(resolver.resolve(props["EmailIdentity"])))
+    by_arn = {resolver.arn(name): spec for name, spec in functions.items()}
+    for body in apis:
+        for path, methods in body.get("paths", {}).items():
+            for method, operation in methods.items():
+                if not isinstance(operation, dict) or "x-amazon-apigateway-integration" not in operation:
+                    continue
+                uri = operation["x-amazon-apigateway-integration"]["uri"]
+                spec = functions[_INTEGRATION.search(uri).group(1)]
+                route = (method.upper(), path)
+                spec.api_routes.append(route)
+                if any("AWS_IAM" in entry for entry in operation.get("security", [])):
+                    spec.iam_routes.add(route)
+    for schedule in schedules:
+        by_arn[schedule["Target"]["Arn"]].schedule_seconds = _rate_seconds(schedule["ScheduleExpression"])
+    if not identities:
+        identities = [v for k, v in resolver.parameters.items() if k in ("SenderEmail", "OpsEmail") and v]
+    return LocalTemplate(
+        region=region,
+        stack_name=stack_name,
+        functions=functions,
+        tables=tables,
+        state_machines=machines,
+        parameters=resolver.parameters,
+        secrets=secrets,
+        roles=roles,
+        stages=list(dict.fromkeys(stages)),
+        email_identities=identities,
+        cloudformation=cloudformation,
+        physical=physical,
+    )

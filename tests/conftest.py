@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests import permissions
+
 _GROUPS_DIR = "xdist_groups_dir"
 _groups_dir_key = pytest.StashKey[Path]()
 
@@ -82,3 +84,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _groups_dir_key in config.stash:
         shutil.rmtree(config.stash[_groups_dir_key], ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    permissions.configure(config)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    permissions.session_finish(session, exitstatus)

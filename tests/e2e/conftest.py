@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
+
+from tests import permissions
 
 ROOT = Path(__file__).resolve().parents[2]
 START_LIMIT_SECONDS = 30  # the README promises an installed stack answers /health within this
@@ -50,12 +53,17 @@ def free_port() -> int:
 
 @dataclass
 class Stack:
-    base_url: str
+    base_url: str  # the embedded stack's root: /health and the local pages (/_local/...)
     aws_endpoint: str
     port: int
     aws_port: int
     log_path: Path
     started_in: float
+
+    @cached_property
+    def api_url(self) -> str:
+        """The API, under its stage, as the stack's outputs name it (what a browser or the CLI uses)."""
+        return requests.get(f"{self.base_url}/_local/stack", timeout=10).json()["ApiUrl"]
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -196,6 +204,8 @@ def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
         "TIME_SCALE": str(time_scale),
         "PYTHONUNBUFFERED": "1",
     }
+    if os.environ.get(permissions.ENV):  # the functions' permission checks, for tests/permissions.py
+        env["IAM_RECORD_FILE"] = str(Path(os.environ[permissions.ENV]) / f"stack-{port}-{os.getpid()}.jsonl")
     env.pop("AWS_ENDPOINT_URL", None)
     started = time.monotonic()
     with log_path.open("w") as log:

@@ -26,7 +26,7 @@ FINDINGS = {
 
 def submit_payment_complaint(stack: Stack) -> dict:
     answer = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": f"payer.{uuid.uuid4().hex[:8]}@example.com"},
             "description": "My withdrawal of 150 CNY has not arrived after three days.",

@@ -49,7 +49,7 @@ def ok(stack: Stack, *args: str) -> str:
 def submit_hacked_account(stack: Stack) -> dict:
     """A security complaint: always P1, so its 4-hour resolution target passes within seconds here."""
     answer = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": f"victim.{uuid.uuid4().hex[:8]}@example.com"},
             "description": "Someone hacked my account and stole my balance; I made no such withdrawals.",

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -38,7 +39,7 @@ def test_the_stack_answers_health_within_the_promised_time(stack: Stack):
 def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
     email = unique_email("li.wei")
     answer = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"name": "李伟", "email": email, "phone": "+86 139 1234 5678", "locale": "zh-CN"},
             "channel": "app",
@@ -63,8 +64,8 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
     assert status.json()["complaintId"] == complaint_id
 
     # Without the code, or with another, the case does not exist.
-    bare = requests.get(f"{stack.base_url}/complaints/{complaint_id}", timeout=10)
-    wrong = requests.get(f"{stack.base_url}/complaints/{complaint_id}?code=AAAA-AAAA-AAAA-AAAA", timeout=10)
+    bare = requests.get(f"{stack.api_url}/complaints/{complaint_id}", timeout=10)
+    wrong = requests.get(f"{stack.api_url}/complaints/{complaint_id}?code=AAAA-AAAA-AAAA-AAAA", timeout=10)
     assert bare.status_code == wrong.status_code == 404
 
     # Ops find the execution by ticket id; its history shows each handler ran, in order, and the case
@@ -122,13 +123,16 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
 
 
 def test_the_html_form_works_as_a_browser_uses_it(stack: Stack):
+    # The stack's root sends the browser to the form, under the API's stage, as API Gateway serves it.
     form_page = requests.get(f"{stack.base_url}/", headers={"Accept": "text/html"}, timeout=10)
     assert form_page.status_code == 200
-    assert 'action="/complaints"' in form_page.text
+    assert form_page.url == f"{stack.api_url}/"
+    action = re.search(r'<form method="post" action="([^"]+)"', form_page.text).group(1)
+    assert action == f"{urlsplit(stack.api_url).path}/complaints"
     email = unique_email("sam")
 
     answer = requests.post(
-        f"{stack.base_url}/complaints",
+        urljoin(form_page.url, action),
         data={"name": "Sam Taylor", "email": email, "description": "My account was frozen without notice."},
         headers={"Accept": "text/html,application/xhtml+xml"},
         timeout=10,
@@ -144,8 +148,22 @@ def test_the_html_form_works_as_a_browser_uses_it(stack: Stack):
     assert complaint_id in page.text
 
 
+def test_the_api_lives_under_its_stage_as_on_api_gateway(stack: Stack):
+    stage = urlsplit(stack.api_url).path.strip("/")
+    assert stage == "prod"
+    document = {"customer": {"email": unique_email("nostage")}, "description": "Withdrawal missing."}
+    for method, path in (("POST", "/complaints"), ("GET", "/swagger"), ("GET", "/ops"), ("GET", "/tasks/x")):
+        answer = requests.request(method, f"{stack.base_url}{path}", json=document, timeout=10)
+        assert answer.status_code == 403, path
+        assert answer.json() == {"message": "Missing Authentication Token"}
+    assert requests.get(f"{stack.api_url}/nowhere", timeout=10).status_code == 403
+    swagger = requests.get(f"{stack.api_url}/swagger?format=json", timeout=10)
+    assert swagger.status_code == 200
+    assert "/complaints" in swagger.json()["paths"]
+
+
 def test_bad_input_is_refused_over_http(stack: Stack):
-    url = f"{stack.base_url}/complaints"
+    url = f"{stack.api_url}/complaints"
     assert (
         requests.post(url, data="{oops", headers={"Content-Type": "application/json"}, timeout=10).status_code
         == 400
@@ -169,7 +187,7 @@ def test_concurrent_duplicates_make_one_case_and_one_execution(stack: Stack):
 
     def post(i: int):
         headers = {"Idempotency-Key": f"burst-{email}"} if i % 2 else {}
-        return requests.post(f"{stack.base_url}/complaints", json=document, headers=headers, timeout=20)
+        return requests.post(f"{stack.api_url}/complaints", json=document, headers=headers, timeout=20)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(post, range(8)))
@@ -201,7 +219,7 @@ def test_a_failing_step_leaves_the_case_visibly_needing_attention(stack: Stack):
     ses.delete_email_identity(EmailIdentity="complaints@example.com")  # a broken mail setup
     try:
         answer = requests.post(
-            f"{stack.base_url}/complaints",
+            f"{stack.api_url}/complaints",
             json={
                 "customer": {"email": unique_email("ops.case")},
                 "description": "Promotion bonus never paid.",
@@ -247,7 +265,7 @@ def test_a_second_stack_on_the_same_ports_says_the_port_is_taken(stack: Stack):
 def test_no_address_phone_or_access_code_reaches_the_logs(stack: Stack):
     email, phone = unique_email("private.person"), "+44 7700 900123"
     accepted = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"name": "Private Person", "email": email, "phone": phone},
             "description": "Rude agent.",
@@ -257,7 +275,7 @@ def test_no_address_phone_or_access_code_reaches_the_logs(stack: Stack):
     wait_for_email(stack, email, accepted["complaintId"])
     requests.get(accepted["statusUrl"], timeout=10)
     requests.post(
-        f"{stack.base_url}/complaints", json={"customer": {"email": email, "phone": phone}}, timeout=10
+        f"{stack.api_url}/complaints", json={"customer": {"email": email, "phone": phone}}, timeout=10
     )
     wait_for(lambda: accepted["complaintId"] in stack.logs(), what="the case in the logs")
 
@@ -269,7 +287,7 @@ def test_no_address_phone_or_access_code_reaches_the_logs(stack: Stack):
 def test_a_repeat_of_an_open_complaint_is_linked_and_the_customer_told(stack: Stack):
     email = unique_email("twice")
     first = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": email},
             "description": "Order OD-1 was charged twice.",
@@ -279,7 +297,7 @@ def test_a_repeat_of_an_open_complaint_is_linked_and_the_customer_told(stack: St
     ).json()
     wait_for_status(stack, first, "INVESTIGATING")
     second = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": email},
             "description": "Still no refund for the double charge.",
@@ -312,7 +330,7 @@ def test_a_burst_of_complaints_in_one_category_alerts_ops_once(stack: Stack):
     for n in range(12):
         accepted.append(
             requests.post(
-                f"{stack.base_url}/complaints",
+                f"{stack.api_url}/complaints",
                 json={
                     "customer": {"email": unique_email(f"fair{n}")},
                     "description": f"The game is rigged, the RNG is not fair (round {n}).",
@@ -342,7 +360,7 @@ def test_finance_cases_are_shared_evenly_across_the_finance_team(stack: Stack):
     before = sum(loads().values())
     for n in range(4):
         accepted = requests.post(
-            f"{stack.base_url}/complaints",
+            f"{stack.api_url}/complaints",
             json={
                 "customer": {"email": unique_email(f"fin{n}")},
                 "description": f"Withdrawal {n} never arrived.",

@@ -62,9 +62,9 @@ def test_forged_and_altered_links_are_not_found(stack: Stack):
     link, _ = investigator_link(stack, accepted)
     parts = urlsplit(link)
     link_id, sig = parts.path.rsplit("/", 1)[1], parts.query.removeprefix("sig=")
-    altered = f"{stack.base_url}/tasks/{link_id}?sig={sig[:-1]}{'0' if sig[-1] != '0' else '1'}"
-    unknown = f"{stack.base_url}/tasks/{uuid.uuid4().hex}?sig={sig}"
-    unsigned = f"{stack.base_url}/tasks/{link_id}"
+    altered = f"{stack.api_url}/tasks/{link_id}?sig={sig[:-1]}{'0' if sig[-1] != '0' else '1'}"
+    unknown = f"{stack.api_url}/tasks/{uuid.uuid4().hex}?sig={sig}"
+    unsigned = f"{stack.api_url}/tasks/{link_id}"
 
     for url in (altered, unknown, unsigned):
         assert requests.get(url, timeout=10).status_code == 404

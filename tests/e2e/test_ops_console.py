@@ -48,7 +48,7 @@ def submit_technical_complaint(stack: Stack) -> dict:
     """A P3 case for Technical Support. Not a payment complaint: the session's stack holds every earlier
     test's open finance cases, and the console lists 20 per department, most urgent (oldest) first."""
     answer = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": f"player.{uuid.uuid4().hex[:8]}@example.com"},
             "description": "The app keeps crashing with an error code since the last update.",
@@ -82,7 +82,7 @@ def test_ops_console_from_the_banner_link_in_a_browser(stack: Stack, browser: An
     complaint_id = accepted["complaintId"]
     view = wait_for_status(stack, accepted, "INVESTIGATING")
     assert (view["department"], view["priority"]) == ("technical-support", "P3"), view
-    console = f"{stack.base_url}/ops"
+    console = f"{stack.api_url}/ops"
 
     # Without the token: API Gateway's 403 for an unsigned request, and nothing of the console.
     with browser_page(browser, tmp_path, "anonymous") as page:

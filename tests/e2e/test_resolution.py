@@ -167,7 +167,7 @@ def quicker_stack(tmp_path_factory: pytest.TempPathFactory):
 def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
     stack = quicker_stack
     accepted = requests.post(
-        f"{stack.base_url}/complaints",
+        f"{stack.api_url}/complaints",
         json={
             "customer": {"email": "quiet.customer@example.com"},
             "description": "The support agent was rude.",

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,10 +23,23 @@ from infra import moto_hooks, template
 from infra.gateway import Gateway
 from infra.lambdas import FunctionRuntime
 from infra.stack import provision
+from tests import permissions
 
 REGION = "us-east-1"
-BASE_URL = "https://api.example.test/prod"
+STAGE = "prod"
+BASE_URL = f"http://localhost/{STAGE}"  # the API under its stage, as werkzeug's test client reaches it
 SERVICES = ("intake", "acknowledge", "reconcile", "record-failure")
+
+
+class StageClient(Client):
+    """werkzeug's test client for the API: a path like "/complaints" is requested under the stage, as
+    API Gateway serves it ("/prod/complaints"); "/_local/..." and a path that already names the stage are
+    requested as they are."""
+
+    def open(self, path: Any = "/", *args: Any, **kwargs: Any) -> Any:
+        if isinstance(path, str) and path.startswith("/") and not path.startswith(("/_local", f"/{STAGE}/")):
+            path = f"/{STAGE}{path}"
+        return super().open(path, *args, **kwargs)
 
 
 @dataclass
@@ -73,14 +88,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     moto_hooks.install()
+    if os.environ.get(permissions.ENV):  # the functions' permission checks, for tests/permissions.py
+        moto_hooks.record_to(str(Path(os.environ[permissions.ENV]) / f"integration-{os.getpid()}.jsonl"))
     with mock_aws(config={"lambda": {"use_docker": False}}):
         tpl = template.load(region=REGION)
         runtimes = provision(
             tpl,
             lambda service: boto3.client(service, region_name=REGION),
-            {"PUBLIC_BASE_URL": BASE_URL, "POWERTOOLS_TRACE_DISABLED": "true", "TIME_SCALE": "1e9"},
+            {"POWERTOOLS_TRACE_DISABLED": "true", "TIME_SCALE": "1e9"},
         )
-        yield Aws(tpl, runtimes, Client(Gateway(runtimes)))
+        yield Aws(tpl, runtimes, StageClient(Gateway(runtimes, tpl.stages)))
 
 
 class _Collector(logging.Handler):

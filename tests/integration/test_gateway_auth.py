@@ -11,14 +11,14 @@ from werkzeug.test import Client
 
 from infra import template
 from infra.gateway import OPS_COOKIE, Gateway
-from tests.integration.conftest import Aws
+from tests.integration.conftest import STAGE, Aws, StageClient
 
 TOKEN = "local-ops-token-3f9a1c"
 
 
 @pytest.fixture
 def gateway(aws: Aws) -> Client:
-    return Client(Gateway(aws.runtimes, ops_token=TOKEN))
+    return StageClient(Gateway(aws.runtimes, aws.tpl.stages, ops_token=TOKEN))
 
 
 @pytest.fixture
@@ -69,13 +69,13 @@ def test_the_token_link_becomes_an_http_only_cookie_that_then_opens_the_console(
     answer = gateway.get("/ops", query_string={"token": TOKEN})
 
     assert answer.status_code == 303
-    assert answer.headers["Location"] == "/ops"  # the token leaves the address bar
+    assert answer.headers["Location"] == f"/{STAGE}/ops"  # the token leaves the address bar
     assert ops_invocations(aws) == 0
     (set_cookie,) = answer.headers.getlist("Set-Cookie")
     cookie = SimpleCookie(set_cookie)[OPS_COOKIE]
     assert cookie.value == TOKEN
     assert cookie["httponly"]
-    assert cookie["path"] == "/ops"
+    assert cookie["path"] == f"/{STAGE}/ops"
     assert cookie["samesite"] == "Strict"
 
     # The client keeps the cookie, as a browser does: no token in the request any more.
@@ -105,14 +105,14 @@ def test_a_wrong_token_is_refused(aws: Aws, gateway: Client, credentials):
 
 
 def test_a_wrong_cookie_is_refused(aws: Aws, gateway: Client):
-    gateway.set_cookie(OPS_COOKIE, "wrong-token", path="/ops")
+    gateway.set_cookie(OPS_COOKIE, "wrong-token", path=f"/{STAGE}/ops")
 
     assert gateway.get("/ops").status_code == 403
     assert ops_invocations(aws) == 0
 
 
 def test_without_a_token_configured_nothing_opens_the_console(aws: Aws):
-    closed = Client(Gateway(aws.runtimes))  # ops_token ""
+    closed = StageClient(Gateway(aws.runtimes, aws.tpl.stages))  # ops_token ""
 
     for credentials in ({"headers": {"Authorization": "Bearer "}}, {"query_string": {"token": ""}}, {}):
         assert closed.get("/ops", **credentials).status_code == 403
@@ -120,7 +120,7 @@ def test_without_a_token_configured_nothing_opens_the_console(aws: Aws):
 
 
 def test_public_routes_need_no_token(aws: Aws, gateway: Client):
-    assert gateway.get("/", headers={"Accept": "text/html"}).status_code == 200
+    assert gateway.get(f"/{STAGE}/", headers={"Accept": "text/html"}).status_code == 200
     submitted = gateway.post(
         "/complaints", json={"customer": {"email": "a@example.com"}, "description": "Bonus not credited"}
     )

@@ -1,0 +1,105 @@
+"""Each function runs with the permissions of its own execution role, as on AWS: the role the transformed
+template defines, assumed through STS, its policies enforced on every call. Anyone else's credentials (a
+person's AWS CLI, these tests) keep working against the endpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from infra import template
+from infra.lambdas import TIMED_OUT, FunctionRuntime, HandlerError, function_session
+from tests.integration.conftest import REGION, Aws
+
+
+def test_each_function_calls_aws_as_its_own_role(aws: Aws):
+    for name, runtime in aws.runtimes.items():
+        identity = runtime.session.client("sts").get_caller_identity()
+        role = aws.tpl.functions[name].role
+        assert identity["Arn"] == f"arn:aws:sts::{template.ACCOUNT}:assumed-role/{role}/{name}"
+        assert runtime.env["AWS_SESSION_TOKEN"]  # in the function's environment, as Lambda sets it
+
+
+def test_a_call_outside_the_role_is_refused_with_access_denied(aws: Aws):
+    intake = aws.runtimes["IntakeApiFunction"].session
+    ledger = {"pk": {"S": "REFUND#x"}, "sk": {"S": "REFUND"}}
+
+    with pytest.raises(ClientError) as refused:
+        intake.client("dynamodb").put_item(TableName="LedgerTable", Item=ledger)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert "assumed-role/IntakeApiFunctionRole/IntakeApiFunction" in error["Message"]
+    assert (
+        f"dynamodb:PutItem on resource: arn:aws:dynamodb:{REGION}:{template.ACCOUNT}:table/LedgerTable"
+        in (error["Message"])
+    )
+    with pytest.raises(ClientError, match="AccessDenied"):
+        intake.client("secretsmanager").get_secret_value(SecretId="LinkSigningSecret")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        intake.client("sesv2").send_email(
+            FromEmailAddress="complaints@example.com",
+            Destination={"ToAddresses": ["someone@example.com"]},
+            Content={"Simple": {"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}}},
+        )
+
+    # The remedy function's role does allow the ledger; the tests' own credentials allow anything.
+    aws.runtimes["RemedyFunction"].session.client("dynamodb").put_item(TableName="LedgerTable", Item=ledger)
+    aws.client("dynamodb").put_item(TableName="LedgerTable", Item=ledger)
+
+
+def test_the_handler_meets_access_denied_when_its_role_loses_a_grant(aws: Aws):
+    """Take StartExecution away from intake's role: the complaint is still stored (the reconciler's
+    case), and the execution is not started, as on AWS."""
+    iam = aws.client("iam")
+    role = "IntakeApiFunctionRole"
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if "states:StartExecution" in json.dumps(document):
+            iam.delete_role_policy(RoleName=role, PolicyName=name)
+
+    answer = aws.http.post(
+        "/complaints",
+        json={"customer": {"email": "li.wei@example.com"}, "description": "My withdrawal has not arrived."},
+    )
+
+    assert answer.status_code == 202
+    assert aws.case(answer.get_json()["complaintId"])["status"] == "RECEIVED"
+    assert aws.executions() == []
+
+
+def test_an_invocation_past_the_timeout_fails_as_lambda_does(aws: Aws, tmp_path):
+    module = tmp_path / "slow.py"
+    module.write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(event['sleep'])\n    return 'done'\n"
+    )
+    spec = template.FunctionSpec("SlowFunction", tmp_path, "slow.handler", {}, timeout=1)
+    runtime = FunctionRuntime(spec, "arn:aws:lambda:us-east-1:123456789012:function:SlowFunction", {})
+
+    assert runtime.invoke({"sleep": 0}) == "done"
+    started = time.monotonic()
+    with pytest.raises(HandlerError) as failed:
+        runtime.invoke({"sleep": 3})
+    assert 1 <= time.monotonic() - started < 2
+    assert failed.value.payload["errorType"] == TIMED_OUT == "Sandbox.Timedout"
+    assert "Task timed out after 1.0" in failed.value.payload["errorMessage"]
+    # The timed-out container is not reused: the next invocation is a cold start.
+    assert runtime.invoke({"sleep": 0}) == "done"
+    assert runtime.cold_starts == 2
+
+
+def test_boto3_default_session_is_the_running_functions(aws: Aws):
+    """infra/lambdas.py swaps boto3's `_get_default_session`: this fails if boto3 stops calling it."""
+    runtime = aws.runtimes["TriageFunction"]
+    with function_session(runtime.session):
+        inside = boto3.client("sts").get_caller_identity()["Arn"]
+        ledger = boto3.resource("dynamodb").Table("LedgerTable")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            ledger.put_item(Item={"pk": "x", "sk": "y"})
+    outside = boto3.client("sts").get_caller_identity()["Arn"]
+
+    assert inside.endswith(":assumed-role/TriageFunctionRole/TriageFunction")
+    assert "assumed-role" not in outside
