@@ -281,6 +281,66 @@ def retry(complaint_id: Annotated[str, typer.Argument(help="A case that NEEDS_AT
     )
 
 
+# ---------------------------------------------------------------- console
+@app.command()
+@command
+def console(
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Local port on 127.0.0.1 (0: any free port).")
+    ] = 8001,
+    stack: Annotated[
+        str | None, typer.Option(help="CloudFormation stack name (as the option before the command).")
+    ] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the address.")] = False,
+) -> None:
+    """Open the ops console of a deployed stack: a proxy on 127.0.0.1 that signs each request to the
+    API's ops pages with your AWS credentials (the routes take only SigV4-signed requests), until Ctrl-C."""
+    import webbrowser
+
+    import boto3
+
+    from complaints_cli.console import ConsoleProxy, Upstream, load_credentials
+
+    if _state["local"]:
+        out.print(
+            "The embedded stack needs no proxy: its banner prints the ops console link (with its token), "
+            f"[bold]Ops console  {_state['local_url'].rstrip('/')}/ops?token=…[/bold]",
+            soft_wrap=True,
+        )
+        return
+    if stack:
+        _state.update(stack=stack)
+        _state.pop("target", None)
+    t = target()
+    credentials = load_credentials(boto3.Session(region_name=t.region))
+    try:
+        proxy = ConsoleProxy(Upstream(t.api_url, t.region, credentials), port, log=_log_line)
+    except OSError as error:
+        err.print(
+            f"[red]Error:[/red] cannot listen on 127.0.0.1:{port} ({error.strerror}): pass another --port"
+        )
+        raise typer.Exit(2) from error
+    with proxy:
+        out.print(
+            f"Ops console of stack {_state['stack']!r} ({t.region}), each request signed with your AWS "
+            "credentials:",
+            soft_wrap=True,
+        )
+        out.print(f"  {proxy.url}", soft_wrap=True, highlight=False)
+        out.print("Listening on 127.0.0.1 only; the pages are read-only. Ctrl-C stops it.")
+        out.file.flush()
+        if not no_browser:
+            webbrowser.open(proxy.url)
+        try:
+            proxy.serve_forever()
+        except KeyboardInterrupt:
+            out.print("Stopped.")
+
+
+def _log_line(line: str) -> None:
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------- report
 def _report_tables(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
     def pct(rate: float | None) -> str:

@@ -35,6 +35,7 @@ def make_settings(**overrides: Any) -> Settings:
         "sender_email": "complaints@example.com",
         "ops_email": "ops@example.com",
         "time_scale": 1.0,
+        "local_mailbox_url": "",
         "max_body_bytes": 64 * 1024,
     }
     values.update(overrides)

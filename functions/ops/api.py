@@ -51,6 +51,7 @@ def console():
         attention=queries.attention(),
         alerts=queries.alerts(),
         executions=queries.executions(limit=25),
+        mailbox_url=settings.local_mailbox_url,
     )
 
 

@@ -3,10 +3,13 @@ command, and the errors people make (a wrong id, no stack, no credentials)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import requests
 
 from tests.e2e.conftest import Stack, free_port, wait_for, wait_for_status
 from tests.e2e.journeys import investigator_link, submit_payment_complaint
+from tests.sigv4_gateway import CONSOLE_HTML, SigV4Gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +33,16 @@ COMPLAINTS = Path(sys.executable).parent / "complaints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run(stack: Stack | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def environment_for(stack: Stack | None, env: dict[str, str] | None = None) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMPLAINTS_"))}
     environment |= {"COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
     if stack is not None:
         environment["COMPLAINTS_LOCAL_URL"] = stack.base_url
-    environment |= env or {}
+    return environment | (env or {})
+
+
+def run(stack: Stack | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = environment_for(stack, env)
     return subprocess.run(
         [str(COMPLAINTS), *args], capture_output=True, text=True, env=environment, timeout=120, check=False
     )
@@ -285,3 +293,98 @@ def test_simulate_act_plays_the_people_until_the_cases_finish(stack):
     assert re.search(r"Submitted 3 complaint\(s\) in \d+ s; 0 refused\.", done), done
     assert re.search(r"Finished 3 of 3 in \d+ s:", done.replace("\n", " ")), done
     assert "'findings': " in done  # the investigators answered through their email links
+
+
+# ---------------------------------------------------------------- console
+
+
+def test_console_serves_the_deployed_stacks_ops_pages_signed_until_ctrl_c(stack, tmp_path):
+    """`complaints console` against a "deployed" stack: CloudFormation (the local AWS endpoint) names
+    an API whose stand-in verifies every SigV4 signature, as API Gateway's AWS_IAM auth does."""
+    key, secret = "AKIDEXAMPLECONSOLE02", "console-e2e-secret-0123456789abcdefghijk"
+    with SigV4Gateway({key: (secret, None)}, region="us-east-1") as gateway:
+        name = f"complaints-console-{uuid.uuid4().hex[:8]}"
+        outputs = {
+            "ApiUrl": gateway.api_url,
+            "CasesTableName": "CasesTable",
+            "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:complaints-case",
+        }
+        stack.client("cloudformation").create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                    "Outputs": {output: {"Value": value} for output, value in outputs.items()},
+                }
+            ),
+        )
+        environment = environment_for(
+            None,
+            {
+                "AWS_ENDPOINT_URL_CLOUDFORMATION": stack.aws_endpoint,
+                "AWS_ACCESS_KEY_ID": key,
+                "AWS_SECRET_ACCESS_KEY": secret,
+                "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "PYTHONUNBUFFERED": "1",
+            },
+        )
+        command = [str(COMPLAINTS), "--stack", name, "--region", "us-east-1"]
+        process = subprocess.Popen(
+            [*command, "console", "--port", "0", "--no-browser"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        printed: list[str] = []
+        reader = threading.Thread(target=lambda: printed.extend(process.stdout), daemon=True)
+        reader.start()
+        try:
+            url = wait_for(
+                lambda: next(iter(re.findall(r"http://127\.0\.0\.1:\d+/prod/ops", "".join(printed))), None),
+                what="the console's address",
+            )
+            page = requests.get(url, timeout=10)
+            assert page.status_code == 200 and page.text == CONSOLE_HTML
+            assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+            elsewhere = requests.get(url.replace("/prod/ops", "/prod/complaints"), timeout=10)
+            assert elsewhere.status_code == 404
+            assert requests.post(f"{url}/api/queue", timeout=10).status_code == 405
+        finally:
+            process.send_signal(signal.SIGINT)  # Ctrl-C
+            try:
+                code = process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+            reader.join(timeout=5)
+        errors = process.stderr.read()
+        assert code == 0, errors
+        assert "Stopped." in "".join(printed)
+        assert [(seen.path, seen.refused) for seen in gateway.seen] == [("/prod/ops", None)]
+        assert "GET /prod/ops 200" in errors and "Traceback" not in errors
+
+
+def test_console_for_the_embedded_stack_points_to_the_banner_link(stack):
+    shown = ok(stack, "console", "--no-browser")
+    assert "banner prints the ops console link (with its token)" in shown
+    assert f"{stack.base_url}/ops?token=" in shown
+
+
+def test_console_without_credentials_says_so(tmp_path):
+    done = run(
+        None,
+        "--region",
+        "eu-west-1",
+        "console",
+        "--no-browser",
+        env={
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+    )
+    assert done.returncode == 2
+    assert "No AWS credentials found" in done.stderr and "Traceback" not in done.stderr

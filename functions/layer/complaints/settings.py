@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     time_scale: float = Field(
         default=1.0, gt=0, description="Policy seconds per real second (1 in the cloud; 3600 under make run)"
     )
+    local_mailbox_url: str = Field(
+        default="",
+        description="The embedded stack's mailbox page, linked from the ops console; set only by the "
+        "embedded stack (empty on AWS, where there is no mailbox)",
+    )
     max_body_bytes: int = 64 * 1024
 
     def links_base(self, case_base_url: str | None) -> str:
