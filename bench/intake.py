@@ -181,8 +181,9 @@ def post_event(body: dict[str, Any]) -> dict[str, Any]:
         "requestContext": {
             "resourcePath": "/complaints",
             "httpMethod": "POST",
-            "path": "/local/complaints",
-            "stage": "local",
+            "path": "/prod/complaints",
+            "stage": "prod",
+            "domainName": "127.0.0.1",
             "requestId": request_id,
             "extendedRequestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),

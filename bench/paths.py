@@ -154,7 +154,8 @@ class Meter:
 class Driver:
     def __init__(self, stack: EmbeddedStack, sfn: Any, poll: float = 0.2):
         self.stack = stack
-        self.base = stack.config.base_url
+        self.base = stack.config.base_url  # the stack's root: the local pages
+        self.api = stack.api_url  # the API, under its stage
         self.sfn = sfn
         self.poll = poll
         self.roster = load_triage_policy().roster
@@ -202,7 +203,7 @@ class Driver:
 
     def submit(self) -> dict[str, Any]:
         answer = requests.post(
-            f"{self.base}/complaints",
+            f"{self.api}/complaints",
             json={
                 "customer": {"email": f"payer.{uuid.uuid4().hex[:8]}@example.com"},
                 "description": "My withdrawal of 150 CNY has not arrived after three days.",

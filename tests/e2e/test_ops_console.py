@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -100,7 +101,7 @@ def test_ops_console_from_the_banner_link_in_a_browser(stack: Stack, browser: An
         first = answer.request.redirected_from
         assert first is not None and first.response().status == 303
         (cookie,) = [c for c in page.context.cookies() if c["name"] == "ops_token"]
-        assert cookie["httpOnly"] and cookie["path"] == "/ops"
+        assert cookie["httpOnly"] and cookie["path"] == urlsplit(console).path
         assert "ops_token" not in page.evaluate("document.cookie")
 
         shot = tmp_path / "ops-console.png"
@@ -121,7 +122,7 @@ def test_ops_console_from_the_banner_link_in_a_browser(stack: Stack, browser: An
         name, status, state, _started = execution.locator("td").all_inner_texts()
         assert name == complaint_id and status == "RUNNING", seen
         assert state not in ("", "-"), f"no current state {seen}"
-        assert page.locator("#mailbox-link").get_attribute("href") == "/_local/mailbox", seen
+        assert page.locator("#mailbox-link").get_attribute("href") == f"{stack.base_url}/_local/mailbox", seen
         check_rendered(shot)
 
         # The cookie opens the JSON view too.
