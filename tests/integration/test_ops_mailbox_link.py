@@ -4,11 +4,10 @@ LOCAL_MAILBOX_URL for its functions; on AWS nothing sets it, and the page has no
 from __future__ import annotations
 
 import pytest
-from werkzeug.test import Client
 
 from infra.gateway import Gateway
 from infra.lambdas import FunctionRuntime
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, StageClient
 
 TOKEN = "local-ops-token-5e2b7d"
 MAILBOX = "http://127.0.0.1:3000/_local/mailbox"
@@ -18,7 +17,7 @@ def console_page(aws: Aws, **env: str) -> str:
     """GET /ops through the gateway, the ops function started with `env` added to its environment."""
     ops = aws.runtimes["OpsFunction"]
     runtime = FunctionRuntime(ops.spec, ops.arn, {**ops.env, **env})
-    gateway = Client(Gateway({**aws.runtimes, "OpsFunction": runtime}, ops_token=TOKEN))
+    gateway = StageClient(Gateway({**aws.runtimes, "OpsFunction": runtime}, aws.tpl.stages, ops_token=TOKEN))
     answer = gateway.get("/ops", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert runtime.invocations == 1  # this runtime, with `env`, rendered the page
