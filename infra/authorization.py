@@ -1,6 +1,6 @@
 """What IAM checks for one AWS request: the actions and the resource ARNs that a policy must allow.
 
-The embedded stack enforces each function's execution role (infra/moto_hooks.py, section 6); this module
+The embedded stack enforces each function's execution role (infra/moto_hooks.py, section 7); this module
 says, for the services the functions call, which (action, resource) pairs AWS evaluates, as the Service
 Authorization Reference lists them:
 

@@ -20,6 +20,33 @@ loudly there instead of quietly in `make run`.
    so every `get()` of a case costs time in proportion to the table. While such a query runs on this
    thread, `all_items` of that table returns the partition's items only (sorted the same way); index
    queries are left alone (their keys are other attributes).
+6. A Step Functions task token closes as on AWS. moto's ASL interpreter (LocalStack's) keeps the
+   `CallbackEndpoint` of every `.waitForTaskToken` task in its execution's `CallbackPoolManager` for good:
+   SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for a task that timed out, was answered already or
+   whose execution is over get HTTP 200 and what they carry is dropped (SendTaskSuccess after the execution
+   ended gets InvalidToken). AWS answers TaskTimedOut, HTTP 400, "Task Timed Out: 'Provided task does not
+   exist anymore'", in all of these cases. moto has the pieces (`CallbackEndpoint.report` marks an endpoint
+   whose consumer is gone, and `CallbackPoolManager.notify` refuses a marked one) but nothing calls `report`,
+   and its `send_task_*` would raise its `TaskTimedOut` without the arguments that class needs. So:
+   - while `StateTaskServiceCallback._eval_body` runs (one callback Task state, its Retry and Catch
+     included), the endpoints `CallbackPoolManager.add` opens on that thread are noted; when it returns or
+     raises, each is marked with `report`: `CallbackConsumerTimeout` if no answer came, else
+     `CallbackConsumerLeft`. An answer moto accepts marks its endpoint at once.
+   - `StepFunctionsParserBackend.send_task_success`, `send_task_failure` and `send_task_heartbeat` first find
+     the token in the backend's executions (`_get_executions()`, each one's `exec_worker.env`, its
+     `callback_pool_manager.get`): a marked endpoint, or an execution whose program no longer runs
+     (`env.is_running()`: StopExecution changes it at once, the execution's status only once its thread
+     ends), gets TaskTimedOut. A token no execution issued (moto's InvalidToken) and a live one go to moto.
+   moto issues one token per Task state, not one per Retry attempt: it stays open through the retries.
+7. Each function's execution role is enforced, as IAM does on AWS: a request signed with the credentials
+   of a function (STS AssumeRole of its role, registered with `register_function_credentials`) is checked
+   against that role's policies, and fails with AccessDeniedException when they do not allow it. moto's
+   own check (`ActionAuthenticatorMixin._authenticate_and_authorize_action`) is all-or-nothing for the
+   whole server and checks every request against "*"; ours wraps it: only the functions' credentials are
+   checked (people, tests and the AWS CLI keep "any credentials"), each against the actions and resource
+   ARNs IAM evaluates (infra/authorization.py), with moto's signature check, its policy collection for an
+   assumed role and its policy evaluation (`IAMPolicy`). Every check is recorded (`recorded_checks`,
+   `record_to`).
 """
 
 from __future__ import annotations
@@ -43,6 +70,17 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, ses_backends
+from moto.stepfunctions.parser.api import TaskTimedOut
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_task,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerLeft,
+    CallbackConsumerTimeout,
+    CallbackEndpoint,
+    CallbackPoolManager,
+)
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from infra import authorization
 from infra.lambdas import HandlerError
@@ -311,6 +349,85 @@ def _enforce_roles(authenticate: Callable) -> Callable:
     return wrapper
 
 
+_token_lock = threading.Lock()  # a token's check, answer and marking happen under it
+_opened = threading.local()  # the endpoints opened by the callback Task state running on this thread
+_TASK_GONE = "Task Timed Out: 'Provided task does not exist anymore'"
+_SENDS = {"send_task_success": True, "send_task_failure": True, "send_task_heartbeat": False}  # answers?
+
+
+def _noting_opened(add: Callable) -> Callable:
+    @functools.wraps(add)
+    def wrapper(self: CallbackPoolManager, callback_id: str) -> CallbackEndpoint:
+        endpoint = add(self, callback_id)
+        opened = getattr(_opened, "endpoints", None)
+        if opened is not None:
+            opened.append(endpoint)
+        return endpoint
+
+    return wrapper
+
+
+def _close(endpoint: CallbackEndpoint) -> None:
+    if endpoint.consumer_error is None:
+        unanswered = endpoint.get_outcome() is None
+        endpoint.report(CallbackConsumerTimeout() if unanswered else CallbackConsumerLeft())
+
+
+def _closing_its_tokens(eval_body: Callable) -> Callable:
+    @functools.wraps(eval_body)
+    def wrapper(self: callback_task.StateTaskServiceCallback, env: Any) -> Any:
+        outer = getattr(_opened, "endpoints", None)
+        _opened.endpoints = opened = []
+        try:
+            return eval_body(self, env)
+        finally:
+            _opened.endpoints = outer
+            with _token_lock:
+                for endpoint in opened:
+                    _close(endpoint)
+
+    wrapper.closes_tokens = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _issued(backend: StepFunctionsParserBackend, task_token: str) -> tuple[Any, CallbackEndpoint] | None:
+    """(environment, callback endpoint) of the execution of the backend that issued the task token."""
+    for execution in backend._get_executions():
+        worker = execution.exec_worker
+        endpoint = worker.env.callback_pool_manager.get(task_token) if worker is not None else None
+        if endpoint is not None:
+            return worker.env, endpoint
+    return None
+
+
+def _live_tokens_only(send: Callable, answers: bool) -> Callable:
+    @functools.wraps(send)
+    def wrapper(self: StepFunctionsParserBackend, task_token: str, *args: Any, **kwargs: Any) -> Any:
+        with _token_lock:
+            issued = _issued(self, task_token)
+            if issued is not None:
+                env, endpoint = issued
+                if endpoint.consumer_error is not None or not env.is_running():
+                    # moto's class has no TYPE: without the code it serialises as "__type": null
+                    raise TaskTimedOut(_TASK_GONE, "TaskTimedOut")
+            result = send(self, task_token, *args, **kwargs)
+            if issued is not None and answers:
+                issued[1].report(CallbackConsumerLeft())
+            return result
+
+    wrapper.closes_tokens = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _close_task_tokens() -> None:
+    CallbackPoolManager.add = _noting_opened(CallbackPoolManager.add)
+    task = callback_task.StateTaskServiceCallback
+    task._eval_body = _closing_its_tokens(task._eval_body)
+    for name, answers in _SENDS.items():
+        send = getattr(StepFunctionsParserBackend, name)
+        setattr(StepFunctionsParserBackend, name, _live_tokens_only(send, answers))
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -326,6 +443,7 @@ def install() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _enforce_roles(
         ActionAuthenticatorMixin._authenticate_and_authorize_action
     )
+    _close_task_tokens()
     _installed = True
 
 

@@ -36,7 +36,7 @@ def provision(
     tpl: template.LocalTemplate, client: Callable[[str], Any], extra_env: dict[str, str]
 ) -> dict[str, FunctionRuntime]:
     """Create the transformed template's resources on a moto endpoint and route its Lambda invokes to the
-    handlers, each running with the credentials of its own execution role (enforced: moto_hooks, 6).
+    handlers, each running with the credentials of its own execution role (enforced: moto_hooks, 7).
 
     `client(service)` makes a boto3 client for that endpoint (moto in server mode, or mock_aws in tests).
     Returns the function runtimes by logical id (their specs resolved with the physical ids made here)."""

@@ -1,6 +1,6 @@
 """Least privilege, measured: every AWS call each function makes during the suite is checked against its
 execution role (the embedded stack and the integration tests enforce the roles, infra/moto_hooks.py,
-section 6) and recorded; at the end of a whole run the records are compared with the roles' grants, both
+section 7) and recorded; at the end of a whole run the records are compared with the roles' grants, both
 ways:
 
 - every call was allowed (a call its role does not allow fails the test that made it, and shows here);

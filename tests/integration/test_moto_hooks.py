@@ -20,6 +20,18 @@ from moto.core.config import default_user_config
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.stepfunctions.parser.api import TaskTimedOut
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_task,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerTimeout,
+    CallbackEndpoint,
+    CallbackPoolManager,
+)
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.backend.execution import Execution
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from infra import moto_hooks
 from infra.lambdas import HandlerError
@@ -378,3 +390,55 @@ def test_index_queries_and_scans_still_see_every_partition(moto):
     assert len(everything["Items"]) == 15
     assert table.scan()["Count"] == 15
     assert getattr(Table.query, "partition_scoped", False), "moto_hooks (5) is not installed on Table.query"
+
+
+def test_the_moto_internals_that_close_task_tokens_are_still_there():
+    """moto_hooks (6); tests/integration/test_task_tokens.py runs it against real executions."""
+    moto_hooks.install()
+    hook = "moto_hooks (6) closes task tokens through it"
+    for name in moto_hooks._SENDS:
+        send = getattr(StepFunctionsParserBackend, name)
+        assert getattr(send, "closes_tokens", False), (
+            f"StepFunctionsParserBackend.{name} is not wrapped: {hook}"
+        )
+        params = list(inspect.signature(inspect.unwrap(send)).parameters)
+        assert params[:2] == ["self", "task_token"], (
+            f"moto's StepFunctionsParserBackend.{name}{params}: {hook}"
+        )
+    assert callable(getattr(StepFunctionsParserBackend, "_get_executions", None)), (
+        f"moto's StepFunctionsParserBackend._get_executions is gone: {hook}"
+    )
+    assert "exec_worker" in inspect.get_annotations(Execution), (
+        f"moto's Execution.exec_worker is gone: {hook}"
+    )
+    assert "callback_pool_manager" in inspect.get_annotations(Environment), (
+        f"moto's Environment.callback_pool_manager is gone: {hook}"
+    )
+    assert callable(getattr(Environment, "is_running", None)), (
+        f"moto's Environment.is_running is gone: {hook}"
+    )
+
+    eval_body = callback_task.StateTaskServiceCallback._eval_body
+    assert getattr(eval_body, "closes_tokens", False), (
+        f"StateTaskServiceCallback._eval_body is not wrapped: {hook}"
+    )
+    assert "callback_pool_manager.add(" in inspect.getsource(inspect.unwrap(eval_body)), (
+        f"moto's StateTaskServiceCallback._eval_body opens no token with CallbackPoolManager.add: {hook}"
+    )
+    assert hasattr(CallbackPoolManager.add, "__wrapped__"), f"CallbackPoolManager.add is not wrapped: {hook}"
+    assert callable(getattr(CallbackPoolManager, "get", None)), (
+        f"moto's CallbackPoolManager.get is gone: {hook}"
+    )
+
+    endpoint = CallbackEndpoint(callback_id="token")
+    assert endpoint.consumer_error is None, f"moto's CallbackEndpoint.consumer_error is gone: {hook}"
+    assert endpoint.get_outcome() is None, f"moto's CallbackEndpoint.get_outcome changed: {hook}"
+    endpoint.report(CallbackConsumerTimeout())
+    assert isinstance(endpoint.consumer_error, CallbackConsumerTimeout), (
+        f"moto's CallbackEndpoint.report: {hook}"
+    )
+
+    timed_out = TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'", "TaskTimedOut")
+    assert (timed_out.error_type, timed_out.code) == ("TaskTimedOut", 400), (
+        f"moto's stepfunctions TaskTimedOut no longer takes (message, code): {hook}"
+    )
