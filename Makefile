@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint bench lint-template clean
 
@@ -12,10 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[cli,dev]'
 	@touch $(STAMP)
 
+# The tests' Node tools (package.json, pinned by package-lock.json): asl-validator. `make run` needs none.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
 run: $(STAMP)
 	TIME_SCALE=$${TIME_SCALE:-3600} $(BIN)/python -m infra
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -28,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

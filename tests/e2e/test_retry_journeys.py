@@ -1,0 +1,145 @@
+"""`complaints retry` of a case that failed after its investigation, then the turn that sends it back to a
+person: an approver's rejection goes back to the investigator; a customer's "no" reopens the case to the
+department lead. Both waits read the investigation's clocks, which a resumed execution has to set itself
+(tests/deploy/test_asl_dataflow.py checks every path; these run its two routes: RESOLVING resumes the way
+AWAITING_CONFIRMATION does). The case ends CLOSED, never with an execution FAILED behind a case that looks
+fine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from tests.e2e.conftest import (
+    Stack,
+    history,
+    running_stack,
+    states_entered,
+    wait_for,
+    wait_for_execution_end,
+    wait_for_status,
+)
+from tests.e2e.journeys import (
+    FINDINGS,
+    ROSTER,
+    customer_link,
+    investigator_link,
+    submit_payment_complaint,
+    task_link,
+)
+from tests.e2e.test_cli import ok
+
+# These tests make SES refuse every email for a while: on a stack of their own, they never overlap with
+# another test's emails, and their group runs beside the shared stack's on another xdist worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("retry_stack")]
+
+SENDER = "complaints@example.com"
+REFUND = {**FINDINGS, "remedy": "refund", "amount": "500.00", "currency": "CNY"}  # the supervisor approves
+
+
+@pytest.fixture(scope="module")
+def retry_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack as `make run` starts it: one policy hour per real second."""
+    with running_stack(tmp_path_factory.mktemp("retry"), 3600) as running:
+        yield running
+
+
+@contextmanager
+def mail_refused(stack: Stack) -> Iterator[None]:
+    """SES refuses every email (the sender's identity is gone) until the block ends."""
+    ses = stack.client("sesv2")
+    ses.delete_email_identity(EmailIdentity=SENDER)
+    try:
+        yield
+    finally:
+        ses.create_email_identity(EmailIdentity=SENDER)
+
+
+def retried(stack: Stack, accepted: dict, stage: str) -> str:
+    """Ops retry the case, NEEDS_ATTENTION since it failed at `stage`: the name of the retry's execution."""
+    assert wait_for_status(stack, accepted, "NEEDS_ATTENTION")["timeline"][-1]["type"] == "NEEDS_ATTENTION"
+    execution = f"{accepted['complaintId']}-retry-1"
+    assert f"resumed at {stage}: execution {execution}." in ok(stack, "retry", accepted["complaintId"])
+    return execution
+
+
+def asked(stack: Stack, execution: str, to: str, containing: str) -> dict:
+    """The email to `to` with `containing` in its subject or text, sent by `execution`, which must not end
+    first. (Where AWS ends an execution on a States.Runtime error, moto records an ExecutionFailed event,
+    then lets a Catch of States.ALL take the error: locally the case ends NEEDS_ATTENTION.)"""
+    sfn = stack.client("stepfunctions")
+
+    def sent() -> dict | None:
+        email = next(
+            (m for m in stack.mailbox() if to in m["to"] and containing in m["subject"] + m["text"]), None
+        )
+        if email is None:
+            ended = sfn.describe_execution(executionArn=stack.execution_arn(execution))
+            if ended["status"] != "RUNNING":
+                events = history(stack, execution)
+                errors = [e["executionFailedEventDetails"] for e in events if e["type"] == "ExecutionFailed"]
+                raise AssertionError(f"{execution} ended {ended['status']} before emailing {to}: {errors}")
+        return email
+
+    return wait_for(sent, what=f"an email to {to} with {containing!r}")
+
+
+def closed_by(stack: Stack, accepted: dict, execution: str) -> list[str]:
+    """`execution` ended SUCCEEDED and the case CLOSED: the states it entered."""
+    ended = wait_for_execution_end(stack, execution)
+    entered = states_entered(history(stack, execution))
+    assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"), entered)
+    assert wait_for_status(stack, accepted, "CLOSED")
+    return entered
+
+
+def test_retried_at_awaiting_approval_a_rejection_goes_back_to_the_investigator(retry_stack: Stack):
+    stack = retry_stack
+    accepted = submit_payment_complaint(stack)
+    link, view = investigator_link(stack, accepted)
+    with mail_refused(stack):  # the approver's email is refused: "Wait for approver" fails
+        assert requests.post(link, data=REFUND, timeout=10).status_code == 200
+        assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "FAILED"
+    execution = retried(stack, accepted, "AWAITING_APPROVAL")
+
+    supervisor = ROSTER[view["department"]].approvers["supervisor"]
+    approval = asked(stack, execution, supervisor.email, accepted["complaintId"])
+    comment = "Check the bank's return code first."
+    assert requests.post(task_link(approval), data={"decision": "reject", "comment": comment}, timeout=10).ok
+    investigator = next(p for p in ROSTER[view["department"]].investigators if p.name == view["assignee"])
+    again = asked(stack, execution, investigator.email, "return code")  # "Wait for investigator"
+    assert requests.post(task_link(again), data=FINDINGS, timeout=10).ok  # no approval needed this time
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "yes", "rating": "4"}, timeout=10
+    ).ok
+
+    entered = closed_by(stack, accepted, execution)
+    assert entered[:2] == ["Start or resume?", "Set clocks to resume"]
+    assert entered.index("Decide approval level") < entered.index("Wait for investigator")
+
+
+def test_retried_at_awaiting_confirmation_a_no_reopens_the_case_to_the_lead(retry_stack: Stack):
+    stack = retry_stack
+    accepted = submit_payment_complaint(stack)
+    link, view = investigator_link(stack, accepted)
+    with mail_refused(stack):  # the customer's email is refused: "Wait for the customer's answer" fails
+        assert requests.post(link, data=FINDINGS, timeout=10).status_code == 200
+        assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "FAILED"
+    execution = retried(stack, accepted, "AWAITING_CONFIRMATION")
+
+    assert requests.post(
+        customer_link(stack, accepted), data={"resolved": "no", "rating": "2"}, timeout=10
+    ).ok
+    lead = ROSTER[view["department"]].lead
+    lead_email = asked(stack, execution, lead.email, accepted["complaintId"])  # "Wait for department lead"
+    assert requests.post(task_link(lead_email), data={**FINDINGS, "summary": "Second look."}, timeout=10).ok
+    assert requests.post(
+        customer_link(stack, accepted, 2), data={"resolved": "yes", "rating": "4"}, timeout=10
+    ).ok
+
+    entered = closed_by(stack, accepted, execution)
+    assert entered[:2] == ["Start or resume?", "Set clocks to resume"]
+    assert entered.index("Apply remedy") < entered.index("Wait for department lead")
