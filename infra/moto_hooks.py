@@ -47,6 +47,11 @@ loudly there instead of quietly in `make run`.
    ARNs IAM evaluates (infra/authorization.py), with moto's signature check, its policy collection for an
    assumed role and its policy evaluation (`IAMPolicy`). Every check is recorded (`recorded_checks`,
    `record_to`).
+8. `States.ALL` does not catch or retry `States.Runtime` (nor `States.DataLimitExceeded`), as on AWS: an
+   execution that reads a path its input does not have fails outright there, whatever its Catch says.
+   moto's `ErrorEqualsDecl._eval_body` matches States.ALL against every error; ours answers "no match" for
+   those two, so a missing path fails the execution locally too, instead of being caught into a tidy
+   NEEDS_ATTENTION that AWS would never reach.
 """
 
 from __future__ import annotations
@@ -71,6 +76,11 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, ses_backends
 from moto.stepfunctions.parser.api import TaskTimedOut
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_task,
 )
@@ -428,6 +438,27 @@ def _close_task_tokens() -> None:
         setattr(StepFunctionsParserBackend, name, _live_tokens_only(send, answers))
 
 
+_UNCATCHABLE = (StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded)
+
+
+def _states_all_spares_terminal_errors(eval_body: Callable) -> Callable:
+    @functools.wraps(eval_body)
+    def wrapper(self: ErrorEqualsDecl, env: Any) -> None:
+        error_name = env.stack[-1] if env.stack else None
+        if (
+            ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names
+            and isinstance(error_name, StatesErrorName)
+            and error_name.typ in _UNCATCHABLE
+        ):
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        eval_body(self, env)
+
+    wrapper.spares_terminal_errors = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -444,6 +475,7 @@ def install() -> None:
         ActionAuthenticatorMixin._authenticate_and_authorize_action
     )
     _close_task_tokens()
+    ErrorEqualsDecl._eval_body = _states_all_spares_terminal_errors(ErrorEqualsDecl._eval_body)
     _installed = True
 
 

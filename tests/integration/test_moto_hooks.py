@@ -8,8 +8,11 @@ import dis
 import inspect
 import json
 import threading
+import time
 import types
+import uuid
 from email.message import EmailMessage
+from unittest import mock
 
 import boto3
 import moto.dynamodb.models as moto_dynamodb
@@ -21,6 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.api import TaskTimedOut
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_task,
 )
@@ -442,3 +446,52 @@ def test_the_moto_internals_that_close_task_tokens_are_still_there():
     assert (timed_out.error_type, timed_out.code) == ("TaskTimedOut", 400), (
         f"moto's stepfunctions TaskTimedOut no longer takes (message, code): {hook}"
     )
+
+
+def _run_to_the_end(definition: dict, execution_input: dict) -> tuple[str, list[dict]]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
+    deadline = time.monotonic() + 10
+    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        time.sleep(0.05)
+    return status, sfn.get_execution_history(executionArn=arn)["events"]
+
+
+def test_states_all_does_not_catch_a_missing_path_as_on_aws(moto):
+    """(8) On AWS a missing JSONPath is States.Runtime, which no Catch of States.ALL takes: the execution
+    fails. moto caught it; the hook makes it fail, and leaves other errors to States.ALL."""
+    _function("Echo")
+    moto_hooks.register_function("Echo", lambda name, event: event)
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "Echo", "Payload": {"seconds.$": "$.clocks.reminderSeconds"}},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    with mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}):
+        status, history = _run_to_the_end(definition, {"complaintId": "CMP-1"})
+        assert status == "FAILED"
+        failed = next(e for e in history if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
+        assert failed["error"] == "States.Runtime"
+        assert not any(e.get("stateEnteredEventDetails", {}).get("name") == "Caught" for e in history)
+
+        # Any other error is still States.ALL's: the task's own failure is caught.
+        moto_hooks.register_function(
+            "Echo", lambda name, event: (_ for _ in ()).throw(HandlerError("Boom", "x", []))
+        )
+        status, history = _run_to_the_end(definition, {"clocks": {"reminderSeconds": 5}})
+        assert status == "SUCCEEDED"
+    assert getattr(ErrorEqualsDecl._eval_body, "spares_terminal_errors", False), "hook (8) not installed"
