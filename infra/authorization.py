@@ -82,8 +82,11 @@ def _states(request: Request) -> list[Check]:
 
 
 def ses_identity_resources(request: Request, sender: str, verified: Callable[[str], bool]) -> list[Check]:
+    """The identity SES sends as: the address if it is verified itself, else its domain if that is; with
+    neither, the address (IAM lets the call through to SES, which refuses the unverified sender)."""
     address = parseaddr(sender)[1]
-    identity = address if verified(address) else address.rpartition("@")[2]
+    domain = address.rpartition("@")[2]
+    identity = domain if not verified(address) and verified(domain) else address
     arn = f"arn:aws:ses:{request.region}:{request.account}:identity/{identity}"
     return [Check(f"ses:{request.action}", arn)]
 

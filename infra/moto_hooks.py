@@ -271,6 +271,18 @@ def record_to(path: str) -> None:
         _record_file[:] = [open(path, "a", encoding="utf-8", buffering=1)]  # noqa: SIM115 - kept open
 
 
+@contextmanager
+def unrecorded() -> Iterator[None]:
+    """Inside: checks are made but not written to the record file (a test's deliberate refusals)."""
+    with _recorded_lock:
+        paused, _record_file[:] = list(_record_file), []
+    try:
+        yield
+    finally:
+        with _recorded_lock:
+            _record_file[:] = paused
+
+
 def recorded_checks() -> list[tuple[str, authorization.Check, bool]]:
     """(function, check, allowed) of every request a function made, oldest first."""
     with _recorded_lock:
@@ -283,7 +295,7 @@ def _access_key_id(headers: Any) -> str:
 
 
 def _verified_identity(account: str, region: str) -> Callable[[str], bool]:
-    return lambda address: address in ses_backends[account][region].email_identities
+    return lambda identity: identity in ses_backends[account][region].email_identities
 
 
 def _secret_arn(account: str, region: str) -> Callable[[str], str]:

@@ -49,6 +49,13 @@ def grants() -> list[Grant]:
     from infra import template
 
     tpl = template.load()
+    # A secret's ARN ends in a random suffix, known once it exists (on AWS as on each local stack).
+    tpl = tpl.bind(
+        {
+            name: f"arn:aws:secretsmanager:{tpl.region}:{template.ACCOUNT}:secret:{name}-*"
+            for name in tpl.secrets
+        }
+    )
     found = []
     for spec in tpl.functions.values():
         for document in tpl.roles[spec.role].policies.values():
