@@ -9,9 +9,9 @@ forms at the task links read from the local mailbox), as tests/e2e drive them. P
   Lambda requests    MEASURED: FunctionRuntime.invocations deltas over stack.runtimes, scheduled
                      functions (the reconciler) excluded. Duration: the handlers' wall time in this
                      process (moto answering their AWS calls), summed; not Lambda's.
-  DynamoDB calls     MEASURED: a botocore before-call hook on boto3's default session, registered before
-                     the stack exists; a call counts when made inside a handler invocation of the path
-                     (the reconciler's thread excluded). Request units are ESTIMATED from the calls:
+  DynamoDB calls     MEASURED: a botocore before-call hook on each function's boto3 session, registered
+                     before its first cold start; a call counts when made inside a handler invocation of
+                     the path (the reconciler's thread excluded). Request units are ESTIMATED from the calls:
                      items of 1 KB or less, 1 unit per item read or written, 2 in transactions, queries
                      1 read unit per call (a lower bound: a query reading more than 4 KB costs more).
   SES emails         MEASURED: sesv2/ses send calls made by the handlers, counted by the same hook.
@@ -23,6 +23,7 @@ make the customer's 7-day wait last ~1 s and ~10 s of real time: the transition 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import statistics
 import threading
@@ -77,41 +78,42 @@ READS = {"GetItem", "Query", "Scan"}
 
 
 class Meter:
-    """botocore hooks on boto3's default session and a wrapper round each runtime's invoke: the AWS calls
-    made inside handler invocations (by operation, with transaction/batch item counts) and handler time."""
+    """botocore hooks on each function's boto3 session (its execution role's, which every client its
+    handler makes carries) and a wrapper round each runtime's invoke: the AWS calls made inside handler
+    invocations (by operation, with transaction/batch item counts) and handler time."""
 
-    def __init__(self, session: boto3.Session):
-        self._local = threading.local()
+    def __init__(self) -> None:
+        self._depth: contextvars.ContextVar[int] = contextvars.ContextVar("bench_invocation_depth", default=0)
         self._lock = threading.Lock()
         self.ops: Counter[str] = Counter()
         self.read_units = 0.0
         self.write_units = 0.0
         self.handler_s: list[float] = []
-        session.events.register("provide-client-params", self._params, unique_id="bench-paths-params")
-        session.events.register("before-call", self._before_call, unique_id="bench-paths-before-call")
 
     def wrap(self, stack: EmbeddedStack) -> None:
         for runtime in stack.runtimes.values():
             if runtime.spec.schedule_seconds:
                 continue
+            events = runtime.session.events  # before the first invocation: its cold start makes the clients
+            events.register("provide-client-params", self._params, unique_id="bench-paths-params")
+            events.register("before-call", self._before_call, unique_id="bench-paths-before-call")
             runtime.invoke = self._timed(runtime.invoke)  # type: ignore[method-assign]
 
     def _timed(self, invoke: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def timed(event: Any) -> Any:
-            depth = getattr(self._local, "depth", 0)
-            self._local.depth = depth + 1
+            token = self._depth.set(self._depth.get() + 1)  # the handler's thread runs in this context
             started = time.perf_counter()
             try:
                 return invoke(event)
             finally:
-                self._local.depth = depth
+                self._depth.reset(token)
                 with self._lock:
                     self.handler_s.append(time.perf_counter() - started)
 
         return timed
 
     def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if not getattr(self._local, "depth", 0) or model.service_model.service_name != "dynamodb":
+        if not self._depth.get() or model.service_model.service_name != "dynamodb":
             return
         name = model.name
         read, write = 0.0, 0.0
@@ -132,7 +134,7 @@ class Meter:
             self.write_units += write
 
     def _before_call(self, model: Any, **_: Any) -> None:
-        if getattr(self._local, "depth", 0):
+        if self._depth.get():
             with self._lock:
                 self.ops[f"{model.service_model.service_name}.{model.name}"] += 1
 
@@ -363,9 +365,7 @@ def cost_per_1000(row: dict[str, Any]) -> dict[str, float]:
 class PathsBench:
     def __init__(self, progress: Progress):
         self.progress = progress
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        self.meter = Meter(boto3.DEFAULT_SESSION)  # before any stack: every handler client carries it
+        self.meter = Meter()
         self.own = boto3.session.Session()  # this bench's own reads, not counted
 
     def _stack(self, time_scale: float) -> tuple[EmbeddedStack, Driver]:

@@ -202,7 +202,12 @@ class FunctionRuntime:
                     except Exception as error:
                         outcome["error"] = error
 
-            worker = threading.Thread(target=run, name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}")
+            # The handler's thread runs in a copy of the caller's context (contextvars), as if it ran here.
+            worker = threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(run,),
+                name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}",
+            )
             worker.daemon = True
             started = time.monotonic()
             worker.start()

@@ -282,7 +282,7 @@ class _Resolver:
 def _local_path(uri: Any) -> str:
     if isinstance(uri, dict):  # Code: {S3Bucket, S3Key} or DefinitionS3Location: {Bucket, Key}
         uri = uri.get("S3Key") or uri.get("Key")
-    return str(uri).removeprefix(ARTIFACTS).removeprefix("s3://local-artifacts/")
+    return str(uri).removeprefix(ARTIFACTS)
 
 
 def load(
