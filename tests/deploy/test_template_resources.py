@@ -47,3 +47,69 @@ def test_the_state_machine_logs_with_a_retention(template):
     (destination,) = machine["Properties"]["LoggingConfiguration"]["Destinations"]
     logical_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert 1 <= _retention(template, template["Resources"][logical_id]["Properties"]) <= 3653
+
+
+def test_the_api_writes_json_access_logs_to_a_log_group_with_a_retention(template):
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    setting = stage["Properties"]["AccessLogSetting"]
+    logical_id, attribute = setting["DestinationArn"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    group = template["Resources"][logical_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert 1 <= _retention(template, group["Properties"]) <= 3653
+    fields = json.loads(setting["Format"])  # one JSON object per request
+    assert {"requestId", "status", "resourcePath", "httpMethod"} <= set(fields)
+    assert fields["requestId"] == "$context.requestId"
+
+
+def _api_logging_account(template: dict[str, Any], choice: str) -> dict[str, Any] | None:
+    evaluator = Evaluator(template, ApiGatewayCloudWatchRole=choice)
+    accounts = [
+        res
+        for res in resources(template, "AWS::ApiGateway::Account").values()
+        if "Condition" not in res or evaluator.condition(res["Condition"])
+    ]
+    assert len(accounts) <= 1
+    return accounts[0] if accounts else None
+
+
+def test_the_stack_sets_the_regions_api_gateway_logging_role_only_when_asked(template):
+    """API Gateway writes access logs with one role per account and region (its account settings):
+    `create` makes it and keeps it when the stack goes (other APIs of the region use it); `existing`
+    leaves the region's role as it is."""
+    assert _api_logging_account(template, "existing") is None
+    account = _api_logging_account(template, "create")
+    assert account is not None and account["DeletionPolicy"] == "Retain"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]
+    assert role["DeletionPolicy"] == "Retain"
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+
+def _depends_on(template: dict[str, Any], source: str, target: str, seen: set[str] | None = None) -> bool:
+    """Whether CloudFormation creates `target` before `source` (DependsOn, Ref, GetAtt, Sub)."""
+    seen = seen if seen is not None else set()
+    if source in seen:
+        return False
+    seen.add(source)
+    resource = template["Resources"][source]
+    text = json.dumps(resource)
+    referenced = {
+        name
+        for name in template["Resources"]
+        if f'"Ref": "{name}"' in text or f'["{name}",' in text or f"${{{name}" in text
+    }
+    depends = resource.get("DependsOn", [])
+    referenced |= set(depends if isinstance(depends, list) else [depends])
+    return target in referenced or any(_depends_on(template, r, target, seen) for r in referenced)
+
+
+def test_the_stage_is_created_after_the_logging_role_is_set(template):
+    """Else API Gateway refuses the access log setting: no CloudWatch Logs role ARN in its settings yet."""
+    (stage,) = resources(template, "AWS::ApiGateway::Stage")
+    (account,) = resources(template, "AWS::ApiGateway::Account")
+    assert _depends_on(template, stage, account)
