@@ -113,3 +113,16 @@ def test_the_stage_is_created_after_the_logging_role_is_set(template):
     (stage,) = resources(template, "AWS::ApiGateway::Stage")
     (account,) = resources(template, "AWS::ApiGateway::Account")
     assert _depends_on(template, stage, account)
+
+
+def test_signed_ops_requests_invoke_the_function_with_the_apis_permission(template):
+    """SAM's default for AWS_IAM routes invokes the function with the caller's credentials
+    (`arn:aws:iam::*:user/*`): an assumed role (SSO) is refused and every ops user would need
+    lambda:InvokeFunction. InvokeRole NONE: the API's own permission on the function, as for the rest."""
+    (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
+    for path, methods in api["Properties"]["Body"]["paths"].items():
+        for method, operation in methods.items():
+            assert "credentials" not in operation["x-amazon-apigateway-integration"], f"{method} {path}"
+    permissions = resources(template, "AWS::Lambda::Permission").values()
+    invoked = {json.dumps(p["Properties"]["FunctionName"]) for p in permissions}
+    assert json.dumps({"Ref": "OpsFunction"}) in invoked
