@@ -50,3 +50,23 @@ def test_sam_validate_lint_passes():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+_AUTH_QUESTIONS = """
+import json, sys
+from samcli.commands.deploy.auth_utils import auth_per_resource
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+stacks, _ = SamLocalStackProvider.get_stacks(sys.argv[1])
+print(json.dumps([name for name, authorized in auth_per_resource(stacks) if not authorized]))
+"""
+
+
+def test_sam_deploy_guided_asks_no_authentication_question():
+    """`sam deploy --guided` asks "<function> has no authentication. Is this okay? [y/N]" once per API event
+    without Auth (answering with Enter aborts the deploy): every event states its Auth."""
+    require_sam_venv()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(ROOT), "SAM_CLI_TELEMETRY": "0"}
+    command = [str(SAM.with_name("python")), "-c", _AUTH_QUESTIONS, str(TEMPLATE)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

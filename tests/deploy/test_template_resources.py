@@ -126,3 +126,26 @@ def test_signed_ops_requests_invoke_the_function_with_the_apis_permission(templa
     permissions = resources(template, "AWS::Lambda::Permission").values()
     invoked = {json.dumps(p["Properties"]["FunctionName"]) for p in permissions}
     assert json.dumps({"Ref": "OpsFunction"}) in invoked
+
+
+PUBLIC_ROUTES = {
+    ("get", "/"),
+    ("post", "/complaints"),
+    ("get", "/complaints/{complaint_id}"),
+    ("get", "/swagger"),
+    ("get", "/tasks/{link_id}"),
+    ("post", "/tasks/{link_id}"),
+}
+
+
+def test_every_route_needs_a_signed_request_but_the_public_ones(template):
+    """The form, the status pages, the API docs and the email links are public by design (the links carry
+    an HMAC signature); every other route, and any route added later, needs SigV4 (AWS_IAM)."""
+    (api,) = resources(template, "AWS::ApiGateway::RestApi").values()
+    routes = {}
+    for path, methods in api["Properties"]["Body"]["paths"].items():
+        for method, operation in methods.items():
+            (security,) = operation["security"]
+            (routes[(method, path)],) = security
+    assert {route for route, scheme in routes.items() if scheme == "NONE"} == PUBLIC_ROUTES
+    assert {scheme for route, scheme in routes.items() if route not in PUBLIC_ROUTES} == {"AWS_IAM"}
