@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# AWS SAM CLI in a venv of its own: its pins (boto3, click, pydantic through aws-sam-translator) differ from
-# the project's. tests/deploy transform the template with its aws-sam-translator and run `sam validate`.
+# AWS SAM CLI in a venv of its own: its pins (boto3, click) differ from the project's. tests/deploy run
+# `sam validate --lint` and its guided deploy's authentication check with it.
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)

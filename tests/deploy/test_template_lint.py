@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from importlib import metadata
 
 import pytest
 from cfnlint.api import lint
 
-from tests.deploy.transform import ROOT, SAM, TEMPLATE, require_sam_venv, transformed
+from tests.deploy.transform import ROOT, SAM, SAM_VENV, TEMPLATE, require_sam_venv, transformed
 
 pytestmark = pytest.mark.xdist_group("deploy-template")
 
@@ -70,3 +71,10 @@ def test_sam_deploy_guided_asks_no_authentication_question():
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_tests_transform_with_the_translator_sam_cli_runs():
+    require_sam_venv()
+    (info,) = SAM_VENV.glob("lib/python*/site-packages/aws_sam_translator-*.dist-info")
+    used_by_sam = info.name.removesuffix(".dist-info").rsplit("-", 1)[1]
+    assert metadata.version("aws-sam-translator") == used_by_sam, "pin the dev extra at SAM CLI's version"

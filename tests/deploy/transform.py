@@ -1,49 +1,43 @@
 """template.yaml as CloudFormation receives it: the SAM transform, run by aws-sam-translator (the library
-SAM CLI and the CloudFormation macro run) in the SAM CLI's own venv, .venv-sam (`make sam`: its pins differ
-from the project's). No AWS call: the managed-policy lookup is a stub and the parameters are given.
+SAM CLI and the CloudFormation macro run; pinned in the dev extra at the version SAM CLI pins). No AWS
+call: the managed-policy lookup is a stub and the parameters are given. Local code paths become S3
+locations, as `sam package` makes them.
 
-Local code paths become S3 locations, as `sam package` makes them."""
+The SAM CLI itself (sam validate) lives in .venv-sam (`make sam`): its own pins (boto3, click) differ
+from the project's."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SAM_VENV = ROOT / ".venv-sam"
-SAM_PYTHON = SAM_VENV / "bin" / "python"
 SAM = SAM_VENV / "bin" / "sam"
 
-_TRANSFORM = """
-import copy, json, logging, os, sys
-logging.disable(logging.CRITICAL)
-from samtranslator.translator.transform import transform
 
-class NoManagedPolicies:  # the IAM ListPolicies lookup; the template names no managed policy by name
-    def load(self):
+class _NoManagedPolicies:
+    """The IAM ListPolicies lookup SAM makes for a managed policy given by name: the template names none."""
+
+    def load(self) -> dict[str, str]:
         return {}
-
-out = []
-for job in json.load(sys.stdin):
-    os.environ["AWS_DEFAULT_REGION"] = job["region"]
-    values = {**job["parameters"], "AWS::Region": job["region"]}
-    out.append(transform(copy.deepcopy(job["template"]), values, NoManagedPolicies()))
-json.dump(out, sys.stdout)
-"""
 
 
 def require_sam_venv() -> None:
-    if not SAM_PYTHON.exists():
-        pytest.skip(f"no SAM CLI venv at {SAM_VENV}: `make sam` (or `make test`) creates it")
+    if not SAM.exists():
+        pytest.skip(f"no SAM CLI at {SAM}: `make sam` (or `make test`) installs it")
 
 
 @cache
@@ -58,23 +52,29 @@ def sam_template() -> str:
     return json.dumps(template)
 
 
+@contextmanager
+def _region(region: str) -> Iterator[None]:
+    """The translator reads the region from the environment (a boto3 session)."""
+    before = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = before
+
+
 def transform_many(jobs: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]]:
-    """Transform template.yaml once per (region, parameter values), in one run of the translator."""
-    require_sam_venv()
-    template = json.loads(sam_template())
-    payload = [{"template": template, "region": region, "parameters": params} for region, params in jobs]
-    env = {"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"}
-    result = subprocess.run(
-        [str(SAM_PYTHON), "-c", _TRANSFORM],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, "the SAM transform failed:\n" + result.stderr[-4000:]
-    return json.loads(result.stdout)
+    """Transform template.yaml once per (region, parameter values)."""
+    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
+    out = []
+    for region, parameters in jobs:
+        with _region(region):
+            values = {**parameters, "AWS::Region": region}
+            out.append(transform(json.loads(sam_template()), values, _NoManagedPolicies()))
+    return out
 
 
 @cache
