@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# AWS SAM CLI in a venv of its own: its pins (boto3, click) differ from the project's. tests/deploy run
+# `sam validate --lint` and its guided deploy's authentication check with it.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 
-.PHONY: run test lint bench lint-template clean
+.PHONY: run test lint bench lint-template sam clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +23,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	@touch $(NODE_STAMP)
 
+$(SAM_STAMP):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	@rm -f $(SAM_VENV)/.installed-*
+	@touch $(SAM_STAMP)
+
+# `make sam` installs the SAM CLI the tests use: .venv-sam/bin/sam
+sam: $(SAM_STAMP)
+	@$(SAM_VENV)/bin/sam --version
+
 run: $(STAMP)
 	TIME_SCALE=$${TIME_SCALE:-3600} $(BIN)/python -m infra
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(SAM_STAMP)
 	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) node_modules .layer-cache .pytest_cache .ruff_cache

@@ -385,7 +385,8 @@ def _stand_in(value: Any, template: dict[str, Any]) -> Any:
 @pytest.fixture(scope="module")
 def dashboard(template) -> dict[str, Any]:
     (props,) = _properties(template, "AWS::CloudWatch::Dashboard").values()
-    assert props["DashboardName"] == {"Ref": "AWS::StackName"}
+    # The stack's name and region: dashboards are per account, and one stack name may be in two regions.
+    assert props["DashboardName"] == {"Fn::Sub": "${AWS::StackName}-${AWS::Region}"}
     body = props["DashboardBody"]
     assert isinstance(body, dict) and isinstance(body["Fn::Sub"], str), "DashboardBody is one !Sub string"
     document = json.loads(_substitute(body["Fn::Sub"], template))

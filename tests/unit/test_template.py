@@ -3,6 +3,7 @@ the way the code and operations rely on."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -173,3 +174,19 @@ def test_no_function_grants_itself_every_dynamodb_action(functions):
                 actions = statement.get("Action", [])
                 actions = [actions] if isinstance(actions, str) else actions
                 assert "*" not in actions and "dynamodb:*" not in actions, name
+
+
+def test_no_function_environment_names_the_api(template, functions):
+    """The API's integrations depend on the functions: a function that names the API closes a cycle,
+    which CloudFormation refuses (cfn-lint sees it only after the SAM transform: tests/deploy)."""
+    environments = [template["Globals"]["Function"].get("Environment", {})]
+    environments += [res["Properties"].get("Environment", {}) for res in functions.values()]
+    for environment in environments:
+        assert "ComplaintsApi" not in json.dumps(environment)
+
+
+def test_links_use_the_request_url_unless_a_public_base_url_is_given(template):
+    parameter = template["Parameters"]["PublicBaseUrl"]
+    assert parameter["Default"] == ""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
