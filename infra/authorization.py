@@ -11,7 +11,7 @@ Authorization Reference lists them:
   execution's ARN (DescribeExecution, GetExecutionHistory, StopExecution); the task-token calls take no
   resource ("*").
 - SES (v1 and v2 send calls): the identity the mail is sent as: the sender's address if that address is a
-  verified identity, otherwise its domain.
+  verified identity, otherwise its domain. SES v2 SendEmail with raw content is ses:SendRawEmail.
 - Secrets Manager: the secret's full ARN.
 Anything else is checked against "*".
 
@@ -104,6 +104,10 @@ def checks(
         return _states(request)
     if request.service == "ses" and request.action in ("SendEmail", "SendRawEmail"):
         sender = request.body.get("FromEmailAddress") or request.body.get("Source") or ""
+        if "Raw" in (request.body.get("Content") or {}):
+            # SES v2 SendEmail with raw MIME content is authorized as ses:SendRawEmail, as AWS answers
+            # ("not authorized to perform `ses:SendRawEmail'" to a caller allowed only ses:SendEmail).
+            request = Request(request.service, "SendRawEmail", request.region, request.account, request.body)
         if sender:
             return ses_identity_resources(request, sender, verified_identity)
     if request.service == "secretsmanager" and "SecretId" in request.body:

@@ -15,6 +15,7 @@ ARNs are built for the local account and region. Resources whose physical id onl
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,12 +119,11 @@ def _rate_seconds(expression: str) -> int:
 
 
 def sam_transform(
-    path: Path = ROOT / "template.yaml",
-    region: str = "us-east-1",
-    stack_name: str = "complaints-local",
-    parameters: dict[str, str] | None = None,
+    path: Path = ROOT / "template.yaml", region: str = "us-east-1", parameters: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The CloudFormation template `sam deploy` would submit (local paths as packaged S3 URIs)."""
+    """The CloudFormation template `sam deploy` would submit (local paths as packaged S3 URIs); what is
+    known only per stack (its name, the account) stays a Ref, as CloudFormation receives it."""
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # its metrics' "unpublished" warning
     document = json.loads(json.dumps(cfn_yaml.load(str(path))))  # plain dicts, no line-number types
     for resource in document.get("Resources", {}).values():
         props = resource.get("Properties") or {}
@@ -132,12 +132,7 @@ def sam_transform(
                 props[name] = ARTIFACTS + props[name]
     session = boto3.Session(region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused")  # noqa: S106 - no call is made
     translator = Translator(None, Parser(), boto_session=session)
-    values = {
-        "AWS::StackName": stack_name,
-        "AWS::Region": region,
-        "AWS::AccountId": ACCOUNT,
-        **(parameters or {}),
-    }
+    values = {**(parameters or {}), "AWS::Region": region}
     return translator.translate(document, parameter_values=values, get_managed_policy_map=lambda: {})
 
 
@@ -291,7 +286,7 @@ def load(
     stack_name: str = "complaints-local",
     parameters: dict[str, str] | None = None,
 ) -> LocalTemplate:
-    cloudformation = sam_transform(path, region, stack_name, parameters)
+    cloudformation = sam_transform(path, region, parameters)
     cloudformation["_base"] = str(path.parent)
     return _build(cloudformation, region, stack_name, parameters or {}, {})
 

@@ -1,7 +1,8 @@
 """template.yaml as CloudFormation receives it: the SAM transform, run by aws-sam-translator (the library
-SAM CLI and the CloudFormation macro run; pinned in the dev extra at the version SAM CLI pins). No AWS
-call: the managed-policy lookup is a stub and the parameters are given. Local code paths become S3
-locations, as `sam package` makes them.
+SAM CLI and the CloudFormation macro run; pinned in the dev extra at the version SAM CLI pins) through
+`infra.template.sam_transform`, the same call that builds the embedded stack. No AWS call: the
+managed-policy lookup is a stub and the parameters are given. Local code paths become S3 locations, as
+`sam package` makes them.
 
 The SAM CLI itself (sam validate) lives in .venv-sam (`make sam`): its own pins (boto3, click) differ
 from the project's."""
@@ -9,18 +10,14 @@ from the project's."""
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
-from samtranslator.translator.transform import transform
+
+from infra.template import sam_transform
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -28,53 +25,14 @@ SAM_VENV = ROOT / ".venv-sam"
 SAM = SAM_VENV / "bin" / "sam"
 
 
-class _NoManagedPolicies:
-    """The IAM ListPolicies lookup SAM makes for a managed policy given by name: the template names none."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 def require_sam_venv() -> None:
     if not SAM.exists():
         pytest.skip(f"no SAM CLI at {SAM}: `make sam` (or `make test`) installs it")
 
 
-@cache
-def sam_template() -> str:
-    """template.yaml as JSON text, local CodeUri, ContentUri and DefinitionUri as S3 locations."""
-    template = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))))
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
-                properties[key] = "s3://deployment-bucket/" + properties[key].strip("/")
-    return json.dumps(template)
-
-
-@contextmanager
-def _region(region: str) -> Iterator[None]:
-    """The translator reads the region from the environment (a boto3 session)."""
-    before = os.environ.get("AWS_DEFAULT_REGION")
-    os.environ["AWS_DEFAULT_REGION"] = region
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("AWS_DEFAULT_REGION", None)
-        else:
-            os.environ["AWS_DEFAULT_REGION"] = before
-
-
 def transform_many(jobs: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]]:
-    """Transform template.yaml once per (region, parameter values)."""
-    logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
-    out = []
-    for region, parameters in jobs:
-        with _region(region):
-            values = {**parameters, "AWS::Region": region}
-            out.append(transform(json.loads(sam_template()), values, _NoManagedPolicies()))
-    return out
+    """Transform template.yaml once per (region, parameter values), as infra/ does for the local stack."""
+    return [sam_transform(TEMPLATE, region, parameters) for region, parameters in jobs]
 
 
 @cache

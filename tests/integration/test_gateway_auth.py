@@ -62,6 +62,13 @@ def test_the_console_with_the_bearer_token_lists_the_cases(aws: Aws, gateway: Cl
     assert data.status_code == 200
     assert [entry["complaintId"] for entry in data.get_json()] == [seeded]
 
+    # Every JSON view answers, with the ops function's own role.
+    for view in ("approvals", "attention", "alerts", "executions", "report"):
+        answer = gateway.get(f"/ops/api/{view}", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 200, (view, answer.get_data(as_text=True))
+    report = gateway.get("/ops/api/report?days=7", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+    assert report["received"] == 1, report
+
 
 def test_the_token_link_becomes_an_http_only_cookie_that_then_opens_the_console(
     aws: Aws, gateway: Client, seeded

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -16,9 +17,9 @@ from infra.lambdas import TIMED_OUT, FunctionRuntime, HandlerError, function_ses
 from tests.integration.conftest import REGION, Aws
 
 
-@pytest.fixture(autouse=True)
-def deliberate_refusals_are_not_recorded(aws: Aws):
-    """These tests provoke refusals on purpose; tests/permissions.py counts only the suite's real calls."""
+@pytest.fixture
+def unrecorded(aws: Aws):
+    """A test that provokes refusals on purpose: tests/permissions.py counts only the suite's real calls."""
     with moto_hooks.unrecorded():
         yield
 
@@ -31,7 +32,7 @@ def test_each_function_calls_aws_as_its_own_role(aws: Aws):
         assert runtime.env["AWS_SESSION_TOKEN"]  # in the function's environment, as Lambda sets it
 
 
-def test_a_call_outside_the_role_is_refused_with_access_denied(aws: Aws):
+def test_a_call_outside_the_role_is_refused_with_access_denied(aws: Aws, unrecorded):
     intake = aws.runtimes["IntakeApiFunction"].session
     ledger = {"pk": {"S": "REFUND#x"}, "sk": {"S": "REFUND"}}
 
@@ -58,7 +59,7 @@ def test_a_call_outside_the_role_is_refused_with_access_denied(aws: Aws):
     aws.client("dynamodb").put_item(TableName="LedgerTable", Item=ledger)
 
 
-def test_the_handler_meets_access_denied_when_its_role_loses_a_grant(aws: Aws):
+def test_the_handler_meets_access_denied_when_its_role_loses_a_grant(aws: Aws, unrecorded):
     """Take StartExecution away from intake's role: the complaint is still stored (the reconciler's
     case), and the execution is not started, as on AWS."""
     iam = aws.client("iam")
@@ -98,7 +99,7 @@ def test_an_invocation_past_the_timeout_fails_as_lambda_does(aws: Aws, tmp_path)
     assert runtime.cold_starts == 2
 
 
-def test_boto3_default_session_is_the_running_functions(aws: Aws):
+def test_boto3_default_session_is_the_running_functions(aws: Aws, unrecorded):
     """infra/lambdas.py swaps boto3's `_get_default_session`: this fails if boto3 stops calling it."""
     runtime = aws.runtimes["TriageFunction"]
     with function_session(runtime.session):
@@ -110,3 +111,18 @@ def test_boto3_default_session_is_the_running_functions(aws: Aws):
 
     assert inside.endswith(":assumed-role/TriageFunctionRole/TriageFunction")
     assert "assumed-role" not in outside
+
+
+def test_the_ledger_pays_a_remedy_once_with_the_remedy_functions_role(aws: Aws):
+    """The adapter the remedy function pays through, on the ledger table with that function's credentials:
+    a repeat (a retried step) gets the first payment's reference back and pays nothing more."""
+    from complaints.resolution import LedgerTableAdapter
+
+    session = aws.runtimes["RemedyFunction"].session
+    ledger = LedgerTableAdapter(session.resource("dynamodb").Table("LedgerTable"))
+    first = ledger.pay("CMP-1", "r1", "refund", Decimal("150.00"), "CNY")
+    again = ledger.pay("CMP-1", "r1", "refund", Decimal("150.00"), "CNY")
+
+    assert first == again == "PAY-r1"
+    items = aws.client("dynamodb").scan(TableName="LedgerTable")["Items"]
+    assert len(items) == 1

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from infra import moto_hooks
 from infra.lambdas import HandlerError
 from tests.integration.conftest import BASE_URL, Aws
 
@@ -92,7 +93,8 @@ def test_start_execution_failure_loses_nothing_and_the_reconciler_starts_it(aws:
     intake = aws.runtimes["IntakeApiFunction"]
     intake.env["STATE_MACHINE_ARN"] = aws.state_machine_arn + "-missing"  # StartExecution will fail
 
-    answer = aws.http.post("/complaints", json=COMPLAINT)
+    with moto_hooks.unrecorded():  # a refusal on purpose (its role allows only the real state machine)
+        answer = aws.http.post("/complaints", json=COMPLAINT)
 
     assert answer.status_code == 202
     complaint_id = answer.get_json()["complaintId"]
@@ -117,7 +119,8 @@ def test_start_execution_failure_loses_nothing_and_the_reconciler_starts_it(aws:
 def test_reconciler_accepts_an_execution_that_already_exists(aws: Aws):
     intake = aws.runtimes["IntakeApiFunction"]
     intake.env["STATE_MACHINE_ARN"] = aws.state_machine_arn + "-missing"
-    complaint_id = aws.http.post("/complaints", json=COMPLAINT).get_json()["complaintId"]
+    with moto_hooks.unrecorded():  # a refusal on purpose
+        complaint_id = aws.http.post("/complaints", json=COMPLAINT).get_json()["complaintId"]
     # The execution got started after all (say, a retry that timed out on our side but reached AWS).
     aws.client("stepfunctions").start_execution(
         stateMachineArn=aws.state_machine_arn,
