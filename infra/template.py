@@ -29,7 +29,7 @@ from samtranslator.translator.translator import Translator
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 ARTIFACTS = "s3://local-artifacts/"  # where `sam package` would have put each local path
-_SUB = re.compile(r"\$\{([^}!]+)\}")
+_SUB = re.compile(r"\$\{([^}]+)\}")
 _INTEGRATION = re.compile(r":function:([^/:]+)")
 _URI_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
 
@@ -136,7 +136,12 @@ def sam_transform(
     return translator.translate(document, parameter_values=values, get_managed_policy_map=lambda: {})
 
 
-class _Resolver:
+class Resolver:
+    """Evaluates a transformed template's intrinsic functions for one stack, as CloudFormation does:
+    parameters (defaults, or the values given), conditions, pseudo parameters; a resource's Ref and
+    Fn::GetAtt are the local stack's physical ids and ARNs (`ref_resource` and `get_att`; the deploy
+    tests override them to keep resources symbolic)."""
+
     def __init__(
         self,
         template: dict[str, Any],
@@ -202,6 +207,9 @@ class _Resolver:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        return self.ref_resource(name)
+
+    def ref_resource(self, name: str) -> Any:
         kind = self.resources[name]["Type"]
         # What Ref returns for each type (the CloudFormation reference): an ARN for these, a name otherwise.
         if kind in (
@@ -265,6 +273,8 @@ class _Resolver:
 
         def substitute(match: re.Match) -> str:
             token = match.group(1)
+            if token.startswith("!"):  # ${!Literal} is the text ${Literal}
+                return "${" + token[1:] + "}"
             if token in variables:
                 return str(self.resolve(variables[token]))
             if "." in token and not token.startswith("AWS::"):
@@ -298,7 +308,7 @@ def _build(
     parameters: dict[str, str],
     physical: dict[str, str],
 ) -> LocalTemplate:
-    resolver = _Resolver(cloudformation, region, stack_name, parameters, physical)
+    resolver = Resolver(cloudformation, region, stack_name, parameters, physical)
     base = Path(cloudformation["_base"])
     functions: dict[str, FunctionSpec] = {}
     tables: dict[str, TableSpec] = {}
