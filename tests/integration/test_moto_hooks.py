@@ -495,3 +495,19 @@ def test_states_all_does_not_catch_a_missing_path_as_on_aws(moto):
         status, history = _run_to_the_end(definition, {"clocks": {"reminderSeconds": 5}})
         assert status == "SUCCEEDED"
     assert getattr(ErrorEqualsDecl._eval_body, "spares_terminal_errors", False), "hook (8) not installed"
+
+
+def test_the_moto_internals_that_enforce_the_roles_are_still_there():
+    """(7) wraps moto's per-request authorization; fail loudly if an upgrade moves what it relies on."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.responses import BaseResponse
+    from moto.iam.access_control import AssumedRoleAccessKey, IAMRequest
+
+    moto_hooks.install()
+    assert getattr(ActionAuthenticatorMixin._authenticate_and_authorize_action, "enforces_roles", False)
+    assert "_authenticate_and_authorize_normal_action" in BaseResponse.call_action.__code__.co_names, (
+        "moto's BaseResponse.call_action no longer authorizes each request"
+    )
+    assert callable(AssumedRoleAccessKey.collect_policies), "moto's assumed-role policy collection moved"
+    for name in ("check_signature", "_raise_access_denied"):
+        assert callable(getattr(IAMRequest, name, None)), f"moto's IAMRequest.{name} moved"
