@@ -392,7 +392,11 @@ def _build(
     for schedule in schedules:
         by_arn[schedule["Target"]["Arn"]].schedule_seconds = _rate_seconds(schedule["ScheduleExpression"])
     if not identities:
-        identities = [v for k, v in resolver.parameters.items() if k in ("SenderEmail", "OpsEmail") and v]
+        # The sender's identity (its domain, when SenderIdentity names one, as a domain-verified sender
+        # has no identity of its own address) and the ops address, verified on the local SES.
+        params = resolver.parameters
+        sender = params.get("SenderIdentity") or params.get("SenderEmail")
+        identities = [v for v in (sender, params.get("OpsEmail")) if v]
     return LocalTemplate(
         region=region,
         stack_name=stack_name,

@@ -126,3 +126,39 @@ def test_the_ledger_pays_a_remedy_once_with_the_remedy_functions_role(aws: Aws):
     assert first == again == "PAY-r1"
     items = aws.client("dynamodb").scan(TableName="LedgerTable")["Items"]
     assert len(items) == 1
+
+
+def test_a_sender_verified_by_its_domain_may_send(monkeypatch: pytest.MonkeyPatch):
+    """SenderIdentity names the domain: SES has no identity for the address itself, and the functions'
+    roles allow sending as the domain's identity, as on AWS with a domain-verified sender."""
+    from moto import mock_aws
+
+    from infra.stack import provision
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto_hooks.install()
+    with mock_aws(config={"lambda": {"use_docker": False}}), moto_hooks.unrecorded():
+        tpl = template.load(region=REGION, parameters={"SenderIdentity": "example.com"})
+        runtimes = provision(tpl, lambda service: boto3.client(service, region_name=REGION), {})
+        identities = boto3.client("sesv2", region_name=REGION).list_email_identities()["EmailIdentities"]
+        assert {i["IdentityName"] for i in identities} == {"example.com", "ops@example.com"}
+        mail = runtimes["AcknowledgeFunction"].session.client("sesv2")
+        raw = b"From: complaints@example.com\r\nTo: a@example.org\r\nSubject: x\r\n\r\nx"
+
+        def send(sender: str) -> None:
+            mail.send_email(
+                FromEmailAddress=sender,
+                Destination={"ToAddresses": ["a@example.org"]},
+                Content={"Raw": {"Data": raw}},
+            )
+
+        send("complaints@example.com")
+        checks = [
+            check for function, check, _ in moto_hooks.recorded_checks() if function == "AcknowledgeFunction"
+        ]
+        assert checks[-1].action == "ses:SendRawEmail"
+        assert checks[-1].resource.endswith(":identity/example.com")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            send("someone@elsewhere.example")
