@@ -52,6 +52,10 @@ loudly there instead of quietly in `make run`.
    moto's `ErrorEqualsDecl._eval_body` matches States.ALL against every error; ours answers "no match" for
    those two, so a missing path fails the execution locally too, instead of being caught into a tidy
    NEEDS_ATTENTION that AWS would never reach.
+9. Faults on demand (`inject_fault`): the next N calls of an operation fail with the AWS error given,
+   before moto sees them: a test (or `POST /_local/faults` on the embedded stack) makes SendTaskSuccess
+   throttle, or answer TaskTimedOut as if the wait had just ended, exactly when it wants. Wraps
+   `StepFunctionsParserBackend.send_task_success` (after (6)), so an injected fault leaves the token live.
 """
 
 from __future__ import annotations
@@ -471,6 +475,42 @@ def _states_all_spares_terminal_errors(eval_body: Callable) -> Callable:
     return wrapper
 
 
+_faults: dict[str, list[str]] = {}  # operation -> the errors its next calls fail with
+_faults_lock = threading.Lock()
+FAULTS = ("ThrottlingException", "TaskTimedOut")  # both HTTP 400 in AWS's JSON protocol, as here
+
+
+def inject_fault(operation: str, error: str, count: int = 1) -> None:
+    """The next `count` calls of `operation` (only SendTaskSuccess so far) fail with AWS error `error`."""
+    if operation != "SendTaskSuccess" or error not in FAULTS:
+        raise ValueError(f"no fault {error} for {operation}: SendTaskSuccess with one of {FAULTS}")
+    with _faults_lock:
+        _faults.setdefault(operation, []).extend([error] * count)
+
+
+def clear_faults() -> None:
+    with _faults_lock:
+        _faults.clear()
+
+
+def _next_fault(operation: str) -> str | None:
+    with _faults_lock:
+        pending = _faults.get(operation)
+        return pending.pop(0) if pending else None
+
+
+def _faulty(operation: str, call: Callable) -> Callable:
+    @functools.wraps(call)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        error = _next_fault(operation)
+        if error is not None:
+            raise JsonRESTError(error, f"injected fault: {error}")
+        return call(*args, **kwargs)
+
+    wrapper.faulty = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -488,6 +528,9 @@ def install() -> None:
     )
     _close_task_tokens()
     ErrorEqualsDecl._eval_body = _states_all_spares_terminal_errors(ErrorEqualsDecl._eval_body)
+    StepFunctionsParserBackend.send_task_success = _faulty(
+        "SendTaskSuccess", StepFunctionsParserBackend.send_task_success
+    )
     _installed = True
 
 

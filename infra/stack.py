@@ -276,6 +276,7 @@ class EmbeddedStack:
         gateway.add_local("/health", self._health)
         gateway.add_local("/_local/mailbox", self._mailbox)
         gateway.add_local("/_local/stack", self._outputs)
+        gateway.add_local("/_local/faults", self._faults)
         self._http = make_server(
             self.config.host, self.config.port, gateway, threaded=True, request_handler=QuietRequestHandler
         )
@@ -325,6 +326,18 @@ class EmbeddedStack:
             "Region": cfg.region,
             "TimeScale": f"{cfg.time_scale:g}",
         }
+
+    def _faults(self, request: Request) -> Response:
+        """POST {"operation": "SendTaskSuccess", "error": "ThrottlingException", "count": 5}: the next calls
+        of that AWS operation fail so (moto_hooks, 9), to see what the product does then."""
+        if request.method != "POST":
+            return Response(status=405, headers={"Allow": "POST"})
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            moto_hooks.inject_fault(body["operation"], body["error"], int(body.get("count", 1)))
+        except (ValueError, KeyError, TypeError) as error:
+            return Response(json.dumps({"message": str(error)}), status=400, content_type="application/json")
+        return Response(json.dumps({"armed": body}), status=200, content_type="application/json")
 
     def _outputs(self, _: Request) -> Response:
         return Response(json.dumps(self.outputs()), content_type="application/json")

@@ -480,20 +480,25 @@ class FakeInvestigationRepository(FakeTriageRepository):
         link = self.links.get(link_id)
         return link.model_copy(deep=True) if link is not None else None
 
-    def complete_link(self, link_id: str, at: datetime) -> bool:
+    def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
         from complaints.tasks import LinkStatus
 
         link = self.links.get(link_id)
         if link is None or link.status != LinkStatus.OPEN:
             return False
-        self.links[link_id] = link.model_copy(update={"status": LinkStatus.DONE, "decided_at": at})
+        update = {"status": LinkStatus.DONE, "decided_at": at, "answer": answer}
+        self.links[link_id] = link.model_copy(update=update, deep=True)
         return True
 
-    def expire_link(self, link_id: str, at: datetime) -> None:
-        from complaints.tasks import LinkStatus
+    def keep_answer(self, link_id: str) -> None:
+        self.links[link_id] = self.links[link_id].model_copy(update={"kept": True})
 
+    def hand_on(self, link_id: str, event: CaseEvent) -> None:
         link = self.links[link_id]
-        self.links[link_id] = link.model_copy(update={"status": LinkStatus.EXPIRED, "decided_at": at})
+        if not link.kept:
+            raise ConflictError(f"{link_id} holds no kept answer")
+        self.links[link_id] = link.model_copy(update={"kept": False})
+        self.events[link.complaint_id].append(event.model_copy(deep=True))
 
     def record_findings(self, case: Case, findings: Any, status: Status, event: CaseEvent) -> None:
         stored = self._at_version(case)
@@ -545,14 +550,18 @@ class FakeInvestigationRepository(FakeTriageRepository):
 @dataclass
 class FakeCallbacks:
     """Callbacks (Step Functions SendTaskSuccess) that records every answer. Tokens in `gone` raise
-    TaskGone, as Step Functions does for a task that timed out or was answered already."""
+    TaskGone, as Step Functions does for a task that timed out or was answered already; `unreachable`
+    makes every call raise CallbackFailed."""
 
     succeeded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
+    unreachable: bool = False  # every call fails as a throttled or failing Step Functions does
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        from complaints.tasks import TaskGone
+        from complaints.tasks import CallbackFailed, TaskGone
 
+        if self.unreachable:
+            raise CallbackFailed("ThrottlingException")
         if token in self.gone:
             raise TaskGone(token)
         self.succeeded.append((token, output))

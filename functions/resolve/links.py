@@ -17,7 +17,7 @@ from complaints import wiring
 from complaints.i18n import messages
 from complaints.intake import decode_body, field_errors
 from complaints.settings import Settings
-from complaints.tasks import REMEDIES, ROOT_CAUSES, LinkDecided, LinkForged, LinkGone
+from complaints.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
 from complaints.web import base_path, render
 
 settings = Settings()
@@ -99,6 +99,21 @@ def _decided(error: LinkDecided) -> Response:
         409,
         title="Already decided",
         message=f"The task for complaint {error.link.complaint_id} was done already. Nothing more to do.",
+    )
+
+
+@app.exception_handler(AnswerKept)
+def _kept(error: AnswerKept) -> Response:
+    """Recorded, but the wait it was for had just ended: the step's next task takes it."""
+    metrics.add_metric(name="TaskAnswerKept", unit=MetricUnit.Count, value=1)
+    logger.info("task answer kept", extra={"kind": error.link.kind, "level": error.link.level})
+    return _page(
+        "task_refused.html",
+        202,
+        title="Your answer is recorded",
+        message=f"Your answer for complaint {error.link.complaint_id} is recorded. It arrived as this step "
+        "was moving on, so it is kept with the case and taken up when the case next waits for this step "
+        "(a reminder, or the next person in line): there is nothing more to do.",
     )
 
 

@@ -88,6 +88,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:Query": {CASES, _index("GSI2")},
         "dynamodb:UpdateItem": {CASES},
         "secretsmanager:GetSecretValue": {SECRET},
+        "states:SendTaskSuccess": {"*"},  # a kept answer handed to the step's next task
         **_mail(),
     },
     # The ledger (PutItem, GetItem on a repeat), the archive record (PutItem), the roster (UpdateItem).

@@ -4,6 +4,7 @@ closed after 7 days (a faster clock); a payment-system outage -> retries -> NEED
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -249,3 +250,47 @@ def test_no_then_the_reopened_case_is_resolved_and_closes(stack: Stack):
     types = [e["type"] for e in view["timeline"]]
     assert types.count("REMEDY_APPLIED") == 2
     assert types[-2:] == ["CUSTOMER_CONFIRMED", "CLOSED"]
+
+
+def test_findings_that_reach_no_waiting_task_are_kept_and_taken_up_by_the_reminder(quicker_stack: Stack):
+    """The wait ends in the instant between the investigator's POST and SendTaskSuccess (a fault armed on
+    the stack answers TaskTimedOut there): the page says the findings are recorded, and the reminder's
+    wait takes them at once: no reminder email, the case goes on to the customer and closes."""
+    stack = quicker_stack
+    accepted = requests.post(
+        f"{stack.api_url}/complaints",
+        json={
+            "customer": {"email": f"late.{uuid.uuid4().hex[:8]}@example.com"},
+            "description": "Rude agent.",
+        },
+        timeout=10,
+    ).json()
+    link, view = investigator_link(stack, accepted)
+    armed = requests.post(
+        f"{stack.base_url}/_local/faults",
+        json={"operation": "SendTaskSuccess", "error": "TaskTimedOut", "count": 1},
+        timeout=10,
+    )
+    assert armed.status_code == 200, armed.text
+
+    answer = requests.post(link, data=FINDINGS, timeout=10)
+
+    assert answer.status_code == 202
+    assert "Your answer is recorded" in answer.text
+    assert requests.get(link, timeout=10).status_code == 409  # answered: nothing more to do
+    customer_link(stack, accepted)  # the findings reached the customer without a second answer
+    view = wait_for_status(stack, accepted, "AWAITING_CONFIRMATION", "CLOSED")
+    types = [e["type"] for e in view["timeline"]]
+    assert "ANSWER_HANDED_ON" in types and "REMINDER_SENT" not in types, types
+    assert types.index("ANSWER_HANDED_ON") < types.index("FINDINGS_RECORDED")
+    person = next(p for p in ROSTER[view["department"]].investigators if p.name == view["assignee"])
+    to_investigator = [
+        m for m in stack.mailbox() if person.email in m["to"] and accepted["complaintId"] in m["subject"]
+    ]
+    assert len(to_investigator) == 1  # the first email only: no reminder, nobody asked twice
+    entered = states_entered(history(stack, accepted["complaintId"]))
+    assert entered[entered.index("Wait for investigator") :][:3] == [
+        "Wait for investigator",
+        "Wait for investigator after reminder",
+        "Record findings",
+    ]

@@ -304,3 +304,30 @@ def test_a_token_never_issued_is_invalid(stepfunctions: StepFunctions):
     ):
         error = _refused(send, taskToken="never-issued", **kwargs)
         assert isinstance(error, sfn.exceptions.InvalidToken), error.response
+
+
+@pytest.mark.parametrize(
+    ("fault", "raised"), [("ThrottlingException", "CallbackFailed"), ("TaskTimedOut", "TaskGone")]
+)
+def test_an_injected_fault_reaches_the_products_callbacks_as_its_domain_error(monkeypatch, fault, raised):
+    """(9) The next SendTaskSuccess fails with the AWS error armed; the product's adapter turns it into
+    its domain error (kept answer), and the token itself is untouched."""
+    from botocore.config import Config
+
+    from complaints import tasks
+    from complaints.workflow import StepFunctionsCallbacks
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_hooks.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # the stack's Step Functions
+        client = boto3.client(
+            "stepfunctions", region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+        )
+        moto_hooks.inject_fault("SendTaskSuccess", fault)
+        try:
+            with pytest.raises(getattr(tasks, raised)):
+                StepFunctionsCallbacks(client).succeed("any-token", {"findings": {}})
+        finally:
+            moto_hooks.clear_faults()

@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from complaints.classify import RuleClassifier, load_taxonomy
+from complaints.errors import TransientError
 from complaints.investigation import InvestigationService
 from complaints.models import Case, ComplaintIn, Status
-from complaints.tasks import LinkDecided, LinkForged, LinkGone, LinkStatus
+from complaints.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
 from complaints.triage import TriagePolicy, TriageService, load_triage_policy
 from tests.fakes import FakeCallbacks, FakeInvestigationRepository, make_settings
 
@@ -297,7 +298,7 @@ def test_a_late_click_that_found_the_wait_over_still_counts_the_missed_sla(
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget(TOKEN)  # the wait timed out while the investigator had the page open
-    with pytest.raises(LinkGone):
+    with pytest.raises(AnswerKept):
         service.submit(link_id, sig, REFUND_150)
 
     assert service.ask(complaint_id, "lead", "token-lead", 3600)["slaMissed"] is True
@@ -369,20 +370,68 @@ def test_findings_are_handed_to_the_waiting_task_once_and_a_second_submit_is_ref
     assert len(callbacks.succeeded) == 1
 
 
-def test_findings_for_a_task_that_no_longer_waits_are_refused_and_the_link_expires(
+def test_findings_for_a_task_that_no_longer_waits_are_kept_for_the_steps_next_task(
+    service, repository, mailer, callbacks, complaint_id
+):
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    link_id, sig = link_of(mailer.sent[-1])
+    callbacks.forget(TOKEN)  # the wait timed out between the page's GET and its POST
+
+    with pytest.raises(AnswerKept):
+        service.submit(link_id, sig, REFUND_150)
+
+    kept = repository.links[link_id]
+    assert (kept.status, kept.kept) == (LinkStatus.DONE, True)
+    assert kept.answer == {"findings": Findings.model_validate(REFUND_150).model_dump(mode="json")}
+    assert callbacks.succeeded == []
+    with pytest.raises(LinkDecided):  # answered: a second click is told so
+        service.open_page(link_id, sig)
+
+    # The reminder's new wait takes the kept findings at once: no email, no second wait.
+    emails = len(mailer.sent)
+    service.ask(complaint_id, "investigator", "token-2", 3600)
+    assert callbacks.succeeded == [("token-2", kept.answer)]
+    assert len(mailer.sent) == emails
+    assert repository.links[link_id].kept is False
+    assert [e.type for e in repository.events[complaint_id]][-1] == "ANSWER_HANDED_ON"
+    # A later wait of the step (after a rejection, say) never takes it again.
+    service.ask(complaint_id, "investigator", "token-3", 3600)
+    assert [token for token, _ in callbacks.succeeded] == ["token-2"]
+
+
+def test_findings_step_functions_could_not_take_are_kept_and_taken_up_by_the_lead(
+    service, repository, mailer, callbacks, complaint_id
+):
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    link_id, sig = link_of(mailer.sent[-1])
+    callbacks.unreachable = True  # SendTaskSuccess throttled or failing, retries spent
+
+    with pytest.raises(AnswerKept):
+        service.submit(link_id, sig, EXPLANATION)
+
+    callbacks.unreachable = False
+    answer = service.ask(complaint_id, "lead", "token-lead", 3600)
+    assert answer["slaMissed"] is True  # the findings came, but too late for the investigator's wait
+    assert callbacks.succeeded == [("token-lead", repository.links[link_id].answer)]
+
+
+def test_a_kept_answer_that_cannot_be_handed_on_stays_kept_and_the_step_retries(
     service, repository, mailer, callbacks, complaint_id
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget(TOKEN)
+    with pytest.raises(AnswerKept):
+        service.submit(link_id, sig, EXPLANATION)
+    callbacks.unreachable = True
 
-    with pytest.raises(LinkGone):
-        service.submit(link_id, sig, REFUND_150)
+    with pytest.raises(TransientError):  # the state machine retries TransientError by name
+        service.ask(complaint_id, "investigator", "token-2", 3600)
+    assert repository.links[link_id].kept is True
 
-    assert repository.links[link_id].status == LinkStatus.EXPIRED
-    assert callbacks.succeeded == []
-    with pytest.raises(LinkGone):
-        service.open_page(link_id, sig)
+    callbacks.unreachable = False
+    service.ask(complaint_id, "investigator", "token-2", 3600)
+    assert [token for token, _ in callbacks.succeeded] == ["token-2"]
 
 
 def test_a_link_past_its_wait_is_gone(service, repository, mailer, clock, callbacks, complaint_id):
@@ -489,6 +538,24 @@ def test_the_departments_approver_is_emailed_a_link_to_decide(service, repositor
     assert (link.kind, link.level, link.recipient_name) == ("approve", "supervisor", "Xie Na")
     assert service.open_page(link_id, sig).case.findings["remedy"] == "refund"
     assert repository.event_types(complaint_id)[-1] == "APPROVAL_REQUESTED"
+
+
+def test_a_decision_that_came_as_the_approval_wait_ran_out_is_taken_by_the_next_level(
+    service, repository, mailer, callbacks, complaint_id
+):
+    awaiting_approval(service, repository, complaint_id, REFUND_150)
+    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    link_id, sig = link_of(mailer.sent[-1])
+    callbacks.forget("t-1")
+
+    with pytest.raises(AnswerKept):
+        service.submit(link_id, sig, {"decision": "approve"})
+    emails = len(mailer.sent)
+    service.ask_approval(complaint_id, "manager", "t-2", 3600)
+
+    assert callbacks.succeeded == [("t-2", {"decision": {"decision": "approve", "comment": ""}})]
+    assert len(mailer.sent) == emails  # the manager is not asked: the supervisor's decision stands
+    assert repository.event_types(complaint_id)[-1] == "ANSWER_HANDED_ON"
 
 
 def test_an_approval_escalation_supersedes_the_first_approvers_link(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from complaints import stats
-from complaints.errors import CaseNotFound
+from complaints.errors import CaseNotFound, TransientError
 from complaints.evidence import ChainCheck, EvidenceItem, EvidenceSource, gather, verify
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
@@ -20,6 +20,8 @@ from complaints.resolution import CustomerAnswer
 from complaints.settings import Settings
 from complaints.stats import Tally
 from complaints.tasks import (
+    AnswerKept,
+    CallbackFailed,
     Callbacks,
     Decision,
     Findings,
@@ -67,10 +69,14 @@ class InvestigationRepository(Protocol):
 
     def get_link(self, link_id: str) -> TaskLink | None: ...
 
-    def complete_link(self, link_id: str, at: datetime) -> bool:
-        """OPEN -> DONE, exactly once; False if it was not OPEN."""
+    def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
+        """OPEN -> DONE with the answer, exactly once; False if it was not OPEN."""
 
-    def expire_link(self, link_id: str, at: datetime) -> None: ...
+    def keep_answer(self, link_id: str) -> None:
+        """The answer reached no waiting task: it stays on the link for the step's next task."""
+
+    def hand_on(self, link_id: str, event: CaseEvent) -> None:
+        """A kept answer was given to the step's next task."""
 
     def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None: ...
 
@@ -160,20 +166,23 @@ class InvestigationService:
         )
         deadline = expires(now, timeout_seconds)
         text = messages(case.locale)
+        # The state machine gives the lead the task in two cases: the investigator's last wait ran out (the
+        # clocks end it at the resolution due), or the customer said no to the outcome. Only the first
+        # leaves the investigator's own link unanswered (or answered too late to reach the wait); a "no"
+        # comes after findings sent through a link.
+        sla_missed = (
+            level == "lead"
+            and current is not None
+            and current.level == "investigator"
+            and (current.status != LinkStatus.DONE or current.kept)
+        )
+        if self._hand_on(current, token, now):
+            return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
         if current is not None and current.level == level and current.status == LinkStatus.OPEN:
             event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
             self._repository.rebind_link(current.link_id, token, deadline, event)
             self._send("investigation_email", current, case, reminder=True)
             return {"complaintId": complaint_id, "level": level, "reminder": True, "slaMissed": False}
-        # The state machine gives the lead the task in two cases: the investigator's last wait ran out (the
-        # clocks end it at the resolution due), or the customer said no to the outcome. Only the first
-        # leaves the investigator's own link unanswered; a "no" comes after findings sent through a link.
-        sla_missed = (
-            level == "lead"
-            and current is not None
-            and current.level == "investigator"
-            and current.status != LinkStatus.DONE
-        )
         link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
@@ -217,8 +226,10 @@ class InvestigationService:
         team = self._roster[case.department or "customer-service"]
         person = team.approvers[level]
         now = self._clock()
-        link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
+        if self._hand_on(previous, token, now):
+            return {"complaintId": complaint_id, "level": level}
+        link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         escalated = previous is not None and previous.status == LinkStatus.OPEN
         text = messages(case.locale)
         event = CaseEvent(
@@ -289,13 +300,16 @@ class InvestigationService:
         else:
             answer = {"findings": Findings.model_validate(form).model_dump(mode="json")}
         now = self._clock()
-        if not self._repository.complete_link(link.link_id, now):
+        # Stored first: whatever happens next, the answer is not lost.
+        if not self._repository.complete_link(link.link_id, now, answer):
             raise self._refusal(self._repository.get_link(link.link_id) or link)
         try:
             self._callbacks.succeed(link.token, answer)
-        except TaskGone:
-            self._repository.expire_link(link.link_id, now)
-            raise LinkGone(link) from None
+        except (TaskGone, CallbackFailed):
+            # The wait timed out a moment ago (its next task, a reminder or the next person, takes the
+            # answer), or Step Functions could not be reached (the wait times out, and the same happens).
+            self._repository.keep_answer(link.link_id)
+            raise AnswerKept(link) from None
         return link
 
     def open_case(self, complaint_id: str) -> Case:
@@ -315,6 +329,21 @@ class InvestigationService:
         return LinkGone(link)
 
     # ------------------------------------------------------------ helpers
+    def _hand_on(self, link: TaskLink | None, token: str, now: datetime) -> bool:
+        """A kept answer (it reached no waiting task) answers this step's new task at once: no email, no
+        second wait. True if there was one."""
+        if link is None or not link.kept or link.answer is None:
+            return False
+        # Marked first, so that a later wait of this step (after a rejection, say) never takes it again.
+        event = CaseEvent(at=now, type="ANSWER_HANDED_ON", params={"assignee": link.recipient_name})
+        self._repository.hand_on(link.link_id, event)
+        try:
+            self._callbacks.succeed(token, link.answer)
+        except (TaskGone, CallbackFailed) as error:
+            self._repository.keep_answer(link.link_id)  # kept again; the step's retry hands it on
+            raise TransientError(f"handing on a kept answer: {type(error).__name__}") from error
+        return True
+
     def _holder(self, case: Case, level: str) -> Person:
         team = self._roster[case.department or "customer-service"]
         if level == "lead":

@@ -35,6 +35,7 @@ AWS errors become domain errors here: failed conditions -> ConflictError, thrott
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -780,28 +781,50 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         item = found.get("Item")
         return TaskLink.model_validate(item) if item else None
 
-    def complete_link(self, link_id: str, at: datetime) -> bool:
+    def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
         try:
             with aws_errors():
                 self._table.update_item(
                     Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
-                    UpdateExpression="SET #status = :done, decided_at = :at",
+                    UpdateExpression="SET #status = :done, decided_at = :at, answer = :answer",
                     ConditionExpression="#status = :open",
                     ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":done": "DONE", ":open": "OPEN", ":at": _iso(at)},
+                    ExpressionAttributeValues={
+                        ":done": "DONE",
+                        ":open": "OPEN",
+                        ":at": _iso(at),
+                        ":answer": json.dumps(answer),
+                    },
                 )
         except ConflictError:
             return False
         return True
 
-    def expire_link(self, link_id: str, at: datetime) -> None:
+    def keep_answer(self, link_id: str) -> None:
         with aws_errors():
             self._table.update_item(
                 Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
-                UpdateExpression="SET #status = :expired, decided_at = :at",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":expired": "EXPIRED", ":at": _iso(at)},
+                UpdateExpression="SET kept = :kept",
+                ExpressionAttributeValues={":kept": True},
             )
+
+    def hand_on(self, link_id: str, event: CaseEvent) -> None:
+        link = self.get_link(link_id)
+        assert link is not None
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": f"LINK#{link_id}", "sk": "LINK"},
+                        "UpdateExpression": "SET kept = :no",
+                        "ConditionExpression": "kept = :yes",
+                        "ExpressionAttributeValues": {":no": False, ":yes": True},
+                    }
+                },
+                self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
 
     def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None:
         self._transact(

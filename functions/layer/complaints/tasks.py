@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 
 class LinkStatus(StrEnum):
@@ -40,6 +41,14 @@ class TaskLink(BaseModel):
     expires_at: datetime
     decided_at: datetime | None = None
     held_by: str | None = None  # who holds the task now, once this link is superseded
+    answer: dict[str, Any] | None = None  # what the person answered (stored before it is handed on)
+    kept: bool = False  # the answer reached no waiting task: it waits here for the step's next task
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _stored_as_json(cls, value: Any) -> Any:
+        """Stored as JSON text: handed on exactly as it was given (DynamoDB numbers are Decimals)."""
+        return json.loads(value) if isinstance(value, str) else value
 
 
 def new_link_id() -> str:
@@ -169,13 +178,27 @@ class LinkGone(Exception):
         self.link = link
 
 
+class AnswerKept(Exception):
+    """The answer is recorded, but the task it was for had moved on (timed out, or Step Functions could not
+    be reached): it is kept on the link, and the step's next task takes it (202)."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
 class TaskGone(Exception):
     """Step Functions no longer waits for this token (timed out, or answered)."""
 
 
+class CallbackFailed(Exception):
+    """Step Functions did not take the answer (throttled, unreachable): the task may still wait."""
+
+
 class Callbacks(Protocol):
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        """Answer a waiting task. Raises TaskGone when it no longer waits."""
+        """Answer a waiting task. Raises TaskGone when it no longer waits, CallbackFailed when Step
+        Functions did not take the answer."""
 
 
 def expires(now: datetime, seconds: float) -> datetime:

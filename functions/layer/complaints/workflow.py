@@ -79,11 +79,14 @@ class StepFunctionsCallbacks:
         self._client = client
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        from complaints.tasks import TaskGone
+        from complaints.tasks import CallbackFailed, TaskGone
 
         try:
             self._client.send_task_success(taskToken=token, output=json.dumps(output))
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code", "") in self._GONE:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in self._GONE:
                 raise TaskGone() from error
-            raise
+            raise CallbackFailed(code) from error
+        except BotoCoreError as error:
+            raise CallbackFailed(type(error).__name__) from error
