@@ -107,6 +107,9 @@ def _kept(error: AnswerKept) -> Response:
     """Recorded, but the wait it was for had just ended: the step's next task takes it."""
     metrics.add_metric(name="TaskAnswerKept", unit=MetricUnit.Count, value=1)
     logger.info("task answer kept", extra={"kind": error.link.kind, "level": error.link.level})
+    if error.link.kind == "confirm":  # the customer's answer: recorded with the case, in their language
+        text = messages(service.open_case(error.link.complaint_id).locale)
+        return _page("message.html", 202, t=text, lang="", heading=text["confirm"]["thanks"], message="")
     return _page(
         "task_refused.html",
         202,
