@@ -487,3 +487,32 @@ def test_an_inconsistent_decisive_rule_is_refused(rule, message):
 def test_the_packaged_decisive_rules_all_decide_security(taxonomy):
     assert taxonomy.decisive
     assert {rule.category for rule in taxonomy.decisive} == {"security"}
+
+
+def test_within_keeps_a_co_occurrence_close_in_either_order():
+    rule = {"name": "near", "category": "account", "when": [["someone", "有人"], ["login", "登录"]]}
+    near = RuleClassifier(load_taxonomy(_small_with(decisive=[{**rule, "within": 5}])))
+
+    assert near.decide("someone: login").evidence == ["rule: near", "someone", "login"]
+    assert near.decide("the login someone made").evidence == ["rule: near", "login", "someone"]
+    assert near.decide("有人登录了") is not None
+    assert near.decide("someone told me the login page is down") is None  # 13 characters apart
+
+
+def test_unless_stops_only_its_own_rule():
+    rules = [
+        {"name": "near", "category": "account", "when": [["someone"], ["login"]], "unless": ["help me"]},
+        {"name": "named", "category": "account", "when": [["hijacked"]]},
+    ]
+    classifier = RuleClassifier(load_taxonomy(_small_with(decisive=rules)))
+
+    assert classifier.decide("someone login").evidence == ["rule: near", "someone", "login"]
+    assert classifier.decide("can someone help me with login") is None
+    assert classifier.decide("help me, someone login, hijacked").evidence == ["rule: named", "hijacked"]
+
+
+def test_within_needs_two_groups():
+    with pytest.raises(ValidationError, match="two groups"):
+        load_taxonomy(
+            _small_with(decisive=[{"name": "r", "category": "account", "when": [["x"]], "within": 3}])
+        )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise, product
 from typing import Any, Protocol
 
 import snowballstemmer
@@ -114,16 +115,21 @@ class PhraseMatcher:
 
     def find(self, text: str) -> list[str]:
         """The listed phrases found in `text`, in order of first appearance, each once."""
+        found: dict[str, None] = {}
+        for _, _, phrase in self.locate(text):
+            found.setdefault(phrase, None)
+        return list(found)
+
+    def locate(self, text: str) -> list[tuple[int, int, str]]:
+        """Every occurrence as (start, end, phrase), in order, with offsets into the normalised text
+        (the same for any matcher given the same text)."""
         spans = self._spans(_normalise(text))
         kept = [
             (start, end, phrase)
             for start, end, phrase in spans
             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
         ]
-        found: dict[str, None] = {}
-        for _, _, phrase in sorted(kept, key=lambda span: (span[0], span[1])):
-            found.setdefault(phrase, None)
-        return list(found)
+        return sorted(kept, key=lambda span: (span[0], span[1]))
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
@@ -198,11 +204,18 @@ class DecisiveRule(_Config):
     """A pattern that decides a category outright, whatever the phrase scores: it fires when the text
     has at least one phrase of every group in `when` (any language; matched as PhraseMatcher matches).
     One group is a list of phrases any one of which decides; two or more groups are a co-occurrence
-    ("clicked a link" with "logged in"), for what no single phrase says safely alone."""
+    ("clicked a link" with "logged in"), for what no single phrase says safely alone.
+
+    `within` keeps a co-occurrence close: each group's phrase at most that many characters after the
+    previous one ends, in either order ("someone" right by "logged in", not three sentences away).
+    `unless` lists phrases any one of which stops this rule (only this one) from firing: "can someone
+    help me log in" is a question, not an intruder."""
 
     name: str = Field(min_length=1)
     category: str
     when: tuple[tuple[str, ...], ...] = Field(min_length=1)
+    within: int | None = Field(default=None, gt=0)
+    unless: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _groups(self) -> DecisiveRule:
@@ -210,7 +223,22 @@ class DecisiveRule(_Config):
             if not group:
                 raise ValueError(f"decisive rule {self.name!r} has an empty group")
             PhraseMatcher(group)  # refuses a phrase with no words, or two that match the same words
+        PhraseMatcher(self.unless)
+        if self.within is not None and len(self.when) < 2:
+            raise ValueError(f"decisive rule {self.name!r}: `within` needs two groups or more")
         return self
+
+    def fires(self, groups: list[list[tuple[int, int, str]]], vetoed: bool) -> list[str] | None:
+        """The phrases that make it fire, given each group's occurrences; None when it does not."""
+        if vetoed or not all(groups):
+            return None
+        if self.within is None:
+            return list(dict.fromkeys(phrase for group in groups for _, _, phrase in group))
+        for chosen in product(*groups):
+            ordered = sorted(chosen)
+            if all(b[0] - a[1] <= self.within for a, b in pairwise(ordered)):
+                return list(dict.fromkeys(phrase for _, _, phrase in ordered))
+        return None
 
 
 class ClassifierSettings(BaseModel):
@@ -346,18 +374,16 @@ class RuleClassifier:
         self._matcher = PhraseMatcher(self._owner)
         # One matcher per group: within a group a shorter phrase may hide inside a longer one, but
         # never across groups, where both are needed.
-        self._decisive = [(rule, [PhraseMatcher(group) for group in rule.when]) for rule in taxonomy.decisive]
+        self._decisive = [
+            (rule, [PhraseMatcher(group) for group in rule.when], PhraseMatcher(rule.unless))
+            for rule in taxonomy.decisive
+        ]
 
     def decide(self, text: str, hint: str | None = None) -> Classification | None:
         """The first decisive rule that fires, as a classification; None when none does."""
-        for rule, groups in self._decisive:
-            found: list[str] = []
-            for matcher in groups:
-                phrases = matcher.find(text)
-                if not phrases:
-                    break
-                found.extend(p for p in phrases if p not in found)
-            else:
+        for rule, groups, unless in self._decisive:
+            found = rule.fires([matcher.locate(text) for matcher in groups], bool(unless.find(text)))
+            if found is not None:
                 return Classification(
                     category=rule.category,
                     confidence=1.0,
