@@ -416,3 +416,103 @@ def test_a_category_with_an_unknown_department_or_a_phrase_of_another_category_i
     document["categories"]["other"]["phrases"]["en"].append("Deposits")
     with pytest.raises(ValidationError, match="repeats one in 'payments'"):
         Taxonomy.model_validate(document)
+
+
+# --------------------------------------------------------------------------- decisive rules
+
+DECISIVE = [
+    {"name": "named", "category": "account", "when": [["hijacked", "被盗"]]},
+    {"name": "pair", "category": "account", "when": [["fake link"], ["login", "登录"]]},
+]
+
+
+@pytest.fixture(scope="module")
+def decisive() -> RuleClassifier:
+    return RuleClassifier(load_taxonomy(_small_with(decisive=DECISIVE)))
+
+
+def test_a_decisive_rule_outweighs_any_score_and_hint(decisive):
+    # payments would score 2 + 1 + 2 against nothing: the rule decides all the same.
+    result = decisive.classify("withdrawal pending, deposit gone, 未到账: I was hijacked", hint="payments")
+
+    assert result == Classification(
+        category="account",
+        confidence=1.0,
+        evidence=["rule: named", "hijacked"],
+        source="rules",
+        hint="payments",
+        manual_review=False,
+    )
+
+
+def test_a_rule_of_several_groups_needs_a_phrase_from_each(decisive):
+    both = decisive.classify("I clicked a fake link, then a login from elsewhere, deposit gone")
+
+    assert (both.category, both.evidence) == ("account", ["rule: pair", "fake link", "login"])
+    assert decisive.decide("I clicked a fake link, deposit gone") is None
+    assert decisive.classify("I clicked a fake link, deposit gone").category == "payments"
+    assert decisive.decide("login fine, deposit gone") is None
+
+
+def test_decisive_groups_mix_languages(decisive):
+    assert decisive.classify("fake link 之后有人登录").evidence == ["rule: pair", "fake link", "登录"]
+    assert decisive.classify("账号被盗了").evidence == ["rule: named", "被盗"]
+
+
+def test_without_decisive_rules_nothing_is_decided(small):
+    assert small.decide("hijacked") is None
+
+
+def test_the_fallback_classifier_asks_the_decisive_rules_before_the_primary(decisive):
+    result = FallbackClassifier(_Answers("payments"), decisive).classify("a fake link, then a login")
+
+    assert (result.category, result.source, result.evidence[0]) == ("account", "rules", "rule: pair")
+    assert FallbackClassifier(_Answers("payments"), decisive).classify("deposit").source == "comprehend"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"name": "r", "category": "gambling", "when": [["x"]]}, "unknown category 'gambling'"),
+        ({"name": "r", "category": "account", "when": []}, "at least 1"),
+        ({"name": "r", "category": "account", "when": [["x"], []]}, "empty group"),
+        ({"name": "r", "category": "account", "when": [["logged in", "log in"]]}, "same words"),
+    ],
+)
+def test_an_inconsistent_decisive_rule_is_refused(rule, message):
+    with pytest.raises(ValidationError, match=message):
+        load_taxonomy(_small_with(decisive=[rule]))
+
+
+def test_the_packaged_decisive_rules_all_decide_security(taxonomy):
+    assert taxonomy.decisive
+    assert {rule.category for rule in taxonomy.decisive} == {"security"}
+
+
+def test_within_keeps_a_co_occurrence_close_in_either_order():
+    rule = {"name": "near", "category": "account", "when": [["someone", "有人"], ["login", "登录"]]}
+    near = RuleClassifier(load_taxonomy(_small_with(decisive=[{**rule, "within": 5}])))
+
+    assert near.decide("someone: login").evidence == ["rule: near", "someone", "login"]
+    assert near.decide("the login someone made").evidence == ["rule: near", "login", "someone"]
+    assert near.decide("有人登录了") is not None
+    assert near.decide("someone told me the login page is down") is None  # 13 characters apart
+
+
+def test_unless_stops_only_its_own_rule():
+    rules = [
+        {"name": "near", "category": "account", "when": [["someone"], ["login"]], "unless": ["help me"]},
+        {"name": "named", "category": "account", "when": [["hijacked"]]},
+    ]
+    classifier = RuleClassifier(load_taxonomy(_small_with(decisive=rules)))
+
+    assert classifier.decide("someone login").evidence == ["rule: near", "someone", "login"]
+    assert classifier.decide("can someone help me with login") is None
+    assert classifier.decide("help me, someone login, hijacked").evidence == ["rule: named", "hijacked"]
+
+
+def test_within_needs_two_groups():
+    with pytest.raises(ValidationError, match="two groups"):
+        load_taxonomy(
+            _small_with(decisive=[{"name": "r", "category": "account", "when": [["x"]], "within": 3}])
+        )

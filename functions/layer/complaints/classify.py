@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise, product
 from typing import Any, Protocol
 
 import snowballstemmer
@@ -114,16 +115,21 @@ class PhraseMatcher:
 
     def find(self, text: str) -> list[str]:
         """The listed phrases found in `text`, in order of first appearance, each once."""
+        found: dict[str, None] = {}
+        for _, _, phrase in self.locate(text):
+            found.setdefault(phrase, None)
+        return list(found)
+
+    def locate(self, text: str) -> list[tuple[int, int, str]]:
+        """Every occurrence as (start, end, phrase), in order, with offsets into the normalised text
+        (the same for any matcher given the same text)."""
         spans = self._spans(_normalise(text))
         kept = [
             (start, end, phrase)
             for start, end, phrase in spans
             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
         ]
-        found: dict[str, None] = {}
-        for _, _, phrase in sorted(kept, key=lambda span: (span[0], span[1])):
-            found.setdefault(phrase, None)
-        return list(found)
+        return sorted(kept, key=lambda span: (span[0], span[1]))
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
@@ -194,6 +200,47 @@ class Category(_Config):
     phrases: Phrases
 
 
+class DecisiveRule(_Config):
+    """A pattern that decides a category outright, whatever the phrase scores: it fires when the text
+    has at least one phrase of every group in `when` (any language; matched as PhraseMatcher matches).
+    One group is a list of phrases any one of which decides; two or more groups are a co-occurrence
+    ("clicked a link" with "logged in"), for what no single phrase says safely alone.
+
+    `within` keeps a co-occurrence close: each group's phrase at most that many characters after the
+    previous one ends, in either order ("someone" right by "logged in", not three sentences away).
+    `unless` lists phrases any one of which stops this rule (only this one) from firing: "can someone
+    help me log in" is a question, not an intruder."""
+
+    name: str = Field(min_length=1)
+    category: str
+    when: tuple[tuple[str, ...], ...] = Field(min_length=1)
+    within: int | None = Field(default=None, gt=0)
+    unless: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _groups(self) -> DecisiveRule:
+        for group in self.when:
+            if not group:
+                raise ValueError(f"decisive rule {self.name!r} has an empty group")
+            PhraseMatcher(group)  # refuses a phrase with no words, or two that match the same words
+        PhraseMatcher(self.unless)
+        if self.within is not None and len(self.when) < 2:
+            raise ValueError(f"decisive rule {self.name!r}: `within` needs two groups or more")
+        return self
+
+    def fires(self, groups: list[list[tuple[int, int, str]]], vetoed: bool) -> list[str] | None:
+        """The phrases that make it fire, given each group's occurrences; None when it does not."""
+        if vetoed or not all(groups):
+            return None
+        if self.within is None:
+            return list(dict.fromkeys(phrase for group in groups for _, _, phrase in group))
+        for chosen in product(*groups):
+            ordered = sorted(chosen)
+            if all(b[0] - a[1] <= self.within for a, b in pairwise(ordered)):
+                return list(dict.fromkeys(phrase for _, _, phrase in ordered))
+        return None
+
+
 class ClassifierSettings(BaseModel):
     """Which classifier answers first. The provider's own keys (an endpoint ARN, a model id) pass
     through unchecked: the provider's factory knows them, this module does not."""
@@ -215,11 +262,15 @@ class Taxonomy(_Config):
     fallback_category: str
     manual_queue_department: str
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    decisive: tuple[DecisiveRule, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Taxonomy:
         if self.fallback_category not in self.categories:
             raise ValueError(f"fallback_category {self.fallback_category!r} is not a category")
+        for rule in self.decisive:
+            if rule.category not in self.categories:
+                raise ValueError(f"decisive rule {rule.name!r} names unknown category {rule.category!r}")
         if self.manual_queue_department not in self.departments:
             raise ValueError(f"manual_queue_department {self.manual_queue_department!r} is not a department")
         # The confidence a hint alone would have, computed as RuleClassifier does.
@@ -300,6 +351,11 @@ class RuleClassifier:
     With the packaged settings (full evidence 3, minimum 0.2) one ordinary phrase (weight 1) alone
     gives 0.33, and 0.22 beside a weak word (weight 0.5) of another category: enough either way.
 
+    Before any scoring, the taxonomy's decisive rules are tried in order: the first that fires decides
+    its category with confidence 1, the hint ignored, and its evidence is "rule: <name>" followed by
+    the phrases it found. They are for what must never be outvoted by everyday words: an account
+    takeover mentions login, password and account more often than it says "hacked".
+
     A caller's hint that names a category adds `hint_boost` to that category's score, as if it were
     a small phrase: it settles a tie, but alone (0.5 / 3 = 0.17) it never reaches min_confidence (the
     taxonomy refuses settings where it would), and any heavier evidence elsewhere outweighs it. A tie
@@ -316,8 +372,31 @@ class RuleClassifier:
             for phrase in category.phrases.all()
         }
         self._matcher = PhraseMatcher(self._owner)
+        # One matcher per group: within a group a shorter phrase may hide inside a longer one, but
+        # never across groups, where both are needed.
+        self._decisive = [
+            (rule, [PhraseMatcher(group) for group in rule.when], PhraseMatcher(rule.unless))
+            for rule in taxonomy.decisive
+        ]
+
+    def decide(self, text: str, hint: str | None = None) -> Classification | None:
+        """The first decisive rule that fires, as a classification; None when none does."""
+        for rule, groups, unless in self._decisive:
+            found = rule.fires([matcher.locate(text) for matcher in groups], bool(unless.find(text)))
+            if found is not None:
+                return Classification(
+                    category=rule.category,
+                    confidence=1.0,
+                    evidence=[f"rule: {rule.name}", *found],
+                    source=RULES,
+                    hint=hint,
+                )
+        return None
 
     def classify(self, text: str, hint: str | None = None) -> Classification:
+        decided = self.decide(text, hint)
+        if decided is not None:
+            return decided
         found = self._matcher.find(text)
         scores: dict[str, float] = dict.fromkeys(self.taxonomy.categories, 0.0)
         evidence: dict[str, list[str]] = {code: [] for code in self.taxonomy.categories}
@@ -352,7 +431,10 @@ class RuleClassifier:
 class FallbackClassifier:
     """Asks the primary classifier (an ML service) first and the fallback (the rules) when the primary
     fails or answers with a category the taxonomy does not have: a complaint is never left
-    unclassified because a service is down or a model drifted. `source` says which one answered."""
+    unclassified because a service is down or a model drifted. `source` says which one answered.
+
+    When the fallback is a RuleClassifier, its decisive rules are tried before the primary: a model
+    may not outvote them (an account takeover a model calls "account" would lose its P1)."""
 
     def __init__(
         self, primary: Classifier, fallback: Classifier, categories: Iterable[str] | None = None
@@ -366,6 +448,10 @@ class FallbackClassifier:
         self.categories = frozenset(categories)
 
     def classify(self, text: str, hint: str | None = None) -> Classification:
+        if isinstance(self.fallback, RuleClassifier):
+            decided = self.fallback.decide(text, hint)
+            if decided is not None:
+                return decided
         try:
             result = self.primary.classify(text, hint)
         except Exception as error:
