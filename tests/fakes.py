@@ -75,6 +75,7 @@ class FakeRepository:
         self.events: dict[str, list[CaseEvent]] = {}
         self.claims: dict[str, Claim] = {}
         self.tallies: list[Tally] = []  # report counters, in the order they were added
+        self.calls: list[str] = []  # the protocol's reads, by name, for tests that count them
 
     # ------------------------------------------------------------ protocol
 
@@ -93,6 +94,7 @@ class FakeRepository:
         return None
 
     def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        self.calls.append("get")
         case = self.cases.get(complaint_id)
         if case is None:
             raise CaseNotFound(complaint_id)
@@ -113,6 +115,11 @@ class FakeRepository:
             return False
         self._update(case, event, acknowledged_at=event.at, pending_access_code=None)
         return True
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        self.calls.append("access_code_hash")
+        case = self.cases.get(complaint_id)
+        return None if case is None else case.access_code_hash
 
     def mark_needs_attention(
         self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None

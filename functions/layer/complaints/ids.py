@@ -35,6 +35,10 @@ def hash_access_code(code: str) -> str:
     return hashlib.sha256(_canonical_code(code).encode()).hexdigest()
 
 
+# What a missing case's code is compared with, so that an unknown id costs what a wrong code does.
+DUMMY_CODE_HASH = hashlib.sha256(b"no such case").hexdigest()
+
+
 def access_code_matches(code: str | None, stored_hash: str) -> bool:
     if not code:
         return False

@@ -107,6 +107,9 @@ class CaseRepository(Protocol):
     def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
         """Record the acknowledgement; False if it was recorded already."""
 
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        """The stored hash of the case's access code (one read of the case item); None if no such case."""
+
     def mark_needs_attention(
         self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
     ) -> None:
@@ -332,6 +335,15 @@ class DynamoCaseRepository:
             },
             event,
         )
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        with aws_errors():
+            found = self._table.get_item(
+                Key=_case_key(complaint_id),
+                ProjectionExpression="access_code_hash",
+                ConsistentRead=True,
+            )
+        return (found.get("Item") or {}).get("access_code_hash")
 
     def mark_needs_attention(
         self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
