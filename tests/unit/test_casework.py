@@ -9,7 +9,7 @@ import pytest
 from complaints.casework import Casework
 from complaints.errors import CaseNotFound, ConflictError
 from complaints.intake import IntakeService
-from complaints.mail import MailRejected
+from complaints.mail import MailRejected, plain_name
 from complaints.models import ComplaintIn, Status
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
@@ -100,12 +100,21 @@ def test_the_due_date_is_the_local_date_in_shanghai(repository, workflow, mailer
 
 
 def test_the_name_is_escaped_in_the_html_email(intake, casework, mailer):
+    accepted = submit(intake, name="Jean O'Neill")
+
+    casework.acknowledge(accepted.complaintId)
+
+    assert "Dear Jean O&#39;Neill," in mailer.sent[0].html
+    assert "Dear Jean O'Neill," in mailer.sent[0].text
+
+
+def test_a_name_with_markup_is_not_used_at_all(intake, casework, mailer):
     accepted = submit(intake, name="<b>Mallory</b>")
 
     casework.acknowledge(accepted.complaintId)
 
-    assert "<b>Mallory</b>" not in mailer.sent[0].html
-    assert "&lt;b&gt;Mallory&lt;/b&gt;" in mailer.sent[0].html
+    assert "Mallory" not in mailer.sent[0].html
+    assert "Dear customer," in mailer.sent[0].text
 
 
 def test_a_second_acknowledgement_sends_nothing(intake, casework, mailer, repository, clock):
@@ -138,6 +147,58 @@ def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):
     with pytest.raises(CaseNotFound):
         casework.acknowledge("CMP-20260305-ABCDEF")
     assert mailer.sent == []
+
+
+# ------------------------------------------------------------------ abuse of the acknowledgement
+
+SPAM_NAME = "Winner! Claim your prize at http://evil.example/claim?id=1"
+VICTIM = "victim@example.org"
+
+
+def submit_as(intake: IntakeService, name: str | None, email: str, text: str):
+    customer = {"email": email} | ({"name": name} if name else {})
+    document = {"customer": customer, "description": text, "channel": "api"}
+    return intake.submit(ComplaintIn.model_validate(document)).accepted
+
+
+def test_the_reported_spam_name_is_not_mailed_out(intake, casework, mailer):
+    accepted = submit_as(intake, SPAM_NAME, VICTIM, "Prize.")
+
+    casework.acknowledge(accepted.complaintId)
+
+    email = mailer.sent[0]
+    for part in (email.text, email.html):
+        assert "Dear customer," in part
+        assert "Winner" not in part
+        assert "evil" not in part
+        assert "http://evil" not in part
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        SPAM_NAME,
+        "evil.example",
+        "Visit evil.example now",
+        "www dot evil",  # harmless words are fine: see the next test
+        "Alice <alice@evil.example>",
+        "Call 555 0100",
+        "Alice: see https://x",
+        "x" * 61,
+        "...",
+    ],
+)
+def test_names_carrying_links_or_implausible_are_not_used(name):
+    expected = {"www dot evil": "www dot evil"}.get(name)
+    assert plain_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Alice", "李娜", "Jean-Luc O'Neill", "J. R. R. Tolkien", "María José García", "José  Ñúñez", "O’Brien"],
+)
+def test_real_names_are_kept(name):
+    assert plain_name(name) == " ".join(name.split())
 
 
 # ------------------------------------------------------------------ failures

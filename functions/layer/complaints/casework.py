@@ -8,7 +8,7 @@ from complaints import stats
 from complaints.errors import ConflictError, NotRetryable, WorkflowStartFailed
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
-from complaints.mail import Mailer, MailRejected, compose
+from complaints.mail import Mailer, MailRejected, compose, plain_name
 from complaints.models import CaseEvent, Status
 from complaints.policy import Policy
 from complaints.repository import CaseRepository
@@ -61,7 +61,7 @@ class Casework:
         if case.acknowledged_at is not None:
             return Acknowledgement(complaint_id, case.acknowledged_at.isoformat(), sent=False)
         text = messages(case.locale)
-        name = case.customer.name
+        name = plain_name(case.customer.name)
         zone = self._policy.calendar.timezone
         email = compose(
             "ack_email",
