@@ -201,6 +201,66 @@ def test_real_names_are_kept(name):
     assert plain_name(name) == " ".join(name.split())
 
 
+def test_an_address_gets_five_acknowledgements_an_hour_and_the_rest_are_withheld(
+    intake, casework, mailer, repository, clock
+):
+    accepted = [submit_as(intake, "Victim", VICTIM, f"Complaint {n}.") for n in range(7)]
+
+    results = [casework.acknowledge(a.complaintId) for a in accepted]
+
+    assert len(mailer.to(VICTIM)) == 5
+    assert [r.sent for r in results] == [True] * 5 + [False] * 2
+    assert [r.withheld for r in results] == [False] * 5 + [True] * 2
+    case, events = repository.get(accepted[5].complaintId)
+    assert case.acknowledged_at is None and case.ack_suppressed_at is not None
+    assert case.pending_access_code is None  # the clear code is forgotten all the same
+    assert events[-1].type == "ACK_WITHHELD"
+    view = intake.status(accepted[5].complaintId, accepted[5].accessCode)  # the case is there
+    assert view.timeline[-1].detail == (
+        "No acknowledgement email was sent: this address had 5 acknowledgements in the past hour already."
+    )
+    assert [key for key in repository.mail_counters] and all(
+        VICTIM not in recipient for recipient, _hour in repository.mail_counters
+    )
+
+
+def test_other_addresses_are_not_held_back_and_the_next_hour_starts_again(intake, casework, mailer, clock):
+    for n in range(6):
+        casework.acknowledge(submit_as(intake, None, VICTIM, f"Complaint {n}.").complaintId)
+    casework.acknowledge(submit_as(intake, None, CUSTOMER, "Mine.").complaintId)
+    assert len(mailer.to(VICTIM)) == 5
+    assert len(mailer.to(CUSTOMER)) == 1
+
+    clock.advance(3600)
+    casework.acknowledge(submit_as(intake, None, VICTIM, "Next hour.").complaintId)
+
+    assert len(mailer.to(VICTIM)) == 6
+
+
+def test_a_withheld_acknowledgement_stays_withheld_when_the_step_is_retried(intake, casework, mailer, clock):
+    accepted = [submit_as(intake, None, VICTIM, f"Complaint {n}.") for n in range(6)]
+    for a in accepted:
+        casework.acknowledge(a.complaintId)
+    clock.advance(3600)
+
+    again = casework.acknowledge(accepted[5].complaintId)
+
+    assert again.withheld and not again.sent
+    assert len(mailer.to(VICTIM)) == 5
+
+
+def test_a_retried_acknowledgement_counts_once(intake, casework, mailer, repository):
+    accepted = submit_as(intake, None, VICTIM, "Complaint.")
+    mailer.reject_to = {VICTIM}
+    for _ in range(3):
+        with pytest.raises(MailRejected):
+            casework.acknowledge(accepted.complaintId)
+    mailer.reject_to = set()
+
+    assert casework.acknowledge(accepted.complaintId).sent
+    assert list(repository.mail_counters.values()) == [1]
+
+
 # ------------------------------------------------------------------ failures
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:complaints-test-complaint-case:x"

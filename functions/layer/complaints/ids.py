@@ -50,6 +50,11 @@ def customer_key(email: str) -> str:
     return fingerprint("customer", email.strip().lower())
 
 
+def recipient_key(email: str) -> str:
+    """Whom an email goes to, for per-address mail limits: a hash of the address, never the address."""
+    return fingerprint("recipient", email.strip().lower())
+
+
 def fingerprint(*parts: str) -> str:
     """A stable SHA-256 over parts (used for duplicate and idempotency keys; never reversible to PII)."""
     digest = hashlib.sha256()
