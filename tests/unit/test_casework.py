@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
+from botocore.exceptions import ClientError
 
 from complaints.casework import Casework
-from complaints.errors import CaseNotFound, ConflictError
+from complaints.errors import CaseNotFound, ConflictError, TransientError
 from complaints.intake import IntakeService
 from complaints.mail import MailRejected, plain_name
 from complaints.models import ComplaintIn, Status
+from complaints.repository import DynamoCaseRepository
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 CUSTOMER = "alice@example.com"
@@ -373,3 +376,32 @@ def test_a_case_that_keeps_changing_raises_conflict_for_step_functions_to_retry(
         fail(casework, accepted.complaintId)
     assert repository.get(accepted.complaintId)[0].status == Status.RECEIVED
     assert mailer.sent == []
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        (["ConditionalCheckFailed", "None"], True),  # counted by an earlier attempt
+        (["None", "ConditionalCheckFailed"], False),  # the address had its hour's acknowledgements
+        (["None", "TransactionConflict"], TransientError),  # another acknowledgement to it, this moment
+    ],
+)
+def test_how_the_mail_counter_transaction_ends(reasons, expected):
+    class Client:
+        def transact_write_items(self, **_):
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException"},
+                    "CancellationReasons": [{"Code": code} for code in reasons],
+                },
+                "TransactWriteItems",
+            )
+
+    table = SimpleNamespace(name="CasesTable", meta=SimpleNamespace(client=Client()))
+    count = DynamoCaseRepository(table).count_acknowledgement
+    args = ("CMP-20260305-ABCDEF", "0" * 64, "2026-03-05T12", 5, datetime(2026, 3, 5, 12, tzinfo=UTC))
+    if expected is TransientError:
+        with pytest.raises(TransientError):
+            count(*args)
+    else:
+        assert count(*args) is expected

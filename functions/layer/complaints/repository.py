@@ -397,6 +397,9 @@ class DynamoCaseRepository:
                 return True  # counted by an earlier attempt of this step
             if reasons[1:2] == ["ConditionalCheckFailed"]:
                 return False
+            if any(code in ("ThrottlingError", "TransactionConflict") for code in reasons):
+                # Acknowledgements to one address at the same moment: the step is retried.
+                raise TransientError("transaction conflict on the mail counter") from error
             raise
         return True
 
