@@ -75,6 +75,8 @@ class FakeRepository:
         self.events: dict[str, list[CaseEvent]] = {}
         self.claims: dict[str, Claim] = {}
         self.tallies: list[Tally] = []  # report counters, in the order they were added
+        self.mail_counters: dict[tuple[str, str], int] = {}  # (recipient hash, hour) -> acknowledgements
+        self.calls: list[str] = []  # the protocol's reads, by name, for tests that count them
 
     # ------------------------------------------------------------ protocol
 
@@ -93,6 +95,7 @@ class FakeRepository:
         return None
 
     def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        self.calls.append("get")
         case = self.cases.get(complaint_id)
         if case is None:
             raise CaseNotFound(complaint_id)
@@ -112,6 +115,30 @@ class FakeRepository:
         if case is None or case.acknowledged_at is not None:
             return False
         self._update(case, event, acknowledged_at=event.at, pending_access_code=None)
+        return True
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        self.calls.append("access_code_hash")
+        case = self.cases.get(complaint_id)
+        return None if case is None else case.access_code_hash
+
+    def count_acknowledgement(
+        self, complaint_id: str, recipient: str, hour: str, limit: int, at: datetime
+    ) -> bool:
+        case = self.cases[complaint_id]
+        if case.ack_counted_at is not None:
+            return True
+        if self.mail_counters.get((recipient, hour), 0) >= limit:
+            return False
+        self.mail_counters[(recipient, hour)] = self.mail_counters.get((recipient, hour), 0) + 1
+        self.cases[complaint_id] = case.model_copy(update={"ack_counted_at": at})
+        return True
+
+    def mark_ack_withheld(self, complaint_id: str, event: CaseEvent) -> bool:
+        case = self.cases.get(complaint_id)
+        if case is None or case.acknowledged_at is not None or case.ack_suppressed_at is not None:
+            return False
+        self._update(case, event, ack_suppressed_at=event.at, pending_access_code=None)
         return True
 
     def mark_needs_attention(

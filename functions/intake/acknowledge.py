@@ -26,7 +26,12 @@ class AcknowledgeRequest(BaseModel):
 def handler(event: dict, context) -> dict:
     request = AcknowledgeRequest.model_validate(event)
     result = casework.acknowledge(request.complaintId)
-    name = "AcknowledgementSent" if result.sent else "AcknowledgementAlreadySent"
+    if result.sent:
+        name = "AcknowledgementSent"
+    elif result.withheld:
+        name = "AcknowledgementWithheld"
+    else:
+        name = "AcknowledgementAlreadySent"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    logger.info("acknowledgement", extra={"sent": result.sent})
+    logger.info("acknowledgement", extra={"sent": result.sent, "withheld": result.withheld})
     return {"complaintId": result.complaintId, "acknowledgedAt": result.acknowledgedAt}

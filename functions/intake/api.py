@@ -27,7 +27,7 @@ from complaints.models import CHANNELS, Accepted, ComplaintIn, StatusView
 from complaints.openapi import inline_schema
 from complaints.policy import load_policy
 from complaints.settings import Settings
-from complaints.web import base_path, base_url, render
+from complaints.web import base_path, base_url, render, secured
 
 # Cold start: settings, clients and the service are built once per container.
 settings = Settings()
@@ -210,5 +210,6 @@ def _busy(_: errors.TransientError) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
+@secured
 def handler(event: dict, context) -> dict:
     return app.resolve(event, context)

@@ -21,7 +21,7 @@ from complaints import wiring
 from complaints.errors import CaseNotFound
 from complaints.policy import load_policy
 from complaints.settings import Settings
-from complaints.web import base_path, render
+from complaints.web import base_path, render, secured
 
 settings = Settings()
 logger = Logger()
@@ -97,5 +97,6 @@ def data(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
+@secured
 def handler(event: dict, context) -> dict:
     return app.resolve(event, context)

@@ -18,7 +18,7 @@ from complaints.i18n import messages
 from complaints.intake import decode_body, field_errors
 from complaints.settings import Settings
 from complaints.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
-from complaints.web import base_path, render
+from complaints.web import base_path, render, secured
 
 settings = Settings()
 logger = Logger()
@@ -134,5 +134,6 @@ def _gone(error: LinkGone) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
+@secured
 def handler(event: dict, context) -> dict:
     return app.resolve(event, context)

@@ -195,3 +195,34 @@ def test_the_acknowledgement_states_the_payments_deadline_for_a_payment_complain
     assert datetime.fromisoformat(aws.case(payment["complaintId"])["response_due_at"]) < created + timedelta(
         weeks=4
     )
+
+
+def test_the_reported_spam_relay_is_closed(aws: Aws):
+    """Seven anonymous complaints naming someone else's address, with a sales pitch for a name: five
+    acknowledgements reach the address, greeting "Dear customer"; the rest are withheld, the cases kept."""
+    victim = "victim@example.org"
+    spam = {"email": victim, "name": "Winner! Claim your prize at http://evil.example/claim"}
+    accepted = []
+    for n in range(7):
+        answer = aws.http.post("/complaints", json={"customer": spam, "description": f"Prize {n}."})
+        assert answer.status_code == 202
+        accepted.append(answer.get_json())
+
+    results = [aws.invoke("AcknowledgeFunction", {"complaintId": a["complaintId"]}) for a in accepted]
+
+    emails = [m for m in aws.sent_emails() if m["to"] == [victim]]
+    assert len(emails) == 5
+    for email in emails:
+        for part in (email["text"], email["html"]):
+            assert "Dear customer," in part
+            assert "evil" not in part and "Winner" not in part
+        assert not any("evil" in link for link in email["links"])
+    withheld = aws.case(accepted[6]["complaintId"])
+    assert "ack_suppressed_at" in withheld and "acknowledged_at" not in withheld
+    assert "pending_access_code" not in withheld
+    assert results[6]["acknowledgedAt"] == withheld["ack_suppressed_at"]
+    status = aws.http.get(f"/complaints/{accepted[6]['complaintId']}?code={accepted[6]['accessCode']}")
+    assert status.get_json()["timeline"][-1]["type"] == "ACK_WITHHELD"
+    (counter,) = aws.items("mail_counter")
+    assert counter["sent"] == 5
+    assert victim not in json.dumps(counter, default=str)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
+from botocore.exceptions import ClientError
 
 from complaints.casework import Casework
-from complaints.errors import CaseNotFound, ConflictError
+from complaints.errors import CaseNotFound, ConflictError, TransientError
 from complaints.intake import IntakeService
-from complaints.mail import MailRejected
+from complaints.mail import MailRejected, plain_name
 from complaints.models import ComplaintIn, Status
+from complaints.repository import DynamoCaseRepository
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 CUSTOMER = "alice@example.com"
@@ -100,12 +103,21 @@ def test_the_due_date_is_the_local_date_in_shanghai(repository, workflow, mailer
 
 
 def test_the_name_is_escaped_in_the_html_email(intake, casework, mailer):
+    accepted = submit(intake, name="Jean O'Neill")
+
+    casework.acknowledge(accepted.complaintId)
+
+    assert "Dear Jean O&#39;Neill," in mailer.sent[0].html
+    assert "Dear Jean O'Neill," in mailer.sent[0].text
+
+
+def test_a_name_with_markup_is_not_used_at_all(intake, casework, mailer):
     accepted = submit(intake, name="<b>Mallory</b>")
 
     casework.acknowledge(accepted.complaintId)
 
-    assert "<b>Mallory</b>" not in mailer.sent[0].html
-    assert "&lt;b&gt;Mallory&lt;/b&gt;" in mailer.sent[0].html
+    assert "Mallory" not in mailer.sent[0].html
+    assert "Dear customer," in mailer.sent[0].text
 
 
 def test_a_second_acknowledgement_sends_nothing(intake, casework, mailer, repository, clock):
@@ -138,6 +150,118 @@ def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):
     with pytest.raises(CaseNotFound):
         casework.acknowledge("CMP-20260305-ABCDEF")
     assert mailer.sent == []
+
+
+# ------------------------------------------------------------------ abuse of the acknowledgement
+
+SPAM_NAME = "Winner! Claim your prize at http://evil.example/claim?id=1"
+VICTIM = "victim@example.org"
+
+
+def submit_as(intake: IntakeService, name: str | None, email: str, text: str):
+    customer = {"email": email} | ({"name": name} if name else {})
+    document = {"customer": customer, "description": text, "channel": "api"}
+    return intake.submit(ComplaintIn.model_validate(document)).accepted
+
+
+def test_the_reported_spam_name_is_not_mailed_out(intake, casework, mailer):
+    accepted = submit_as(intake, SPAM_NAME, VICTIM, "Prize.")
+
+    casework.acknowledge(accepted.complaintId)
+
+    email = mailer.sent[0]
+    for part in (email.text, email.html):
+        assert "Dear customer," in part
+        assert "Winner" not in part
+        assert "evil" not in part
+        assert "http://evil" not in part
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        SPAM_NAME,
+        "evil.example",
+        "Visit evil.example now",
+        "www dot evil",  # harmless words are fine: see the next test
+        "Alice <alice@evil.example>",
+        "Call 555 0100",
+        "Alice: see https://x",
+        "x" * 61,
+        "...",
+    ],
+)
+def test_names_carrying_links_or_implausible_are_not_used(name):
+    expected = {"www dot evil": "www dot evil"}.get(name)
+    assert plain_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Alice", "李娜", "Jean-Luc O'Neill", "J. R. R. Tolkien", "María José García", "José  Ñúñez", "O’Brien"],
+)
+def test_real_names_are_kept(name):
+    assert plain_name(name) == " ".join(name.split())
+
+
+def test_an_address_gets_five_acknowledgements_an_hour_and_the_rest_are_withheld(
+    intake, casework, mailer, repository, clock
+):
+    accepted = [submit_as(intake, "Victim", VICTIM, f"Complaint {n}.") for n in range(7)]
+
+    results = [casework.acknowledge(a.complaintId) for a in accepted]
+
+    assert len(mailer.to(VICTIM)) == 5
+    assert [r.sent for r in results] == [True] * 5 + [False] * 2
+    assert [r.withheld for r in results] == [False] * 5 + [True] * 2
+    case, events = repository.get(accepted[5].complaintId)
+    assert case.acknowledged_at is None and case.ack_suppressed_at is not None
+    assert case.pending_access_code is None  # the clear code is forgotten all the same
+    assert events[-1].type == "ACK_WITHHELD"
+    view = intake.status(accepted[5].complaintId, accepted[5].accessCode)  # the case is there
+    assert view.timeline[-1].detail == (
+        "No acknowledgement email was sent: this address had 5 acknowledgements in the past hour already."
+    )
+    assert [key for key in repository.mail_counters] and all(
+        VICTIM not in recipient for recipient, _hour in repository.mail_counters
+    )
+
+
+def test_other_addresses_are_not_held_back_and_the_next_hour_starts_again(intake, casework, mailer, clock):
+    for n in range(6):
+        casework.acknowledge(submit_as(intake, None, VICTIM, f"Complaint {n}.").complaintId)
+    casework.acknowledge(submit_as(intake, None, CUSTOMER, "Mine.").complaintId)
+    assert len(mailer.to(VICTIM)) == 5
+    assert len(mailer.to(CUSTOMER)) == 1
+
+    clock.advance(3600)
+    casework.acknowledge(submit_as(intake, None, VICTIM, "Next hour.").complaintId)
+
+    assert len(mailer.to(VICTIM)) == 6
+
+
+def test_a_withheld_acknowledgement_stays_withheld_when_the_step_is_retried(intake, casework, mailer, clock):
+    accepted = [submit_as(intake, None, VICTIM, f"Complaint {n}.") for n in range(6)]
+    for a in accepted:
+        casework.acknowledge(a.complaintId)
+    clock.advance(3600)
+
+    again = casework.acknowledge(accepted[5].complaintId)
+
+    assert again.withheld and not again.sent
+    assert len(mailer.to(VICTIM)) == 5
+
+
+def test_a_retried_acknowledgement_counts_once(intake, casework, mailer, repository):
+    accepted = submit_as(intake, None, VICTIM, "Complaint.")
+    mailer.reject_to = {VICTIM}
+    for _ in range(3):
+        with pytest.raises(MailRejected):
+            casework.acknowledge(accepted.complaintId)
+    mailer.reject_to = set()
+
+    assert casework.acknowledge(accepted.complaintId).sent
+    assert list(repository.mail_counters.values()) == [1]
 
 
 # ------------------------------------------------------------------ failures
@@ -252,3 +376,32 @@ def test_a_case_that_keeps_changing_raises_conflict_for_step_functions_to_retry(
         fail(casework, accepted.complaintId)
     assert repository.get(accepted.complaintId)[0].status == Status.RECEIVED
     assert mailer.sent == []
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        (["ConditionalCheckFailed", "None"], True),  # counted by an earlier attempt
+        (["None", "ConditionalCheckFailed"], False),  # the address had its hour's acknowledgements
+        (["None", "TransactionConflict"], TransientError),  # another acknowledgement to it, this moment
+    ],
+)
+def test_how_the_mail_counter_transaction_ends(reasons, expected):
+    class Client:
+        def transact_write_items(self, **_):
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException"},
+                    "CancellationReasons": [{"Code": code} for code in reasons],
+                },
+                "TransactWriteItems",
+            )
+
+    table = SimpleNamespace(name="CasesTable", meta=SimpleNamespace(client=Client()))
+    count = DynamoCaseRepository(table).count_acknowledgement
+    args = ("CMP-20260305-ABCDEF", "0" * 64, "2026-03-05T12", 5, datetime(2026, 3, 5, 12, tzinfo=UTC))
+    if expected is TransientError:
+        with pytest.raises(TransientError):
+            count(*args)
+    else:
+        assert count(*args) is expected

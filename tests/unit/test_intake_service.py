@@ -316,6 +316,36 @@ def test_a_wrong_code_and_an_unknown_id_are_the_same_not_found(intake):
     assert wrong_code.args == (accepted.complaintId,) and unknown.args == (unknown_id,)
 
 
+def test_an_unknown_id_costs_the_same_reads_and_hashing_as_a_wrong_code(intake, repository, monkeypatch):
+    accepted = intake.submit(complaint()).accepted
+    unknown_id = "CMP-20260305-ZZZZZZ"
+    assert unknown_id != accepted.complaintId
+    hashed: list[str] = []
+    compared: list[str] = []
+    real_hash, real_compare = ids.hash_access_code, ids.hmac.compare_digest
+    monkeypatch.setattr(ids, "hash_access_code", lambda code: hashed.append(code) or real_hash(code))
+    monkeypatch.setattr(ids.hmac, "compare_digest", lambda a, b: compared.append(b) or real_compare(a, b))
+
+    work = []
+    for complaint_id in (accepted.complaintId, unknown_id):
+        repository.calls.clear()
+        hashed.clear()
+        compared.clear()
+        _not_found(intake, complaint_id, ids.new_access_code())
+        work.append((list(repository.calls), len(hashed), len(compared)))
+
+    assert work[0] == work[1] == (["access_code_hash"], 1, 1)
+
+
+def test_the_right_code_reads_the_case_after_checking_it(intake, repository):
+    accepted = intake.submit(complaint()).accepted
+    repository.calls.clear()
+
+    intake.status(accepted.complaintId, accepted.accessCode)
+
+    assert repository.calls == ["access_code_hash", "get"]
+
+
 @pytest.mark.parametrize(
     "complaint_id",
     ["", "CMP-2026-0305", "cmp-20260305-ABCDEF", "CMP-20260305-ABCDEI", "CMP-20260305-ABCDEFG", "../CASE"],
@@ -323,6 +353,9 @@ def test_a_wrong_code_and_an_unknown_id_are_the_same_not_found(intake):
 def test_a_malformed_id_is_not_found_without_reading_the_table(complaint_id, workflow, policy, clock):
     class Untouchable(FakeRepository):
         def get(self, complaint_id):
+            raise AssertionError("a malformed id must not reach the repository")
+
+        def access_code_hash(self, complaint_id):
             raise AssertionError("a malformed id must not reach the repository")
 
     intake = IntakeService(Untouchable(), workflow, policy, make_settings(), clock=clock)

@@ -401,6 +401,16 @@ def test_the_same_reference_links_the_complaint_and_tells_the_customer_once_in_t
     assert [event.type for event in repository.get(second)[1]].count("LINKED") == 1
 
 
+def test_a_repeat_whose_acknowledgement_was_withheld_gets_no_link_notice(intake, service, repository, mailer):
+    first = submit(intake, CHINESE)
+    service.triage(first)
+    again = submit(intake, CHINESE + "谢谢")
+    repository.cases[again] = repository.cases[again].model_copy(update={"ack_suppressed_at": START})
+
+    assert service.triage(again).outcome == "RELATED"
+    assert mailer.sent == []
+
+
 def test_near_identical_text_is_linked_but_the_same_text_from_another_customer_is_not(
     intake, service, repository, mailer
 ):

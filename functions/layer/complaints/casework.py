@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
-from complaints import stats
+from complaints import ids, stats
 from complaints.errors import ConflictError, NotRetryable, WorkflowStartFailed
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
-from complaints.mail import Mailer, MailRejected, compose
+from complaints.mail import Mailer, MailRejected, compose, plain_name
 from complaints.models import CaseEvent, Status
 from complaints.policy import Policy
 from complaints.repository import CaseRepository
@@ -24,6 +25,7 @@ class Acknowledgement:
     complaintId: str
     acknowledgedAt: str
     sent: bool
+    withheld: bool = False  # not sent: the address had its hour's acknowledgements
 
 
 @dataclass
@@ -56,12 +58,32 @@ class Casework:
 
     def acknowledge(self, complaint_id: str) -> Acknowledgement:
         """Email the complainant, in their language, the ticket id, what happens next, the final-response
-        deadline and the status link. Sent once: a retried task finds the acknowledgement recorded."""
+        deadline and the status link. Sent once: a retried task finds the acknowledgement recorded.
+
+        Anyone may name any address, so one address gets at most the policy's number of
+        acknowledgements an hour: past it the case goes on, its timeline saying none was sent."""
         case, _ = self._repository.get(complaint_id)
         if case.acknowledged_at is not None:
             return Acknowledgement(complaint_id, case.acknowledged_at.isoformat(), sent=False)
+        if case.ack_suppressed_at is not None:
+            return Acknowledgement(
+                complaint_id, case.ack_suppressed_at.isoformat(), sent=False, withheld=True
+            )
+        limit = self._policy.acknowledgements_per_address_per_hour
+        now = self._clock()
+        if case.ack_counted_at is None and not self._repository.count_acknowledgement(
+            complaint_id,
+            ids.recipient_key(case.customer.email),
+            f"{now.astimezone(UTC):%Y-%m-%dT%H}",
+            limit,
+            now,
+        ):
+            self._repository.mark_ack_withheld(
+                complaint_id, CaseEvent(at=now, type="ACK_WITHHELD", params={"limit": str(limit)})
+            )
+            return Acknowledgement(complaint_id, now.isoformat(), sent=False, withheld=True)
         text = messages(case.locale)
-        name = case.customer.name
+        name = plain_name(case.customer.name)
         zone = self._policy.calendar.timezone
         email = compose(
             "ack_email",

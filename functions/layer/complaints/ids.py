@@ -35,6 +35,10 @@ def hash_access_code(code: str) -> str:
     return hashlib.sha256(_canonical_code(code).encode()).hexdigest()
 
 
+# What a missing case's code is compared with, so that an unknown id costs what a wrong code does.
+DUMMY_CODE_HASH = hashlib.sha256(b"no such case").hexdigest()
+
+
 def access_code_matches(code: str | None, stored_hash: str) -> bool:
     if not code:
         return False
@@ -44,6 +48,11 @@ def access_code_matches(code: str | None, stored_hash: str) -> bool:
 def customer_key(email: str) -> str:
     """Who a complaint is from, for the customer index: a hash of the address, never the address."""
     return fingerprint("customer", email.strip().lower())
+
+
+def recipient_key(email: str) -> str:
+    """Whom an email goes to, for per-address mail limits: a hash of the address, never the address."""
+    return fingerprint("recipient", email.strip().lower())
 
 
 def fingerprint(*parts: str) -> str:

@@ -301,12 +301,15 @@ class IntakeService:
         return report
 
     def status(self, complaint_id: str, access_code: str | None) -> StatusView:
-        """The case as its complainant sees it. Unknown id and wrong code raise the same CaseNotFound."""
+        """The case as its complainant sees it. Unknown id and wrong code raise the same CaseNotFound
+        after the same work (one read of the code's hash, one hash and compare, against a dummy hash
+        when there is no case), so timing does not tell which ids exist."""
         if not COMPLAINT_ID.match(complaint_id or "") or not access_code:
             raise CaseNotFound(complaint_id)
-        case, events = self._repository.get(complaint_id)
-        if not ids.access_code_matches(access_code, case.access_code_hash):
+        stored = self._repository.access_code_hash(complaint_id)
+        if not ids.access_code_matches(access_code, stored or ids.DUMMY_CODE_HASH) or stored is None:
             raise CaseNotFound(complaint_id)
+        case, events = self._repository.get(complaint_id)
         return status_view(case, events, load_taxonomy())
 
 

@@ -3,6 +3,8 @@ so every message has a text and an HTML part)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -21,6 +23,30 @@ class Email:
     text: str
     html: str
     tags: dict[str, str] = field(default_factory=dict)
+
+
+MAX_NAME = 60
+# A name as people write theirs: letters (any script), spaces, apostrophes, hyphens, full stops and
+# commas. No digits, no ":", "/", "@" or other punctuation, so no URL, address or phone number.
+_NAME = re.compile(r"(?:[^\W\d_]|[ '’.,·・-])+")
+# A full stop with a letter after it ("evil.example", "x.co"): mail clients autolink bare domains.
+_DOMAIN_LIKE = re.compile(r"\.[^\W\d_]")
+
+
+def plain_name(name: str | None) -> str | None:
+    """The sender-supplied name if it is safe to mail out as a greeting, else None ("Dear customer").
+
+    Anyone can submit a complaint naming any address, so the name is text a stranger puts into our
+    email: it must not carry a link, a bare domain or a sales pitch. HTML escaping is not enough,
+    since mail clients turn "http://..." and "evil.example" in the text part into links."""
+    if not name:
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", name).split())
+    if not text or len(text) > MAX_NAME or not _NAME.fullmatch(text) or _DOMAIN_LIKE.search(text):
+        return None
+    if not any(char.isalpha() for char in text):
+        return None
+    return text
 
 
 class MailRejected(ComplaintsError):

@@ -204,6 +204,9 @@ class Case(BaseModel):
     closed_at: datetime | None = None
     execution_arn: str | None = None
     acknowledged_at: datetime | None = None
+    # The acknowledgement counted against its address's hourly limit; or withheld, the limit reached.
+    ack_counted_at: datetime | None = None
+    ack_suppressed_at: datetime | None = None
     attention_reason: str | None = None
     # The status the case had when it needed attention: where a retry resumes.
     attention_from: Status | None = None

@@ -150,6 +150,7 @@ class Policy(_Policy):
     duplicate_window_seconds: int = Field(gt=0)
     idempotency_key_ttl_seconds: int = Field(gt=0)
     reconcile_grace_seconds: int = Field(ge=0)
+    acknowledgements_per_address_per_hour: int = Field(default=5, gt=0)
 
     def response_due(self, received_at: datetime, category: str | None = None) -> datetime:
         """When the final response is due for a complaint received at `received_at` (aware datetime)."""

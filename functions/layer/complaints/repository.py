@@ -13,6 +13,7 @@ Single-table layout (every key and index is documented here and nowhere else):
 | evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
 | task link       | LINK#<link id>     | LINK                     |                            |
 | report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
+| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
 | archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
 
 (*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
@@ -106,6 +107,20 @@ class CaseRepository(Protocol):
 
     def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
         """Record the acknowledgement; False if it was recorded already."""
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        """The stored hash of the case's access code (one read of the case item); None if no such case."""
+
+    def count_acknowledgement(
+        self, complaint_id: str, recipient: str, hour: str, limit: int, at: datetime
+    ) -> bool:
+        """Count the case's acknowledgement against its recipient's hour (`recipient` is a hash of the
+        address), in one transaction with marking the case counted. False, and nothing counted, when the
+        recipient had `limit` already; True when counted now or before (a retried step)."""
+
+    def mark_ack_withheld(self, complaint_id: str, event: CaseEvent) -> bool:
+        """Record that no acknowledgement is sent (and forget the clear access code); False if the
+        acknowledgement was recorded or withheld already."""
 
     def mark_needs_attention(
         self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
@@ -328,6 +343,74 @@ class DynamoCaseRepository:
                 "UpdateExpression": "SET acknowledged_at = :at, updated_at = :at, version = version + :one "
                 "REMOVE pending_access_code",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledged_at)",
+                "ExpressionAttributeValues": {":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        with aws_errors():
+            found = self._table.get_item(
+                Key=_case_key(complaint_id),
+                ProjectionExpression="access_code_hash",
+                ConsistentRead=True,
+            )
+        return (found.get("Item") or {}).get("access_code_hash")
+
+    def count_acknowledgement(
+        self, complaint_id: str, recipient: str, hour: str, limit: int, at: datetime
+    ) -> bool:
+        try:
+            with aws_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": _case_key(complaint_id),
+                                "UpdateExpression": "SET ack_counted_at = :at",
+                                "ConditionExpression": "attribute_exists(pk) "
+                                "AND attribute_not_exists(ack_counted_at)",
+                                "ExpressionAttributeValues": {":at": _iso(at)},
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": {"pk": f"MAILTO#{recipient}", "sk": f"HOUR#{hour}"},
+                                "UpdateExpression": "ADD sent :one SET kind = :kind, #ttl = :ttl",
+                                "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
+                                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                                "ExpressionAttributeValues": {
+                                    ":one": 1,
+                                    ":limit": limit,
+                                    ":kind": "mail_counter",
+                                    ":ttl": int((at + timedelta(days=2)).timestamp()),
+                                },
+                            }
+                        },
+                    ]
+                )
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return True  # counted by an earlier attempt of this step
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                return False
+            if any(code in ("ThrottlingError", "TransactionConflict") for code in reasons):
+                # Acknowledgements to one address at the same moment: the step is retried.
+                raise TransientError("transaction conflict on the mail counter") from error
+            raise
+        return True
+
+    def mark_ack_withheld(self, complaint_id: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET ack_suppressed_at = :at, updated_at = :at, version = version + :one "
+                "REMOVE pending_access_code",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledged_at) "
+                "AND attribute_not_exists(ack_suppressed_at)",
                 "ExpressionAttributeValues": {":at": _iso(event.at), ":one": 1},
             },
             event,

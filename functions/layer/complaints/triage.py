@@ -510,8 +510,11 @@ class TriageService:
         )
 
     def _notify_related(self, case: Case) -> None:
-        """Tell the complainant, in their language, that this complaint joins their earlier case. Once."""
-        if case.related_notified_at is not None or case.related_to is None:
+        """Tell the complainant, in their language, that this complaint joins their earlier case. Once.
+
+        Not when the case's acknowledgement was withheld (its address had its hour's acknowledgements):
+        otherwise near-identical repeats would mail the address without bound."""
+        if case.related_notified_at is not None or case.related_to is None or case.ack_suppressed_at:
             return
         text = messages(case.locale)
         self._mailer.send(
