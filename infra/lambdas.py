@@ -209,14 +209,13 @@ class FunctionRuntime:
                 name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}",
             )
             worker.daemon = True
-            started = time.monotonic()
             worker.start()
             worker.join(self.spec.timeout)
             if worker.is_alive():
-                elapsed = time.monotonic() - started
                 raise HandlerError(
                     TIMED_OUT,
-                    f"RequestId: {context.aws_request_id} Error: Task timed out after {elapsed:.2f} seconds",
+                    f"RequestId: {context.aws_request_id} Error: Task timed out after "
+                    f"{self.spec.timeout:.2f} seconds",
                     [],
                 )
             if "error" in outcome:
