@@ -68,6 +68,30 @@ def test_a_form_with_too_many_fields_is_a_400(aws: Aws):
     assert "fields" in document["message"]
 
 
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        ("2361-01-01T00:00:00Z", False),
+        ("9999-12-31T23:59:59", False),
+        ((datetime.now(UTC) + timedelta(days=2)).isoformat(), False),
+        ((datetime.now(UTC) - timedelta(days=365 * 11)).isoformat(), False),
+        ("0001-01-01T00:00:00", False),
+        ((datetime.now(UTC) - timedelta(days=3)).isoformat(), True),
+        # a local time without an offset, up to 14 hours ahead of UTC (the zone is applied later)
+        ((datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None).isoformat(), True),
+    ],
+    ids=["year-2361", "year-9999", "in-two-days", "eleven-years-ago", "year-1", "last-week", "naive-now"],
+)
+def test_occurred_at_is_bounded(aws: Aws, occurred_at: str, accepted: bool):
+    answer = aws.http.post("/complaints", json={**VALID, "occurredAt": occurred_at})
+
+    if accepted:
+        assert answer.status_code == 202
+        return
+    document = assert_refused(answer, 422, aws)
+    assert [error["field"] for error in document["errors"]] == ["occurredAt"]
+
+
 # ---------------------------------------------------------------- secrets that are not ASCII
 
 
@@ -156,3 +180,43 @@ def test_a_non_ascii_ops_cookie_is_a_403(aws: Aws, gateway: Client):
     gateway.set_cookie("ops_token", "令牌", path=f"/{STAGE}/ops")
 
     assert gateway.get("/ops").status_code == 403
+
+
+# ---------------------------------------------------------------- the OpenAPI matches what is served
+
+
+@pytest.fixture
+def spec(aws: Aws) -> dict:
+    return aws.http.get("/swagger", query_string={"format": "json"}).get_json()
+
+
+def test_openapi_names_the_stage_the_api_is_served_under(spec: dict):
+    assert [server["url"] for server in spec["servers"]] == [f"/{STAGE}"]
+
+
+def test_openapi_error_bodies_match_what_is_sent(aws: Aws, spec: dict):
+    post = spec["paths"]["/complaints"]["post"]
+    responses = post["responses"]
+    assert {"202", "400", "413", "415", "422", "503"} <= set(responses)
+    assert "Retry-After" in responses["503"]["headers"]
+    schema = responses["422"]["content"]["application/json"]["schema"]
+    schema = resolve(spec, schema)
+    answer = aws.http.post("/complaints", json={"customer": {}})
+    body = answer.get_json()
+    assert answer.status_code == 422
+    assert set(schema["required"]) <= set(body)
+    item_schema = resolve(spec, schema["properties"]["errors"]["items"])
+    assert set(item_schema["required"]) <= set(body["errors"][0])
+    for status in ("400", "413", "415", "503"):
+        problem = resolve(spec, responses[status]["content"]["application/json"]["schema"])
+        assert problem["required"] == ["message"]
+    status_404 = spec["paths"]["/complaints/{complaint_id}"]["get"]["responses"]["404"]
+    assert resolve(spec, status_404["content"]["application/json"]["schema"])["required"] == ["message"]
+
+
+def resolve(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        return spec["components"]["schemas"][name]
+    return schema
