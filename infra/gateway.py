@@ -105,6 +105,14 @@ def _json(status: int, document: Any) -> Response:
 OPS_COOKIE = "ops_token"
 
 
+def _same_secret(offered: str, secret: str) -> bool:
+    """Constant-time, on bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a
+    crash, where a wrong token must get the same 403 as any other)."""
+    return hmac.compare_digest(
+        offered.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass")
+    )
+
+
 MISSING_TOKEN = {"message": "Missing Authentication Token"}  # API Gateway's answer to a path it has not
 
 
@@ -176,7 +184,7 @@ class Gateway:
     def _check_ops_token(self, request: Request, stage: str) -> Response | None:
         """None when the request carries the ops token; otherwise the answer to give."""
         offered = request.args.get("token")
-        if offered is not None and self.ops_token and hmac.compare_digest(offered, self.ops_token):
+        if offered is not None and self.ops_token and _same_secret(offered, self.ops_token):
             # Exchange the token in the link for a cookie, and drop it from the address bar.
             response = Response(status=303, headers={"Location": request.path})
             response.set_cookie(
@@ -185,7 +193,7 @@ class Gateway:
             return response
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         cookie = request.cookies.get(OPS_COOKIE, "")
-        if self.ops_token and any(hmac.compare_digest(c, self.ops_token) for c in (bearer, cookie) if c):
+        if self.ops_token and any(_same_secret(c, self.ops_token) for c in (bearer, cookie) if c):
             return None
         return _json(403, {"message": "Missing Authentication Token"})
 

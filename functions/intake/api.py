@@ -9,6 +9,7 @@ from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,7 +24,7 @@ from complaints.intake import (
     is_form,
     parse_submission,
 )
-from complaints.models import CHANNELS, Accepted, ComplaintIn, StatusView
+from complaints.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
 from complaints.openapi import inline_schema
 from complaints.policy import load_policy
 from complaints.settings import Settings
@@ -36,11 +37,36 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 service = wiring.intake_service(settings, policy)
-app = APIGatewayRestResolver(enable_validation=True)
+
+
+class Resolver(APIGatewayRestResolver):
+    """Powertools' resolver; the OpenAPI's `servers` names the path the API is served under as this request
+    reached it ("/prod" on API Gateway's own domain, a custom domain's base path), as links do."""
+
+    def _get_base_path(self) -> str:
+        return base_path(self.current_event.raw_event) or "/"
+
+
+app = Resolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title="Complaints API", version="1.0.0")
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
+PAGE = {"text/html": {"schema": {"type": "string"}}}  # what a browser (Accept: text/html) gets instead
+
+
+def _problem_response(description: str, **extra) -> dict:
+    return {"description": description, "content": {JSON: {"model": Problem}}, **extra}
+
+
+INVALID = {
+    "description": "Invalid fields (body, header or query parameter), each named",
+    "content": {JSON: {"model": InvalidFields}, **PAGE},
+}
+BUSY = _problem_response(
+    "AWS throttled; retry after the seconds Retry-After gives",
+    headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+)
 
 
 def _wants_html() -> bool:
@@ -89,11 +115,15 @@ def complaint_form():
     "The same Idempotency-Key returns the first answer; so does the same customer sending the same text "
     "within 10 minutes.",
     responses={
-        202: {"description": "Accepted", "content": {JSON: {"model": Accepted}}},
-        400: {"description": "Malformed body"},
-        413: {"description": "Body over 64 KiB"},
-        415: {"description": "Unsupported content type"},
-        422: {"description": "Invalid fields, each named"},
+        202: {"description": "Accepted", "content": {JSON: {"model": Accepted}, **PAGE}},
+        400: _problem_response(
+            "Malformed body: not JSON or not a JSON object, not UTF-8, nested over 32 levels, a number over "
+            "40 characters, or a form of over 64 fields"
+        ),
+        413: _problem_response("Body over 64 KiB"),
+        415: _problem_response("Unsupported content type"),
+        422: INVALID,
+        503: BUSY,
     },
     openapi_extensions={
         "requestBody": {"required": True, "content": {JSON: {"schema": inline_schema(ComplaintIn)}}}
@@ -131,7 +161,15 @@ def submit_complaint(
     summary="A complaint's status and timeline",
     description="Needs the access code, as ?code= or the X-Access-Code header. Unknown id and wrong code "
     "give the same 404.",
-    responses={200: {"description": "The case", "content": {JSON: {"model": StatusView}}}, 404: {}},
+    responses={
+        200: {"description": "The case", "content": {JSON: {"model": StatusView}, **PAGE}},
+        404: {
+            "description": "No such case, or the wrong access code",
+            "content": {JSON: {"model": Problem}, **PAGE},
+        },
+        422: INVALID,
+        503: BUSY,
+    },
 )
 def complaint_status(
     complaint_id: Annotated[str, Path(max_length=32)],
@@ -188,7 +226,23 @@ def _unsupported(error: errors.UnsupportedMediaType) -> Response:
 
 @app.exception_handler(errors.IdempotencyKeyReused)
 def _key_reused(error: errors.IdempotencyKeyReused) -> Response:
-    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
+    reused = {"field": "Idempotency-Key", "message": str(error), "type": "idempotency_key_reused"}
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(error), errors=[reused])
+
+
+@app.exception_handler(RequestValidationError)
+def _bad_parameter(error: RequestValidationError) -> Response:
+    """A header, query or path parameter Powertools refused (too long, say): the same 422 body as a bad
+    field of the complaint, where Powertools' own omits the message its schema requires."""
+    named = [
+        {
+            "field": str(item.get("loc", ("request",))[-1]),
+            "message": str(item.get("msg") or "invalid"),
+            "type": str(item.get("type") or "value_error"),
+        }
+        for item in error.errors()
+    ]
+    return _problem(HTTPStatus.UNPROCESSABLE_ENTITY, "Some parameters are invalid.", errors=named)
 
 
 @app.exception_handler(errors.CaseNotFound)

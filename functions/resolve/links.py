@@ -4,7 +4,6 @@ records the person's answer exactly once and hands it to the waiting Step Functi
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -14,8 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from complaints import wiring
+from complaints.errors import MalformedBody, PayloadTooLarge
 from complaints.i18n import messages
-from complaints.intake import decode_body, field_errors
+from complaints.intake import decode_body, field_errors, parse_form
 from complaints.settings import Settings
 from complaints.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
 from complaints.web import base_path, render, secured
@@ -72,7 +72,7 @@ def decide(
 ):
     event = app.current_event
     raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
-    form = {k: v for k, v in parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)}
+    form = dict(parse_form(raw.decode("utf-8", errors="replace")))
     try:
         link = service.submit(link_id, sig, form)
     except ValidationError as error:
@@ -90,6 +90,16 @@ def decide(
 def _forged(_: LinkForged) -> Response:
     metrics.add_metric(name="TaskLinkRejected", unit=MetricUnit.Count, value=1)
     return _page("task_refused.html", 404, title="Link not found", message="This link is not valid.")
+
+
+@app.exception_handler(MalformedBody)
+def _malformed(error: MalformedBody) -> Response:
+    return _page("task_refused.html", 400, title="This form cannot be read", message=str(error))
+
+
+@app.exception_handler(PayloadTooLarge)
+def _too_large(error: PayloadTooLarge) -> Response:
+    return _page("task_refused.html", 413, title="This form is too large", message=str(error))
 
 
 @app.exception_handler(LinkDecided)

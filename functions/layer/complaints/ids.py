@@ -32,7 +32,8 @@ def _canonical_code(code: str) -> str:
 
 def hash_access_code(code: str) -> str:
     """Only this hash is stored; the code itself is shown to the complainant once and emailed once."""
-    return hashlib.sha256(_canonical_code(code).encode()).hexdigest()
+    # surrogatepass: whatever str arrives (a code is ASCII; a wrong one need not be) hashes, never raises.
+    return hashlib.sha256(_canonical_code(code).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # What a missing case's code is compared with, so that an unknown id costs what a wrong code does.

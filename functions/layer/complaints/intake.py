@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,14 @@ FORM_FIELDS = {
     "occurredAt": ("occurredAt",),
     "desiredResolution": ("desiredResolution",),
 }
+# Limits on what an anonymous body can make the parsers do (the body itself is at most 64 KiB):
+# nesting (Python's JSON parser recurses, and a thousand levels exhaust its stack), the digits of a
+# number (int() refuses over 4,300, and nothing here needs more than a money amount), and form fields
+# (the form has 13; the task pages fewer).
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_CHARS = 40
+MAX_FORM_FIELDS = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def utc_now() -> datetime:
@@ -78,12 +87,66 @@ def decode_body(body: str | None, is_base64: bool, limit: int) -> bytes:
     return raw
 
 
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """An urlencoded form's fields, at most MAX_FORM_FIELDS of them (MalformedBody over that)."""
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as error:
+        raise MalformedBody(f"the form has too many fields; the limit is {MAX_FORM_FIELDS}") from error
+
+
 def form_fields(raw: bytes) -> dict[str, str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise MalformedBody("the form is not UTF-8") from error
-    return {name: value for name, value in parse_qsl(text, keep_blank_values=True) if value.strip()}
+    return {name: value for name, value in parse_form(text) if value.strip()}
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text (its strings skipped), without parsing it."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _number(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(literal: str) -> Any:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise MalformedBody(f"a number in the body is over {MAX_NUMBER_CHARS} characters")
+        value = kind(literal)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MalformedBody("a number in the body is out of range")
+        return value
+
+    return parse
+
+
+def _no_constant(literal: str) -> Any:
+    raise MalformedBody(f"{literal} is not a JSON number")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON body, within the limits above: MalformedBody for anything it cannot or should not parse."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise MalformedBody("the body is not valid JSON: it is not UTF-8") from error
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise MalformedBody(f"the body nests too deep; the limit is {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(
+            text, parse_int=_number(int), parse_float=_number(float), parse_constant=_no_constant
+        )
+    except json.JSONDecodeError as error:
+        raise MalformedBody(f"the body is not valid JSON: {error}") from error
+    except RecursionError as error:  # json_depth counts too few only for text json.loads refuses anyway
+        raise MalformedBody("the body nests too deep") from error
 
 
 def form_to_document(fields: dict[str, str]) -> dict[str, Any]:
@@ -109,10 +172,7 @@ def parse_submission(raw: bytes, content_type: str | None) -> ComplaintIn:
     if is_form(media):
         document: Any = form_to_document(form_fields(raw))
     elif media == "application/json" or media.endswith("+json"):
-        try:
-            document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise MalformedBody(f"the body is not valid JSON: {error}") from error
+        document = parse_json(raw)
         if not isinstance(document, dict):
             raise MalformedBody("the body must be a JSON object")
     else:

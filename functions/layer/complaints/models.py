@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -27,6 +27,12 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 RefName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 RefValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,31}$")
+# When the complained-of thing happened: not in the future (5 minutes' clock skew allowed), not over 10 years
+# ago (no platform keeps records longer). A time without an offset is read in the calendar's zone later, so
+# it gets the widest offsets there are (UTC-12 to UTC+14) on either side.
+OCCURRED_SKEW = timedelta(minutes=5)
+OCCURRED_HORIZON = timedelta(days=3653)
+_WIDEST_OFFSET = timedelta(hours=14)
 
 
 def _check_locale(value: str | None) -> str | None:
@@ -94,13 +100,50 @@ class ComplaintIn(_In):
     channel: Channel = "api"
     subject: Annotated[str, StringConstraints(max_length=200)] | None = None
     description: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
-    occurredAt: datetime | None = None
+    occurredAt: datetime | None = Field(
+        default=None,
+        description="When it happened: not in the future (5 minutes' skew allowed), not over 10 years ago. "
+        "Without an offset, read in the platform's time zone.",
+    )
     references: dict[RefName, RefValue] = Field(default_factory=dict, max_length=10)
     amount: AmountIn | None = None
     desiredResolution: Annotated[str, StringConstraints(max_length=1000)] | None = None
     categoryHint: Annotated[str, StringConstraints(max_length=32, to_lower=True)] | None = Field(
         default=None, description="What the caller thinks it is about; triage weighs it, does not obey it"
     )
+
+    @field_validator("occurredAt")
+    @classmethod
+    def _occurred_in_the_last_ten_years(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        now = datetime.now(UTC)
+        slack = _WIDEST_OFFSET if value.tzinfo is None else timedelta(0)
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if moment > now + OCCURRED_SKEW + slack:
+            raise ValueError("occurredAt is in the future")
+        if moment < now - OCCURRED_HORIZON - slack:
+            raise ValueError("occurredAt is over 10 years ago")
+        return value
+
+
+class Problem(BaseModel):
+    """Why a request was refused (400, 404, 413, 415, 503)."""
+
+    message: str
+
+
+class FieldError(BaseModel):
+    field: str = Field(description='The field, dotted ("customer.email"), or the header or query parameter')
+    message: str
+    type: str
+
+
+class InvalidFields(BaseModel):
+    """A 422: the fields that are missing or invalid, each named; the values are never echoed."""
+
+    message: str
+    errors: list[FieldError]
 
 
 class Accepted(BaseModel):

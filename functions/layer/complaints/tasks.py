@@ -93,7 +93,8 @@ def signature_matches(key: bytes, link: TaskLink, sig: str | None) -> bool:
     if not sig:
         return False
     expected = signature(key, link.link_id, link.complaint_id, link.kind, link.recipient_id)
-    return hmac.compare_digest(expected, sig)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a mismatch).
+    return hmac.compare_digest(expected.encode(), sig.encode("utf-8", "surrogatepass"))
 
 
 REMEDIES = ("refund", "partial_refund", "resettle", "compensation", "account_fix", "explanation")
