@@ -165,7 +165,14 @@ class StackConfig:
 
 
 def _ensure_free(host: str, port: int, what: str) -> None:
+    """Refuse to start on a port another program listens on, with a message that says what to do.
+
+    The probe binds as the servers will (werkzeug sets SO_REUSEADDR): a port whose only sockets are the
+    previous run's closed connections, in TIME_WAIT for a minute after a stop, is free to listen on, so a
+    restart right after Ctrl-C works; a port with a listener still refuses the bind."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name == "posix":  # on Windows the option would let the bind share a port in use
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -375,7 +382,7 @@ class EmbeddedStack:
                 "      stepfunctions list-executions \\",
                 f"      --state-machine-arn {machine_arn}",
                 "",
-                "Ctrl-C stops it.",
+                "Ctrl-C stops it. The data lives in memory only: every case and email is gone when it stops.",
                 "",
             ]
         )
