@@ -4,6 +4,7 @@ stops `python -m infra` itself, as a person does, so they share no stack."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -173,3 +174,61 @@ def test_a_port_another_program_listens_on_is_refused_with_the_message(tmp_path:
         )
     assert run.returncode == 1
     assert f"Port {taken} ({what}) is taken" in run.stderr
+
+
+def body_of(document: dict) -> bytes:
+    return json.dumps(document).encode()
+
+
+def slow_submission(port: int, body: bytes) -> socket.socket:
+    """A POST /prod/complaints whose body has come only half: the gateway is in the middle of it."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=20)
+    connection.sendall(
+        (
+            f"POST /prod/complaints HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body[: len(body) // 2]
+    )
+    return connection
+
+
+def rest_and_answer(connection: socket.socket, body: bytes) -> bytes:
+    with connection:
+        connection.sendall(body[len(body) // 2 :])
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_ctrl_c_lets_a_request_in_progress_finish_and_answers_new_ones_503(tmp_path: Path):
+    with started(tmp_path / "stack.log") as stack:
+        body = body_of(submit())
+        slow = slow_submission(stack.port, body)
+        time.sleep(0.5)  # the gateway has read the headers and waits for the rest of the body
+        sent = time.monotonic()
+        stack.process.send_signal(signal.SIGINT)
+        wait_for(lambda: "request(s) in progress" in stack.output(), timeout=5, what="the stop to begin")
+
+        refused = requests.post(f"{stack.api_url}/complaints", json=submit(), timeout=10)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        assert stack.process.poll() is None  # still waiting for the slow one
+
+        answer = rest_and_answer(slow, body)
+        assert answer.startswith(b"HTTP/1.1 202"), answer[:300]
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["complaintId"]
+        assert stack.process.wait(timeout=5) == 0
+        print(f"stopped {time.monotonic() - sent:.2f}s after Ctrl-C")
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path: Path):
+    with started(tmp_path / "stack.log") as stack:
+        body = body_of(submit())
+        slow = slow_submission(stack.port, body)
+        time.sleep(0.5)  # the gateway has read the headers and waits for the rest of the body
+        stack.process.send_signal(signal.SIGINT)
+        wait_for(lambda: "request(s) in progress" in stack.output(), timeout=5, what="the stop to begin")
+        assert stack.interrupt(timeout=3) < 3
+        slow.close()
