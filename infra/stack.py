@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import ClosingIterator
 
@@ -204,6 +204,9 @@ class _Admission:
             admitted = not self.closing
             self._in_progress += 1
         if not admitted:
+            # Read what the client sends before answering: a socket closed with unread data sends a reset,
+            # and the client may then lose the answer.
+            Request(environ).get_data()
             response = Response(
                 json.dumps({"message": "The local stack is stopping"}),
                 status=503,
@@ -224,6 +227,37 @@ class _Admission:
             self._in_progress -= 1
             self._changed.notify_all()
 
+    # Connections, from their accept to their end: `waiting` ones have sent no request line yet (a browser
+    # opens some ahead of need), `busy` ones have.
+    waiting = busy = 0
+
+    def accepted(self) -> None:
+        with self._changed:
+            self.waiting += 1
+
+    def request_line_read(self) -> None:
+        with self._changed:
+            self.waiting -= 1
+            self.busy += 1
+
+    def connection_ended(self, busy: bool) -> None:
+        with self._changed:
+            if busy:
+                self.busy -= 1
+            else:
+                self.waiting -= 1
+            self._changed.notify_all()
+
+    def connections_answered(self, timeout: float, idle_timeout: float) -> None:
+        """After the port is closed: wait for the connections already accepted to be answered, up to
+        `timeout` seconds, and for the ones that have sent nothing yet only up to `idle_timeout`."""
+        started = time.monotonic()
+        with self._changed:
+            while (elapsed := time.monotonic() - started) < timeout:
+                if not self.busy and (not self.waiting or elapsed >= idle_timeout):
+                    return
+                self._changed.wait(0.02)
+
     @property
     def in_progress(self) -> int:
         return self._in_progress
@@ -238,6 +272,34 @@ class _Admission:
                 # In short steps: the main thread runs the signal handlers (a second Ctrl-C) between them.
                 self._changed.wait(min(left, 0.1))
             return self._in_progress
+
+
+class _GatewayServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, its connections counted from their accept (see _Admission)."""
+
+    def __init__(self, host: str, port: int, admission: _Admission) -> None:
+        busy = self.busy = set()
+
+        class Handler(QuietRequestHandler):
+            def parse_request(self) -> bool:
+                if self.request not in busy:
+                    busy.add(self.request)
+                    admission.request_line_read()
+                return super().parse_request()
+
+        self.admission = admission
+        super().__init__(host, port, admission, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.admission.accepted()
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        """The connection's end: the answer is written and the socket closed."""
+        super().shutdown_request(request)
+        was_busy = request in self.busy
+        self.busy.discard(request)
+        self.admission.connection_ended(was_busy)
 
 
 class EmbeddedStack:
@@ -304,7 +366,7 @@ class EmbeddedStack:
             self._gateway_thread.join(timeout=5)
             self._answer_waiting_connections()
             self._http.server_close()
-            self._admission.close(min(grace, 1.0), hurry)  # the 503s of those last connections
+            self._admission.connections_answered(timeout=1.0, idle_timeout=0.2)  # their 503s
         if self._moto is not None:
             self._moto.stop()
         for thread in self._threads:
@@ -376,13 +438,7 @@ class EmbeddedStack:
         gateway.add_local("/_local/mailbox", self._mailbox)
         gateway.add_local("/_local/stack", self._outputs)
         self._admission = _Admission(gateway)
-        self._http = make_server(
-            self.config.host,
-            self.config.port,
-            self._admission,
-            threaded=True,
-            request_handler=QuietRequestHandler,
-        )
+        self._http = _GatewayServer(self.config.host, self.config.port, self._admission)
         self._serving.set()
         self._gateway_thread = threading.Thread(target=self._serve, name="gateway", daemon=True)
         self._gateway_thread.start()

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,3 +234,42 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path: Path):
         wait_for(lambda: "request(s) in progress" in stack.output(), timeout=5, what="the stop to begin")
         assert stack.interrupt(timeout=3) < 3
         slow.close()
+
+
+def test_ctrl_c_during_a_burst_leaves_no_request_without_an_answer(tmp_path: Path):
+    """Complaints keep coming while Ctrl-C stops the stack (each client sends its next one as soon as it has
+    an answer, until a 503): each is accepted (202), refused with 503 and Retry-After, or finds the port
+    closed; none is cut off (a reset, an empty reply, a 502)."""
+    outcomes: list[tuple[float, float, str]] = []  # (sent, answered, what)
+    with started(tmp_path / "stack.log") as stack:
+        url = f"{stack.api_url}/complaints"
+
+        def keep_submitting() -> None:
+            while True:
+                sent = time.monotonic()
+                try:
+                    answer = requests.post(url, json=submit(), timeout=20)
+                except requests.ConnectionError as error:
+                    refused = "Connection refused" in str(error)  # the port is closed: nothing was sent
+                    outcomes.append((sent, time.monotonic(), "refused" if refused else repr(error)))
+                    return
+                what = str(answer.status_code)
+                if answer.status_code == 503:
+                    what += f" Retry-After {answer.headers.get('Retry-After')}"
+                outcomes.append((sent, time.monotonic(), what))
+                if answer.status_code == 503:
+                    return  # back in Retry-After seconds, as a client should: the stack is gone by then
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            for _ in range(12):
+                pool.submit(keep_submitting)
+            wait_for(lambda: len(outcomes) >= 6, timeout=15, what="the burst to get going")
+            interrupted = time.monotonic()
+            stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(timeout=15) == 0
+
+    kinds = Counter(what for _, _, what in outcomes)
+    print(f"{len(outcomes)} requests: {dict(kinds)}")
+    assert set(kinds) <= {"202", "503 Retry-After 5", "refused"}, kinds
+    in_progress_at_ctrl_c = [w for sent, answered, w in outcomes if sent < interrupted < answered]
+    assert "202" in in_progress_at_ctrl_c  # an answer after Ctrl-C to a complaint sent before it
