@@ -69,8 +69,8 @@ class Process:
 
 def launch(log_path: Path, port: int, aws_port: int) -> Process:
     """`python -m infra` as `make run` starts it (see tests/e2e/conftest.py), on the ports given."""
-    env = {**os.environ, "PORT": str(port), "AWS_PORT": str(aws_port), "PYTHONUNBUFFERED": "1"}
-    env["TIME_SCALE"] = "3600"
+    env = {**os.environ, "PORT": str(port), "AWS_PORT": str(aws_port), "TIME_SCALE": "3600"}
+    env["PYTHONUNBUFFERED"] = "1"
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("IAM_RECORD_FILE", None)
     with log_path.open("w") as log:
