@@ -9,8 +9,10 @@ import json
 import logging
 import os
 import secrets
+import selectors
 import socket
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import ClosingIterator
 
 from infra import mailbox, moto_hooks, template
 from infra.gateway import Gateway, QuietRequestHandler
@@ -165,7 +168,14 @@ class StackConfig:
 
 
 def _ensure_free(host: str, port: int, what: str) -> None:
+    """Refuse to start on a port another program listens on, with a message that says what to do.
+
+    The probe binds as the servers will (werkzeug sets SO_REUSEADDR): a port whose only sockets are the
+    previous run's closed connections, in TIME_WAIT for a minute after a stop, is free to listen on, so a
+    restart right after Ctrl-C works; a port with a listener still refuses the bind."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name == "posix":  # on Windows the option would let the bind share a port in use
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -173,6 +183,123 @@ def _ensure_free(host: str, port: int, what: str) -> None:
                 f"Port {port} ({what}) is taken: another `make run` or another program is using it. "
                 f"Stop it, or pick other ports, e.g. PORT=3100 AWS_PORT=5100 make run."
             ) from None
+
+
+STOP_GRACE_SECONDS = 10.0  # how long a stop waits for the requests in progress
+RETRY_AFTER_SECONDS = 5
+
+
+class _Admission:
+    """The gateway's WSGI app, counted: a stop lets the requests in progress finish, and answers the ones
+    that come during it 503 with Retry-After, never a connection closed without an answer."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+        self._changed = threading.Condition()
+        self._in_progress = 0
+        self.closing = False
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        with self._changed:
+            admitted = not self.closing
+            self._in_progress += 1
+        if not admitted:
+            # Read what the client sends before answering: a socket closed with unread data sends a reset,
+            # and the client may then lose the answer.
+            Request(environ).get_data()
+            response = Response(
+                json.dumps({"message": "The local stack is stopping"}),
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                content_type="application/json",
+            )
+            return ClosingIterator(response(environ, start_response), [self._done])
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        # The server closes the body once every byte of the answer is written: the request is over then.
+        return ClosingIterator(body, [self._done])
+
+    def _done(self) -> None:
+        with self._changed:
+            self._in_progress -= 1
+            self._changed.notify_all()
+
+    # Connections, from their accept to their end: `waiting` ones have sent no request line yet (a browser
+    # opens some ahead of need), `busy` ones have.
+    waiting = busy = 0
+
+    def accepted(self) -> None:
+        with self._changed:
+            self.waiting += 1
+
+    def request_line_read(self) -> None:
+        with self._changed:
+            self.waiting -= 1
+            self.busy += 1
+
+    def connection_ended(self, busy: bool) -> None:
+        with self._changed:
+            if busy:
+                self.busy -= 1
+            else:
+                self.waiting -= 1
+            self._changed.notify_all()
+
+    def connections_answered(self, timeout: float, idle_timeout: float) -> None:
+        """After the port is closed: wait for the connections already accepted to be answered, up to
+        `timeout` seconds, and for the ones that have sent nothing yet only up to `idle_timeout`."""
+        started = time.monotonic()
+        with self._changed:
+            while (elapsed := time.monotonic() - started) < timeout:
+                if not self.busy and (not self.waiting or elapsed >= idle_timeout):
+                    return
+                self._changed.wait(0.02)
+
+    @property
+    def in_progress(self) -> int:
+        return self._in_progress
+
+    def close(self, timeout: float, hurry: Callable[[], bool] = lambda: False) -> int:
+        """Admit no more requests; wait up to `timeout` seconds (or until `hurry()`) for the ones in
+        progress. Returns how many are still running."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self.closing = True
+            while self._in_progress and not hurry() and (left := deadline - time.monotonic()) > 0:
+                # In short steps: the main thread runs the signal handlers (a second Ctrl-C) between them.
+                self._changed.wait(min(left, 0.1))
+            return self._in_progress
+
+
+class _GatewayServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, its connections counted from their accept (see _Admission)."""
+
+    def __init__(self, host: str, port: int, admission: _Admission) -> None:
+        busy = self.busy = set()
+
+        class Handler(QuietRequestHandler):
+            def parse_request(self) -> bool:
+                if self.request not in busy:
+                    busy.add(self.request)
+                    admission.request_line_read()
+                return super().parse_request()
+
+        self.admission = admission
+        super().__init__(host, port, admission, Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.admission.accepted()
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        """The connection's end: the answer is written and the socket closed."""
+        super().shutdown_request(request)
+        was_busy = request in self.busy
+        self.busy.discard(request)
+        self.admission.connection_ended(was_busy)
 
 
 class EmbeddedStack:
@@ -185,6 +312,9 @@ class EmbeddedStack:
         self._threads: list[threading.Thread] = []
         self._moto = None
         self._http = None
+        self._admission: _Admission | None = None
+        self._serving = threading.Event()
+        self._gateway_thread: threading.Thread | None = None
         # Stands in for IAM on the ops routes: printed in the banner, new at every start.
         self.ops_token = os.environ.get("OPS_TOKEN") or secrets.token_urlsafe(24)
 
@@ -219,14 +349,45 @@ class EmbeddedStack:
         self._start_schedules()
         self.ready.set()
 
-    def stop(self) -> None:
+    @property
+    def requests_in_progress(self) -> int:
+        return self._admission.in_progress if self._admission is not None else 0
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS, hurry: Callable[[], bool] = lambda: False) -> None:
+        """Stop as a server should: the gateway admits no new request (503 with Retry-After), lets the ones
+        in progress finish (up to `grace` seconds, or until `hurry()`), stops listening, then moto stops.
+        Idle, this takes a fraction of a second."""
         self._stop.set()
-        if self._http is not None:
-            self._http.shutdown()
+        if self._http is not None and self._admission is not None:
+            left = self._admission.close(grace, hurry)
+            if left:
+                log.warning("stopping with %d request(s) still in progress", left)
+            self._serving.clear()
+            self._gateway_thread.join(timeout=5)
+            self._answer_waiting_connections()
+            self._http.server_close()
+            self._admission.connections_answered(timeout=1.0, idle_timeout=0.2)  # their 503s
         if self._moto is not None:
             self._moto.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        """The gateway's serve loop. Not werkzeug's serve_forever: that closes the listening socket as it
+        ends, and the connections waiting to be accepted then would be reset instead of answered."""
+        self._http.timeout = 0.1  # a stop is noticed within a tenth of a second
+        while self._serving.is_set():
+            self._http.handle_request()
+
+    def _answer_waiting_connections(self) -> None:
+        """Connections the kernel accepted after the serve loop's last turn are answered (503) rather than
+        reset when the listening socket closes."""
+        self._http.timeout = 0
+        deadline = time.monotonic() + 1.0  # bounded, should they keep coming
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(self._http.socket, selectors.EVENT_READ)
+            while waiting.select(timeout=0) and time.monotonic() < deadline:
+                self._http.handle_request()
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -277,12 +438,11 @@ class EmbeddedStack:
         gateway.add_local("/_local/mailbox", self._mailbox)
         gateway.add_local("/_local/stack", self._outputs)
         gateway.add_local("/_local/faults", self._faults)
-        self._http = make_server(
-            self.config.host, self.config.port, gateway, threaded=True, request_handler=QuietRequestHandler
-        )
-        thread = threading.Thread(target=self._http.serve_forever, name="gateway", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._admission = _Admission(gateway)
+        self._http = _GatewayServer(self.config.host, self.config.port, self._admission)
+        self._serving.set()
+        self._gateway_thread = threading.Thread(target=self._serve, name="gateway", daemon=True)
+        self._gateway_thread.start()
 
     def _start_schedules(self) -> None:
         for runtime in self.runtimes.values():
@@ -388,7 +548,7 @@ class EmbeddedStack:
                 "      stepfunctions list-executions \\",
                 f"      --state-machine-arn {machine_arn}",
                 "",
-                "Ctrl-C stops it.",
+                "Ctrl-C stops it. The data lives in memory only: every case and email is gone when it stops.",
                 "",
             ]
         )
