@@ -37,7 +37,9 @@ sam: $(SAM_STAMP)
 run: $(STAMP)
 	TIME_SCALE=$${TIME_SCALE:-3600} $(BIN)/python -m infra
 
-test: $(STAMP) $(NODE_STAMP) $(SAM_STAMP)
+# What the tests need (the venv, the SAM CLI's own venv, the Node tools) installs side by side.
+test:
+	@$(MAKE) --no-print-directory -j3 $(STAMP) $(NODE_STAMP) $(SAM_STAMP)
 	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null))
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

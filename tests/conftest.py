@@ -1,4 +1,4 @@
-"""The parallel run: `make test` runs `pytest -n 3 --dist loadgroup` (pyproject's addopts).
+"""The parallel run: `make test` runs `pytest -n 4 --dist loadgroup` (pyproject's addopts).
 
 `--dist loadgroup` promises that the tests marked `xdist_group(NAME)` run on one worker, one after another;
 tests/e2e/conftest.py marks every test by the stack it uses, so that each stack starts once, as in a serial
