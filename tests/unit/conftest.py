@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from complaints.casework import Casework
+from complaints.classify import Taxonomy, load_taxonomy
 from complaints.intake import IntakeService
 from complaints.policy import Policy, load_policy
+from complaints.triage import TriagePolicy, load_triage_policy
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 
@@ -48,3 +50,15 @@ def intake(repository, workflow, policy, settings, clock) -> IntakeService:
 @pytest.fixture
 def casework(repository, mailer, policy, settings, clock) -> Casework:
     return Casework(repository, mailer, policy, settings, clock=clock)
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    """The packaged taxonomy (config/taxonomy.yaml), read once."""
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def triage_policy() -> TriagePolicy:
+    """The packaged triage policy (config/triage.yaml), read once."""
+    return load_triage_policy()

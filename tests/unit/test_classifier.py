@@ -79,11 +79,6 @@ categories:
 
 
 @pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
 def rules(taxonomy) -> RuleClassifier:
     return RuleClassifier(taxonomy)
 

@@ -16,7 +16,7 @@ from complaints.errors import TransientError
 from complaints.investigation import InvestigationService
 from complaints.models import Case, ComplaintIn, Status
 from complaints.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
-from complaints.triage import TriagePolicy, TriageService, load_triage_policy
+from complaints.triage import TriageService
 from tests.fakes import FakeCallbacks, FakeInvestigationRepository, make_settings
 
 KEY = b"unit-test-signing-key"
@@ -57,11 +57,6 @@ def repository() -> FakeInvestigationRepository:
 @pytest.fixture
 def settings():
     return make_settings(time_scale=60.0)
-
-
-@pytest.fixture(scope="module")
-def triage_policy() -> TriagePolicy:
-    return load_triage_policy()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from complaints.classify import RuleClassifier, load_taxonomy
 from complaints.models import ComplaintIn, Status
 from complaints.resolution import LedgerUnavailable, ResolutionService
 from complaints.tasks import LinkStatus
-from complaints.triage import TriagePolicy, TriageService, load_triage_policy
+from complaints.triage import TriageService
 from tests.fakes import FakeInvestigationRepository, FakeLedger, make_settings
 
 KEY = b"unit-test-signing-key"
@@ -42,11 +42,6 @@ def repository() -> FakeInvestigationRepository:
 @pytest.fixture
 def settings():
     return make_settings(time_scale=60.0)
-
-
-@pytest.fixture(scope="module")
-def triage_policy() -> TriagePolicy:
-    return load_triage_policy()
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@ import yaml
 from complaints.classify import (
     Classification,
     RuleClassifier,
-    Taxonomy,
     classifier_from_config,
-    load_taxonomy,
 )
 from complaints.models import ComplaintIn, Status
-from complaints.triage import TriagePolicy, TriageService, load_triage_policy, score_priority
+from complaints.triage import TriageService, score_priority
 from tests.fakes import FakeTriageRepository
 
 WORDINGS = Path(__file__).parent / "data" / "security_incidents.yaml"
@@ -31,16 +29,6 @@ REPORTED = TAKEOVERS[0]["text"]  # once filed as an account matter at P4
 
 def _ids(items: list[dict]) -> list[str]:
     return [f"{n:02d}-{item['locale']}" for n, item in enumerate(items)]
-
-
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def triage_policy() -> TriagePolicy:
-    return load_triage_policy()
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from complaints.classify import RuleClassifier, Taxonomy, load_taxonomy
+from complaints.classify import RuleClassifier
 from complaints.errors import TransientError
 from complaints.i18n import messages
 from complaints.models import ComplaintIn, Status
-from complaints.triage import TriageOutcome, TriagePolicy, TriageService, load_triage_policy
+from complaints.triage import TriageOutcome, TriagePolicy, TriageService
 from tests.cases import store_case
 from tests.fakes import FakeClock, FakeTriageRepository
 
@@ -32,16 +32,6 @@ def clock() -> FakeClock:
 def repository() -> FakeTriageRepository:
     # Overrides conftest's: the intake fixture then stores its cases here too.
     return FakeTriageRepository()
-
-
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def triage_policy() -> TriagePolicy:
-    return load_triage_policy()
 
 
 @pytest.fixture
