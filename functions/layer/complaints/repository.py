@@ -839,19 +839,22 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         self._transact(items)
 
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
+        self._update_link(
+            link_id,
+            event,
+            UpdateExpression="SET #token = :token, expires_at = :expires",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": token, ":expires": _iso(expires_at)},
+        )
+
+    def _update_link(self, link_id: str, event: CaseEvent, **update: Any) -> None:
+        """One transaction: the link item updated as `update` says, and the case's audit event."""
         link = self.get_link(link_id)
         assert link is not None
+        key = {"pk": f"LINK#{link_id}", "sk": "LINK"}
         self._transact(
             [
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": {"pk": f"LINK#{link_id}", "sk": "LINK"},
-                        "UpdateExpression": "SET #token = :token, expires_at = :expires",
-                        "ExpressionAttributeNames": {"#token": "token"},
-                        "ExpressionAttributeValues": {":token": token, ":expires": _iso(expires_at)},
-                    }
-                },
+                {"Update": {"TableName": self._table.name, "Key": key, **update}},
                 self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
             ]
         )
@@ -892,21 +895,12 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             )
 
     def hand_on(self, link_id: str, event: CaseEvent) -> None:
-        link = self.get_link(link_id)
-        assert link is not None
-        self._transact(
-            [
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": {"pk": f"LINK#{link_id}", "sk": "LINK"},
-                        "UpdateExpression": "SET kept = :no",
-                        "ConditionExpression": "kept = :yes",
-                        "ExpressionAttributeValues": {":no": False, ":yes": True},
-                    }
-                },
-                self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
-            ]
+        self._update_link(
+            link_id,
+            event,
+            UpdateExpression="SET kept = :no",
+            ConditionExpression="kept = :yes",
+            ExpressionAttributeValues={":no": False, ":yes": True},
         )
 
     def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None:
