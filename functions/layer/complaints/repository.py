@@ -76,8 +76,12 @@ _TRANSIENT = {
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
-    "TransactionConflict",
+    # A single-item write that met a transaction on its item, and a repeated transaction token in flight.
+    "TransactionConflictException",
+    "TransactionInProgressException",
 }
+# Why a transaction was cancelled, per item (CancellationReasons): these pass; a retry goes through.
+_TRANSIENT_REASONS = {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"}
 
 
 class Claim(BaseModel):
@@ -265,7 +269,7 @@ class DynamoCaseRepository:
                 raise TransientError("claim vanished while being read; retry") from error
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise ConflictError("complaint id in use") from error
-            if any(code in ("ThrottlingError", "TransactionConflict") for code in reasons):
+            if _TRANSIENT_REASONS.intersection(reasons):
                 raise TransientError("transaction conflict") from error
             raise
         return None
@@ -397,7 +401,7 @@ class DynamoCaseRepository:
                 return True  # counted by an earlier attempt of this step
             if reasons[1:2] == ["ConditionalCheckFailed"]:
                 return False
-            if any(code in ("ThrottlingError", "TransactionConflict") for code in reasons):
+            if _TRANSIENT_REASONS.intersection(reasons):
                 # Acknowledgements to one address at the same moment: the step is retried.
                 raise TransientError("transaction conflict on the mail counter") from error
             raise
@@ -532,8 +536,13 @@ class DynamoTriageRepository(DynamoCaseRepository):
             with aws_errors():
                 self._client.transact_write_items(TransactItems=items)
         except ComplaintsError as error:
-            if "ConditionalCheckFailed" in _cancellation_codes(error.__cause__):
+            reasons = _cancellation_codes(error.__cause__)
+            if "ConditionalCheckFailed" in reasons:
                 raise ConflictError("the case or a counter changed") from error
+            if _TRANSIENT_REASONS.intersection(reasons):
+                # Cancelled by another writer or by throttling: the step is retried (TransientError by
+                # name in the state machine), not failed into NEEDS_ATTENTION.
+                raise TransientError(f"transaction cancelled: {', '.join(reasons)}") from error
             raise
 
     def _case_update(self, case: Case, values: dict[str, Any], extra: str = "") -> dict[str, Any]:
