@@ -10,8 +10,9 @@ them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and boto3's 
 `boto3.client()` and `boto3.resource()` use, is the function's own while its code runs (a cold start or
 an invocation). That is boto3's `_get_default_session`, swapped once per process (`install_sessions`).
 An invocation that runs past the function's Timeout fails with Lambda's `Sandbox.Timedout`; its
-container is thrown away (Lambda would stop it; here its thread is left to finish, and its result is
-dropped)."""
+container is thrown away. Lambda stops the sandbox there; a Python thread cannot be stopped, so the
+timed-out handler's thread runs on, but every AWS call it then makes fails before it is sent
+(`InvocationStopped`): nothing it does after its timeout reaches AWS, as on Lambda."""
 
 from __future__ import annotations
 
@@ -46,6 +47,24 @@ def _function_default_session() -> boto3.Session:
     """boto3's default session: the running function's own, or boto3's outside any function."""
     session = _session.get()
     return session if session is not None else _boto3_default_session()
+
+
+class InvocationStopped(RuntimeError):
+    """An AWS call from an invocation that has timed out: Lambda would have stopped it."""
+
+
+class _Invocation:
+    alive = True
+
+
+_invocation: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar("invocation", default=None)
+
+
+def _refuse_after_timeout(**_: Any) -> None:
+    """botocore before-call hook on each function's session."""
+    invocation = _invocation.get()
+    if invocation is not None and not invocation.alive:
+        raise InvocationStopped("the invocation timed out: Lambda stopped it before this call")
 
 
 def install_sessions() -> None:
@@ -155,6 +174,7 @@ class FunctionRuntime:
                 aws_session_token=credentials.session_token,
                 region_name=region,
             )
+            self.session.events.register("before-call", _refuse_after_timeout)
             install_sessions()
         self._idle: list[ModuleType] = []
         self._lock = threading.Lock()
@@ -202,16 +222,23 @@ class FunctionRuntime:
                     except Exception as error:
                         outcome["error"] = error
 
-            # The handler's thread runs in a copy of the caller's context (contextvars), as if it ran here.
-            worker = threading.Thread(
-                target=contextvars.copy_context().run,
-                args=(run,),
-                name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}",
-            )
+            # The handler's thread runs in a copy of the caller's context (contextvars), as if it ran here,
+            # with this invocation's liveness in it.
+            invocation = _Invocation()
+            token = _invocation.set(invocation)
+            try:
+                worker = threading.Thread(
+                    target=contextvars.copy_context().run,
+                    args=(run,),
+                    name=f"{self.spec.logical_id}-{context.aws_request_id[:8]}",
+                )
+            finally:
+                _invocation.reset(token)
             worker.daemon = True
             worker.start()
             worker.join(self.spec.timeout)
             if worker.is_alive():
+                invocation.alive = False  # what it calls from now on fails before it is sent
                 raise HandlerError(
                     TIMED_OUT,
                     f"RequestId: {context.aws_request_id} Error: Task timed out after "

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra import moto_hooks, template
-from infra.lambdas import TIMED_OUT, FunctionRuntime, HandlerError, function_session
+from infra.lambdas import TIMED_OUT, Credentials, FunctionRuntime, HandlerError, function_session
 from tests.integration.conftest import REGION, Aws
 
 
@@ -162,3 +162,32 @@ def test_a_sender_verified_by_its_domain_may_send(monkeypatch: pytest.MonkeyPatc
         assert checks[-1].resource.endswith(":identity/example.com")
         with pytest.raises(ClientError, match="AccessDenied"):
             send("someone@elsewhere.example")
+
+
+def test_nothing_a_timed_out_invocation_does_afterwards_reaches_aws(aws: Aws, tmp_path):
+    """Lambda stops a function at its timeout; here its thread runs on, but its AWS calls fail unsent."""
+    module = tmp_path / "late.py"
+    module.write_text(
+        "import time\nimport boto3\n\n"
+        "def handler(event, context):\n"
+        "    time.sleep(event['sleep'])\n"
+        "    raw = b'From: complaints@example.com\\r\\nTo: late@example.com\\r\\nSubject: x\\r\\n\\r\\nx'\n"
+        "    boto3.client('sesv2').send_email(FromEmailAddress='complaints@example.com',\n"
+        "        Destination={'ToAddresses': ['late@example.com']}, Content={'Raw': {'Data': raw}})\n"
+        "    return 'sent'\n"
+    )
+    role = aws.tpl.roles["AcknowledgeFunctionRole"]
+    assumed = aws.client("sts").assume_role(RoleArn=role.arn, RoleSessionName="LateFunction")["Credentials"]
+    credentials = Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+    spec = template.FunctionSpec("LateFunction", tmp_path, "late.handler", {}, timeout=1)
+    runtime = FunctionRuntime(
+        spec, "arn:aws:lambda:us-east-1:123456789012:function:LateFunction", {}, credentials
+    )
+    sent_before = len(aws.sent_emails())
+
+    assert runtime.invoke({"sleep": 0}) == "sent"  # in time, the mail goes out
+    with pytest.raises(HandlerError, match=r"Sandbox\.Timedout"):
+        runtime.invoke({"sleep": 1.5})
+    time.sleep(1.5)  # the timed-out thread has woken and tried to send by now
+
+    assert len(aws.sent_emails()) == sent_before + 1
