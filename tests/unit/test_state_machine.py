@@ -204,3 +204,22 @@ def test_the_substituted_function_arns_name_the_template_functions(definition, t
             arn = state["Parameters"]["FunctionName"]
             assert arn.startswith("arn:aws:lambda:"), name
             assert arn.rsplit(":", 1)[1] in functions, name
+
+
+TIMED_OUT = {"States.Timeout", "Sandbox.Timedout"}  # the task's TimeoutSeconds; the function's own Timeout
+
+
+def test_every_step_retries_a_timeout_with_backoff_but_no_human_wait_does(definition):
+    """A step that timed out under load is run again (each is safe to repeat: conditional writes, and a
+    timed-out invocation's later calls never reach AWS), with jittered backoff, before the case goes to
+    NEEDS_ATTENTION. A person's wait timing out is an escalation: never retried."""
+    for name, state in _tasks(definition):
+        retried = [r for r in state.get("Retry", []) if TIMED_OUT & set(r["ErrorEquals"])]
+        if state["Resource"].endswith(".waitForTaskToken"):
+            assert not retried, name
+            continue
+        assert len(retried) == 1, name
+        (retrier,) = retried
+        assert set(retrier["ErrorEquals"]) == TIMED_OUT, name
+        assert retrier["MaxAttempts"] >= 2 and retrier["BackoffRate"] >= 2, name
+        assert retrier.get("JitterStrategy") == "FULL", name
