@@ -54,8 +54,9 @@ loudly there instead of quietly in `make run`.
    NEEDS_ATTENTION that AWS would never reach.
 9. Faults on demand (`inject_fault`): the next N calls of an operation fail with the AWS error given,
    before moto sees them: a test (or `POST /_local/faults` on the embedded stack) makes SendTaskSuccess
-   throttle, or answer TaskTimedOut as if the wait had just ended, exactly when it wants. Wraps
-   `StepFunctionsParserBackend.send_task_success` (after (6)), so an injected fault leaves the token live.
+   throttle, or answer TaskTimedOut as if the wait had just ended, or SES v2 SendEmail answer its rate
+   limit, exactly when it wants. Wraps `StepFunctionsParserBackend.send_task_success` (after (6), so an
+   injected fault leaves the token live) and `SESV2Backend.send_email`/`send_raw_email`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, ses_backends
+from moto.sesv2.models import SESV2Backend
 from moto.stepfunctions.parser.api import TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
@@ -477,13 +479,17 @@ def _states_all_spares_terminal_errors(eval_body: Callable) -> Callable:
 
 _faults: dict[str, list[str]] = {}  # operation -> the errors its next calls fail with
 _faults_lock = threading.Lock()
-FAULTS = ("ThrottlingException", "TaskTimedOut")  # both HTTP 400 in AWS's JSON protocol, as here
+# The faults each operation can be made to answer (HTTP 400 with the error's code, as JSON protocols do).
+FAULTS = {
+    "SendTaskSuccess": ("ThrottlingException", "TaskTimedOut"),
+    "SendEmail": ("TooManyRequestsException",),  # SES v2's rate limit (raw and simple content alike)
+}
 
 
 def inject_fault(operation: str, error: str, count: int = 1) -> None:
-    """The next `count` calls of `operation` (only SendTaskSuccess so far) fail with AWS error `error`."""
-    if operation != "SendTaskSuccess" or error not in FAULTS:
-        raise ValueError(f"no fault {error} for {operation}: SendTaskSuccess with one of {FAULTS}")
+    """The next `count` calls of `operation` fail with AWS error `error` (one of FAULTS)."""
+    if error not in FAULTS.get(operation, ()):
+        raise ValueError(f"no fault {error} for {operation}: one of {FAULTS}")
     with _faults_lock:
         _faults.setdefault(operation, []).extend([error] * count)
 
@@ -531,6 +537,8 @@ def install() -> None:
     StepFunctionsParserBackend.send_task_success = _faulty(
         "SendTaskSuccess", StepFunctionsParserBackend.send_task_success
     )
+    SESV2Backend.send_email = _faulty("SendEmail", SESV2Backend.send_email)
+    SESV2Backend.send_raw_email = _faulty("SendEmail", SESV2Backend.send_raw_email)
     _installed = True
 
 

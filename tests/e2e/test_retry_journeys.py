@@ -143,3 +143,27 @@ def test_retried_at_awaiting_confirmation_a_no_reopens_the_case_to_the_lead(retr
     entered = closed_by(stack, accepted, execution)
     assert entered[:2] == ["Start or resume?", "Set clocks to resume"]
     assert entered.index("Apply remedy") < entered.index("Wait for department lead")
+
+
+def test_an_acknowledgement_throttled_by_ses_is_retried_and_sent_once(retry_stack: Stack):
+    """SES answers its rate limit for a while (8 calls: more than one invocation's botocore retries): the
+    acknowledgement step fails as TransientError, Step Functions runs it again, and the complainant gets
+    exactly one acknowledgement; the case goes on to its investigator, nothing needing attention."""
+    stack = retry_stack
+    armed = requests.post(
+        f"{stack.base_url}/_local/faults",
+        json={"operation": "SendEmail", "error": "TooManyRequestsException", "count": 8},
+        timeout=10,
+    )
+    assert armed.status_code == 200, armed.text
+
+    accepted = submit_payment_complaint(stack)
+
+    view = wait_for_status(stack, accepted, "INVESTIGATING")
+    assert "NEEDS_ATTENTION" not in [e["type"] for e in view["timeline"]]
+    events = history(stack, accepted["complaintId"])
+    failed = [e for e in events if e["type"] == "TaskFailed"]
+    assert failed and all("TransientError" in e["taskFailedEventDetails"]["error"] for e in failed), failed
+    to_complainant = [m for m in stack.mailbox() if accepted["complaintId"] in m["subject"]]
+    acknowledgements = [m for m in to_complainant if "We received your complaint" in m["subject"]]
+    assert len(acknowledgements) == 1
