@@ -91,9 +91,10 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "states:SendTaskSuccess": {"*"},  # a kept answer handed to the step's next task
         **_mail(),
     },
-    # The ledger (PutItem, GetItem on a repeat), the archive record (PutItem), the roster (UpdateItem).
+    # The ledger (PutItem, GetItem on a repeat), the archive record (PutItem), the roster (UpdateItem), the
+    # customer's current link (GetItem).
     "RemedyFunction": {
-        "dynamodb:GetItem": {LEDGER},
+        "dynamodb:GetItem": {CASES, LEDGER},
         "dynamodb:PutItem": {CASES, LEDGER},
         "dynamodb:Query": {CASES},
         "dynamodb:UpdateItem": {CASES},

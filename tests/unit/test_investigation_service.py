@@ -227,6 +227,19 @@ def test_the_assigned_investigator_is_emailed_a_link_that_does_not_carry_the_tas
     assert repository.event_types(complaint_id)[-1] == "INVESTIGATION_ASSIGNED"
 
 
+def test_the_same_wait_asked_twice_sends_one_email_and_opens_one_link(
+    service, repository, mailer, complaint_id
+):
+    """Step Functions may deliver a task's invocation again: the same token asks nothing twice."""
+    first = service.ask(complaint_id, "investigator", TOKEN, 3600)
+    again = service.ask(complaint_id, "investigator", TOKEN, 3600)
+
+    assert len(mailer.sent) == 1
+    assert len(repository.links) == 1
+    assert again == first
+    assert "REMINDER_SENT" not in repository.event_types(complaint_id)
+
+
 def test_a_reminder_keeps_the_first_link_working_and_binds_it_to_the_new_wait(
     service, repository, mailer, clock, callbacks, complaint_id
 ):
@@ -551,6 +564,17 @@ def test_a_decision_that_came_as_the_approval_wait_ran_out_is_taken_by_the_next_
     assert callbacks.succeeded == [("t-2", {"decision": {"decision": "approve", "comment": ""}})]
     assert len(mailer.sent) == emails  # the manager is not asked: the supervisor's decision stands
     assert repository.event_types(complaint_id)[-1] == "ANSWER_HANDED_ON"
+
+
+def test_the_same_approval_wait_asked_twice_sends_one_email(service, repository, mailer, complaint_id):
+    awaiting_approval(service, repository, complaint_id, REFUND_150)
+
+    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+
+    assert len(mailer.sent) == 1
+    assert repository.event_types(complaint_id).count("APPROVAL_REQUESTED") == 1
+    assert "APPROVAL_ESCALATED" not in repository.event_types(complaint_id)
 
 
 def test_an_approval_escalation_supersedes_the_first_approvers_link(

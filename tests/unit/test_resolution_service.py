@@ -199,6 +199,17 @@ def test_the_customer_is_emailed_the_findings_with_a_link_and_the_case_awaits_th
     assert "RESOLUTION_SENT" in repository.event_types(complaint_id)
 
 
+def test_the_same_wait_for_the_customer_asked_twice_sends_one_email(
+    service, repository, mailer, complaint_id
+):
+    """Step Functions may deliver the task's invocation again: the customer is not asked twice."""
+    service.ask_customer(complaint_id, "confirm-token", 3600)
+    service.ask_customer(complaint_id, "confirm-token", 3600)
+
+    assert len(mailer.sent) == 1
+    assert repository.event_types(complaint_id).count("RESOLUTION_SENT") == 1
+
+
 def test_the_customer_is_asked_in_their_own_language(
     intake, service, repository, policy, triage_policy, mailer, settings, clock
 ):

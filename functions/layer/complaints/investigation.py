@@ -178,6 +178,9 @@ class InvestigationService:
         )
         if self._hand_on(current, token, now):
             return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
+        if current is not None and current.token == token and current.status == LinkStatus.OPEN:
+            # The same wait asked twice (an invocation delivered again): its link and email exist already.
+            return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
         if current is not None and current.level == level and current.status == LinkStatus.OPEN:
             event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
             self._repository.rebind_link(current.link_id, token, deadline, event)
@@ -229,6 +232,8 @@ class InvestigationService:
         previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
         if self._hand_on(previous, token, now):
             return {"complaintId": complaint_id, "level": level}
+        if previous is not None and previous.token == token and previous.status == LinkStatus.OPEN:
+            return {"complaintId": complaint_id, "level": level}  # the same wait asked again
         link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         escalated = previous is not None and previous.status == LinkStatus.OPEN
         text = messages(case.locale)

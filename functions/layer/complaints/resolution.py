@@ -164,6 +164,9 @@ class ResolutionService:
         """Email the complainant the findings, the remedy and when to expect it, with a link to say
         whether it is resolved; the case waits AWAITING_CONFIRMATION."""
         case, _ = self._repository.get(complaint_id)
+        current = self._repository.get_link(case.confirm_link_id) if case.confirm_link_id else None
+        if current is not None and current.token == token:  # the same wait asked again: sent already
+            return {"complaintId": complaint_id}
         findings = Findings.model_validate(case.findings or {})
         now = self._clock()
         customer = SimpleNamespace(
