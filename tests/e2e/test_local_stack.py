@@ -121,15 +121,20 @@ def time_wait_ports() -> set[int]:
     return ports
 
 
+def read_to_close(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    return answer
+
+
 def closed_by_the_server(port: int, path: str) -> bytes:
     """GET `path`, and read until the server closes the connection: its side of it, the one that closed
     first, then stays in TIME_WAIT for a minute."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    return answer
+        return read_to_close(connection)
 
 
 def test_the_banner_says_the_data_lives_in_memory(tmp_path: Path):
@@ -198,10 +203,7 @@ def slow_submission(port: int, body: bytes) -> socket.socket:
 def rest_and_answer(connection: socket.socket, body: bytes) -> bytes:
     with connection:
         connection.sendall(body[len(body) // 2 :])
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    return answer
+        return read_to_close(connection)
 
 
 def test_ctrl_c_lets_a_request_in_progress_finish_and_answers_new_ones_503(tmp_path: Path):
