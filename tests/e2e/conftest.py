@@ -221,9 +221,16 @@ def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
                 raise _PortLost(output)
             raise AssertionError(f"the stack exited with {process.returncode}:\n{output}")
         try:
-            return requests.get(f"{base_url}/health", timeout=1).status_code == 200
+            answer = requests.get(f"{base_url}/health", timeout=1)
         except requests.ConnectionError:
             return False
+        if answer.status_code == 200 and answer.json().get("awsEndpoint") != f"http://127.0.0.1:{aws_port}":
+            # Another stack (another worker's) got this port between free_port() and our bind: ours can
+            # never serve here. Start again on other ports.
+            process.kill()
+            process.wait()
+            raise _PortLost(f"port {port} answers for another stack")
+        return answer.status_code == 200
 
     try:
         wait_for(healthy, timeout=START_LIMIT_SECONDS, what="/health")
@@ -231,7 +238,8 @@ def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
             base_url, f"http://127.0.0.1:{aws_port}", port, aws_port, log_path, time.monotonic() - started
         )
     finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        if process.poll() is None:  # not when it was killed for another stack's port (_PortLost)
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
             code = process.wait(timeout=15)
         except subprocess.TimeoutExpired:
