@@ -179,7 +179,7 @@ def test_nothing_a_timed_out_invocation_does_afterwards_reaches_aws(aws: Aws, tm
     role = aws.tpl.roles["AcknowledgeFunctionRole"]
     assumed = aws.client("sts").assume_role(RoleArn=role.arn, RoleSessionName="LateFunction")["Credentials"]
     credentials = Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
-    spec = template.FunctionSpec("LateFunction", tmp_path, "late.handler", {}, timeout=1)
+    spec = template.FunctionSpec("LateFunction", tmp_path, "late.handler", {}, timeout=3)  # busy CI room
     runtime = FunctionRuntime(
         spec, "arn:aws:lambda:us-east-1:123456789012:function:LateFunction", {}, credentials
     )
@@ -187,7 +187,7 @@ def test_nothing_a_timed_out_invocation_does_afterwards_reaches_aws(aws: Aws, tm
 
     assert runtime.invoke({"sleep": 0}) == "sent"  # in time, the mail goes out
     with pytest.raises(HandlerError, match=r"Sandbox\.Timedout"):
-        runtime.invoke({"sleep": 1.5})
-    time.sleep(1.5)  # the timed-out thread has woken and tried to send by now
+        runtime.invoke({"sleep": 3.5})
+    time.sleep(2.5)  # the timed-out thread has woken and tried to send by now
 
     assert len(aws.sent_emails()) == sent_before + 1
