@@ -146,6 +146,52 @@ def test_an_acknowledgement_the_mail_service_refuses_is_not_recorded(intake, cas
     assert "ACKNOWLEDGED" not in [event.type for event in events]
 
 
+def _record_fails(repository, monkeypatch, times: int) -> list[int]:
+    """mark_acknowledged throttled `times` times (after the email went out), then as before."""
+    calls: list[int] = []
+    mark = repository.mark_acknowledged
+
+    def throttled(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            raise TransientError("DynamoDB ProvisionedThroughputExceededException")
+        return mark(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "mark_acknowledged", throttled)
+    return calls
+
+
+def test_a_throttled_record_after_the_email_is_retried_here_not_by_sending_again(
+    intake, mailer, repository, policy, settings, clock, monkeypatch
+):
+    """The email is out: a step that failed now would be retried by the state machine and send it again."""
+    pauses: list[float] = []
+    casework = Casework(repository, mailer, policy, settings, clock=clock, sleep=pauses.append)
+    accepted = submit(intake)
+    calls = _record_fails(repository, monkeypatch, times=3)
+
+    acknowledged = casework.acknowledge(accepted.complaintId)
+    casework.acknowledge(accepted.complaintId)  # the step delivered again: nothing more
+
+    assert acknowledged.sent and len(mailer.sent) == 1
+    assert len(calls) == 4 and pauses == [0.2, 0.4, 0.8]
+    case, events = repository.get(accepted.complaintId)
+    assert case.acknowledged_at is not None
+    assert [event.type for event in events].count("ACKNOWLEDGED") == 1
+
+
+def test_a_record_that_keeps_failing_fails_the_step_after_five_tries(
+    intake, mailer, repository, policy, settings, clock, monkeypatch
+):
+    casework = Casework(repository, mailer, policy, settings, clock=clock, sleep=lambda _: None)
+    accepted = submit(intake)
+    calls = _record_fails(repository, monkeypatch, times=99)
+
+    with pytest.raises(TransientError):
+        casework.acknowledge(accepted.complaintId)
+    assert len(calls) == 5 and len(mailer.sent) == 1
+
+
 def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):
     with pytest.raises(CaseNotFound):
         casework.acknowledge("CMP-20260305-ABCDEF")

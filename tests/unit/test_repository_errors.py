@@ -83,6 +83,31 @@ def test_a_cancelled_transaction_in_a_workflow_step(reasons, expected):
 
 
 @pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        (["None", "TransactionConflict"], TransientError),
+        (["ThrottlingError", "None"], TransientError),
+        (["ConditionalCheckFailed", "None"], False),  # made before: nothing to do
+        (["ValidationError", "None"], ComplaintsError),
+    ],
+)
+@pytest.mark.parametrize("mark", ["mark_acknowledged", "mark_started"])
+def test_a_cancelled_update_and_its_event_in_a_workflow_step(reasons, expected, mark):
+    """One conditional update with its timeline event (acknowledged, started, ...): the acknowledgement step
+    met a conflict here and its case went NEEDS_ATTENTION ("ComplaintsError") instead of being retried."""
+    repository = DynamoInvestigationRepository(Table(Dynamo("TransactionCanceledException", reasons)))
+    args = ("CMP-20260305-ABCDEF", EVENT) if mark == "mark_acknowledged" else ("CMP-x", "arn", EVENT)
+
+    if expected is False:
+        assert getattr(repository, mark)(*args) is False
+        return
+    with pytest.raises(expected) as raised:
+        getattr(repository, mark)(*args)
+    if expected is ComplaintsError:
+        assert not isinstance(raised.value, TransientError | ConflictError)
+
+
+@pytest.mark.parametrize(
     "code",
     [
         "TransactionConflictException",  # a single write meeting a transaction on its item

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 
 from complaints import ids, stats
-from complaints.errors import ConflictError, NotRetryable, WorkflowStartFailed
+from complaints.errors import ConflictError, NotRetryable, WorkflowStartFailed, recorded_after_sending
 from complaints.i18n import messages
 from complaints.intake import Clock, status_url, utc_now
 from complaints.mail import Mailer, MailRejected, compose, plain_name
@@ -49,12 +51,14 @@ class Casework:
         policy: Policy,
         settings: Settings,
         clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self._repository = repository
         self._mailer = mailer
         self._policy = policy
         self._settings = settings
         self._clock = clock
+        self._sleep = sleep
 
     def acknowledge(self, complaint_id: str) -> Acknowledgement:
         """Email the complainant, in their language, the ticket id, what happens next, the final-response
@@ -101,7 +105,10 @@ class Casework:
         )
         self._mailer.send(email)
         now = self._clock()
-        self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED"))
+        recorded_after_sending(
+            lambda: self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED")),
+            sleep=self._sleep,
+        )
         return Acknowledgement(complaint_id, now.isoformat(), sent=True)
 
     def retry(self, complaint_id: str, workflow: Workflow) -> Retried:

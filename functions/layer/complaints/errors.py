@@ -3,6 +3,12 @@ functions called by Step Functions let them propagate so the state machine match
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class ComplaintsError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -50,3 +56,21 @@ class NotRetryable(ComplaintsError):
 
 class WorkflowStartFailed(ComplaintsError):
     """StartExecution failed; the case stays RECEIVED for the reconciler."""
+
+
+def recorded_after_sending(
+    record: Callable[[], T],
+    attempts: int = 5,
+    first_pause: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Record that a message went out, retrying a TransientError here (0.2, 0.4, 0.8, 1.6 s apart): the
+    message is sent, so failing the step now would have the state machine's retry send it again."""
+    for attempt in range(attempts):
+        try:
+            return record()
+        except TransientError:
+            if attempt == attempts - 1:
+                raise
+            sleep(first_pause * 2**attempt)
+    raise AssertionError("unreachable")

@@ -31,7 +31,8 @@ Report counters (`stats.py`) are added in the same transaction as the change the
 Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
 table's TTL attribute `ttl` (removal).
 
-AWS errors become domain errors here: failed conditions -> ConflictError, throttling -> TransientError.
+AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
+cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
 """
 
 from __future__ import annotations
@@ -152,6 +153,10 @@ def aws_errors() -> Iterator[None]:
             raise ConflictError("the item changed or exists already") from error
         if code in _TRANSIENT:
             raise TransientError(f"DynamoDB {code}") from error
+        reasons = _cancellation_codes(error)
+        if "ConditionalCheckFailed" not in reasons and _TRANSIENT_REASONS.intersection(reasons):
+            # Cancelled only because another writer or the capacity was in the way: a retry goes through.
+            raise TransientError(f"DynamoDB {code} ({', '.join(sorted(set(reasons) - {'None'}))})") from error
         raise ComplaintsError(f"DynamoDB {code}") from error
     except BotoCoreError as error:
         raise TransientError(type(error).__name__) from error
