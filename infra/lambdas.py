@@ -3,7 +3,12 @@
 Each function (from the transformed template: Code, Handler, Environment, Timeout, Role) gets a pool of
 "containers": a container is a fresh import of the handler module, made with the function's environment
 in place (its cold start). One invocation runs per container at a time; a concurrent invocation gets
-another container, as Lambda scales out.
+another container, as Lambda scales out, up to CONTAINERS_PER_FUNCTION; past that, an invocation waits
+for a container to be free. On Lambda each container has a machine of its own; here they all share one
+interpreter, so a burst that started a container per request would only add cold starts (each imports
+and builds the handler under the process-wide environment lock): 40 complaints at once made 98 cold
+starts and took 30 s to reach their investigators. The wait is before the handler starts, so a
+function's Timeout still counts its own run only.
 
 As on Lambda, a function's AWS calls are made with its execution role's credentials: the environment has
 them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and boto3's default session, which
@@ -147,6 +152,9 @@ class Credentials:
     session_token: str
 
 
+CONTAINERS_PER_FUNCTION = 4
+
+
 class FunctionRuntime:
     """The containers of one function."""
 
@@ -157,6 +165,7 @@ class FunctionRuntime:
         extra_env: dict[str, str],
         credentials: Credentials | None = None,
         region: str = "us-east-1",
+        containers: int = CONTAINERS_PER_FUNCTION,
     ):
         self.spec = spec
         self.arn = arn
@@ -177,28 +186,30 @@ class FunctionRuntime:
             self.session.events.register("before-call", _refuse_after_timeout)
             install_sessions()
         self._idle: list[ModuleType] = []
+        self._free = threading.BoundedSemaphore(containers)  # containers that may run at once
         self._lock = threading.Lock()
         self.cold_starts = 0
         self.invocations = 0
 
     @contextmanager
     def _container(self) -> Iterator[ModuleType]:
-        with self._lock:
-            module = self._idle.pop() if self._idle else None
-        if module is None:
-            module = load_module(self.spec, self.env, self.session)
+        with self._free:
             with self._lock:
-                self.cold_starts += 1
-        timed_out = False
-        try:
-            yield module
-        except HandlerError as error:
-            timed_out = error.payload["errorType"] == TIMED_OUT
-            raise
-        finally:
-            if not timed_out:  # a container that timed out is not used again
+                module = self._idle.pop() if self._idle else None
+            if module is None:
+                module = load_module(self.spec, self.env, self.session)
                 with self._lock:
-                    self._idle.append(module)
+                    self.cold_starts += 1
+            timed_out = False
+            try:
+                yield module
+            except HandlerError as error:
+                timed_out = error.payload["errorType"] == TIMED_OUT
+                raise
+            finally:
+                if not timed_out:  # a container that timed out is not used again
+                    with self._lock:
+                        self._idle.append(module)
 
     def invoke(self, event: Any) -> Any:
         """Run the handler; raises HandlerError with Lambda's error payload if it raises or times out."""

@@ -5,8 +5,14 @@ loudly there instead of quietly in `make run`.
 
 1. Lambda invoke: with `{"lambda": {"use_docker": False}}` moto answers Invoke from
    `LambdaSimpleBackend.invoke`; we route that call to the project's handler, in-process.
-2. DynamoDB writes are made atomic with one lock: DynamoDB is linearizable per item, moto's threaded
-   server is not, and intake's exactly-once under concurrent duplicates depends on that guarantee.
+2. DynamoDB requests are handled one at a time, under one lock: DynamoDB is linearizable per item, moto's
+   threaded server is not, and intake's exactly-once under concurrent duplicates depends on that
+   guarantee. Writes (`DynamoDBBackend.put_item` …, also when called straight on the backend) and whole
+   requests (`DynamoHandler.call_action`: the backend call and the serialization of its answer) take it.
+   Reads need it too: moto walks `Table.items` and each item's attributes while answering a Query or a
+   Scan and while serializing, and a write on another thread that adds an item or an attribute meanwhile
+   crashed the read with "RuntimeError: dictionary changed size during iteration" (a burst of 200
+   complaints, one Query in several hundred).
 3. DynamoDB TransactWriteItems backs up only the partitions it writes: moto's
    `DynamoDBBackend.transact_write_items` backs a table up with `copy.deepcopy` of the whole table,
    once per item, so the local stack slows down as the table grows (DynamoDB does not). While it runs,
@@ -18,8 +24,15 @@ loudly there instead of quietly in `make run`.
 5. A DynamoDB Query on a table's own key reads just its partition: moto's `Table.query` takes every
    item of the table (`Table.all_items`, which also sorts them all) and keeps those with the hash key,
    so every `get()` of a case costs time in proportion to the table. While such a query runs on this
-   thread, `all_items` of that table returns the partition's items only (sorted the same way); index
-   queries are left alone (their keys are other attributes).
+   thread, `all_items` of that table returns the partition's items only (sorted the same way).
+   A Query on a global or local secondary index does the same walk (moto keeps no index): every
+   customer-history, work-queue or watch-list read cost time in proportion to the whole table. The
+   hooks keep, per table, each index's entries (the index's hash key value -> the primary keys of the
+   items that carry it), built from the table on first use and brought up to date for the keys each
+   write names (put, update, delete, each item of a transaction, after a rolled-back transaction too);
+   while an index query runs, `all_items` returns just the items under the hash key value asked for.
+   moto then applies its own range, filter, sort and paging to them, as before. An index whose key has
+   several hash attributes, and a table whose index set changed, fall back to the walk (rebuilt).
 6. A Step Functions task token closes as on AWS. moto's ASL interpreter (LocalStack's) keeps the
    `CallbackEndpoint` of every `.waitForTaskToken` task in its execution's `CallbackPoolManager` for good:
    SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat for a task that timed out, was answered already or
@@ -55,8 +68,23 @@ loudly there instead of quietly in `make run`.
 9. Faults on demand (`inject_fault`): the next N calls of an operation fail with the AWS error given,
    before moto sees them: a test (or `POST /_local/faults` on the embedded stack) makes SendTaskSuccess
    throttle, or answer TaskTimedOut as if the wait had just ended, or SES v2 SendEmail answer its rate
-   limit, exactly when it wants. Wraps `StepFunctionsParserBackend.send_task_success` (after (6), so an
-   injected fault leaves the token live) and `SESV2Backend.send_email`/`send_raw_email`.
+   limit, or a DynamoDB request (TransactWriteItems, UpdateItem, PutItem, GetItem, Query) throttle, fail
+   with a 500 or be cancelled by a conflicting transaction, exactly when it wants; a DynamoDB fault can
+   be aimed at one function's calls (the credentials that signed the request say whose: (7)). Wraps
+   `StepFunctionsParserBackend.send_task_success` (after (6), so an injected fault leaves the token
+   live), `SESV2Backend.send_email`/`send_raw_email` and `DynamoHandler`'s request methods.
+10. moto's server finds the service of every request under one lock
+   (`DomainDispatcherApplication.get_application`), and there `backends.list_of_moto_modules()` lists
+   moto's package directory and stats each of its ~160 entries, on every request. Each stat lets go of the
+   GIL; with many requests in flight the thread holding the lock waits for the GIL again at every one, so
+   requests queue behind that lock for seconds (a burst of 40 complaints: intake p50 over 10 s). The
+   directory does not change while the server runs: it is listed once.
+11. A state machine's definition is parsed once, not once per execution. moto's
+   `ExecutionWorker._get_evaluation_entrypoint` runs the ANTLR parser over the whole definition (48 kB of
+   ASL) for every StartExecution: 0.15-0.3 s of CPU each, the largest single cost of a complaint's
+   workflow on the stack. The program it builds is kept per definition text, untouched, and each
+   execution gets a deep copy of it (~0.01 s): what a fresh parse gives, nothing shared between
+   executions.
 """
 
 from __future__ import annotations
@@ -65,17 +93,22 @@ import copy
 import functools
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import moto.backends as moto_backends
 import moto.dynamodb.models as moto_dynamodb
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.secretsmanager.models import secretsmanager_backends
@@ -96,6 +129,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackEndpoint,
     CallbackPoolManager,
 )
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from infra import authorization
@@ -104,9 +138,9 @@ from infra.lambdas import HandlerError
 Invoker = Callable[[str, Any], Any]
 _invokers: dict[str, Invoker] = {}
 _installed = False
-_write_lock = threading.RLock()
+_data_lock = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-_scoped_backups = True  # read and changed under _write_lock
+_scoped_backups = True  # read and changed under _data_lock
 
 
 def register_function(name: str, invoke: Invoker) -> None:
@@ -138,7 +172,7 @@ def _simple_invoke(self, function_name, qualifier, body, headers, response_heade
 def _atomic(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _write_lock:
+        with _data_lock:
             return method(*args, **kwargs)
 
     return wrapper
@@ -154,11 +188,14 @@ class _ScopedCopy:
 
     def __init__(self, touched: dict[str, set[DynamoType]]):
         self._touched = touched
+        self._backups: dict[int, Table] = {}  # moto backs a table up once per item; before any is written
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
         if not isinstance(value, Table) or value.stream_shard is not None or value.name not in self._touched:
             return copy.deepcopy(value, memo)
-        backup = copy.copy(value)
+        if id(value) in self._backups:  # the same table again: the same state, so the same backup
+            return self._backups[id(value)]
+        backup = self._backups[id(value)] = copy.copy(value)
         backup.items = copy.copy(value.items)  # the same defaultdict type, the same partitions
         for hash_value in self._touched[value.name]:
             partition = value.items.get(hash_value)  # .get: no new partition in the live defaultdict
@@ -194,7 +231,7 @@ def _scoped(transact_write_items: Callable) -> Callable:
     def wrapper(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
         # The lock is re-entrant and _atomic holds it already; taken here too, so the module global is
         # never swapped outside it, whatever wraps this.
-        with _write_lock:
+        with _data_lock:
             touched = _touched_partitions(self, transact_items) if _scoped_backups else None
             if touched is None:
                 return transact_write_items(self, transact_items)
@@ -213,23 +250,185 @@ def full_transaction_backups() -> Iterator[None]:
     """Inside: moto's own TransactWriteItems backup (a deep copy of the whole table per item), for every
     thread of the process. For comparison (the bench); the hooks stay installed."""
     global _scoped_backups
-    with _write_lock:
+    with _data_lock:
         previous, _scoped_backups = _scoped_backups, False
     try:
         yield
     finally:
-        with _write_lock:
+        with _data_lock:
             _scoped_backups = previous
 
 
-_partition = threading.local()
+_partition = threading.local()  # .scope: (table, hash key) or (table, [primary keys]) while a query runs
+
+PrimaryKey = tuple[DynamoType, DynamoType | None]
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    """The order of moto's `Table.all_items`."""
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _stored(table: Table, key: PrimaryKey) -> Any:
+    partition = table.items.get(key[0])  # .get: no new partition in the live defaultdict
+    if partition is None or not table.range_key_attr:
+        return partition
+    return partition.get(key[1])
+
+
+class _IndexEntries:
+    """One table's secondary indexes, as DynamoDB keeps them: for each index with a single hash key
+    attribute, its hash key value -> the primary keys of the items that carry it."""
+
+    def __init__(self, table: Table):
+        self.identity = _identity(table)
+        self.hash_attribute: dict[str, str] = {}
+        for index in table.all_indexes():
+            hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+            if len(hashes) == 1:
+                self.hash_attribute[index.name] = hashes[0]
+        self.entries: dict[str, dict[DynamoType, set[PrimaryKey]]] = {n: {} for n in self.hash_attribute}
+        self.values: dict[PrimaryKey, dict[str, DynamoType]] = {}  # what each item is indexed under
+        for partition in list(table.items.values()):
+            for item in list(partition.values()) if table.range_key_attr else [partition]:
+                self.sync(table, (item.hash_key, item.range_key))
+
+    def sync(self, table: Table, key: PrimaryKey) -> None:
+        """Bring the entries of one primary key up to date with the table."""
+        for name, value in self.values.pop(key, {}).items():
+            keys = self.entries[name].get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.entries[name][value]
+        item = _stored(table, key)
+        if item is None:
+            return
+        values = {}
+        for name, attribute in self.hash_attribute.items():
+            value = item.attrs.get(attribute)
+            if value is not None:
+                self.entries[name].setdefault(value, set()).add(key)
+                values[name] = value
+        if values:
+            self.values[key] = values
+
+    def items(self, table: Table, index_name: str, value: DynamoType) -> list[Any]:
+        found = [_stored(table, key) for key in self.entries[index_name].get(value, ())]
+        return _sorted([item for item in found if item is not None])
+
+
+def _identity(table: Table) -> tuple[Any, ...]:
+    """What makes entries built from a table still valid: the same table (a table deleted and created
+    again is another) with the same indexes. A transaction's rollback puts a copy in the table's place:
+    the same identity."""
+    return (table.table_arn, table.created_at, tuple(sorted(i.name for i in table.all_indexes())))
+
+
+# backend -> table name -> its entries; read and changed under _data_lock
+_index_entries: weakref.WeakKeyDictionary[DynamoDBBackend, dict[str, _IndexEntries]]
+_index_entries = weakref.WeakKeyDictionary()
+
+
+def _entries(backend: DynamoDBBackend, table: Table) -> _IndexEntries:
+    tables = _index_entries.setdefault(backend, {})
+    entries = tables.get(table.name)
+    if entries is None or entries.identity != _identity(table):
+        entries = tables[table.name] = _IndexEntries(table)
+    return entries
+
+
+def _key_of(table: Table, attributes: dict[str, Any]) -> PrimaryKey | None:
+    def typed(value: Any) -> DynamoType:
+        # A transaction's put passes its attributes on after moto has typed them ({"S": DynamoType}).
+        if isinstance(value, DynamoType):
+            return value
+        inner = next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else None
+        return inner if isinstance(inner, DynamoType) else DynamoType(value)
+
+    try:
+        hash_value = typed(attributes[table.hash_key_attr])
+        range_value = typed(attributes[table.range_key_attr]) if table.range_key_attr else None
+        hash((hash_value, range_value))  # a key of the wrong type (a map) is no key: moto answers it
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return hash_value, range_value
+
+
+def _written_keys(backend: DynamoDBBackend, name: str, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
+    """The (table name, primary key) pairs a write names: put_item(table, item), update_item(table, key),
+    delete_item(table, key), transact_write_items(items), read before moto runs it (moto turns the
+    attributes into its own types in place). Unreadable requests name nothing (moto refuses them)."""
+    requests: list[tuple[str, dict[str, Any]]] = []
+    if name in ("put_item", "update_item", "delete_item") and len(args) >= 2:
+        requests.append((args[0], args[1]))
+    elif name == "transact_write_items" and args:
+        for item in args[0] or ():
+            try:
+                op = next(iter(item.values()))
+                requests.append((op.get("TableName"), op.get("Key") if "Key" in op else op.get("Item")))
+            except (StopIteration, AttributeError):
+                continue
+    written = []
+    for table_name, attributes in requests:
+        table = backend.tables.get(table_name) if isinstance(table_name, str) else None
+        key = _key_of(table, attributes) if table is not None and isinstance(attributes, dict) else None
+        if key is not None:
+            written.append((table_name, key))
+    return written
+
+
+def _synced(name: str, method: Callable) -> Callable:
+    """After a write (done or refused), the index entries of the keys it names are brought up to date."""
+
+    @functools.wraps(method)
+    def wrapper(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _data_lock:
+            written = _written_keys(self, name, args)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                for table_name, key in written:
+                    entries = _index_entries.get(self, {}).get(table_name)
+                    if entries is not None and table_name in self.tables:
+                        entries.sync(self.tables[table_name], key)
+
+    return wrapper
+
+
+def _index_value(table: Table, index_name: str, kwargs: dict[str, Any]) -> DynamoType | None:
+    """The hash key value an index query asks for, if its index has one hash key attribute."""
+    conditions = kwargs.get("hash_key_conditions") or []
+    if len(conditions) != 1:
+        return None
+    ((attribute, value),) = conditions
+    try:
+        index = table.get_index(index_name)
+    except KeyError:
+        return None
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    return value if hashes == [attribute] else None
 
 
 def _partition_query(query: Callable) -> Callable:
     @functools.wraps(query)
     def wrapper(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if index_name is not None or hash_key is None:
+        if index_name is not None:
+            value = _index_value(self, index_name, kwargs)
+            backend = _backend_of(self)
+            if value is None or backend is None:
+                return query(self, hash_key, *args, **kwargs)
+            with _data_lock:
+                entries = _entries(backend, self)
+                if index_name not in entries.hash_attribute:
+                    return query(self, hash_key, *args, **kwargs)
+                _partition.scope = (self, entries.items(self, index_name, value))
+                try:
+                    return query(self, hash_key, *args, **kwargs)
+                finally:
+                    _partition.scope = None
+        if hash_key is None:
             return query(self, hash_key, *args, **kwargs)
         _partition.scope = (self, hash_key)
         try:
@@ -241,17 +440,27 @@ def _partition_query(query: Callable) -> Callable:
     return wrapper
 
 
+def _backend_of(table: Table) -> DynamoDBBackend | None:
+    """The backend whose live table this is (the one moto answers the query from)."""
+    try:
+        backend = moto_dynamodb.dynamodb_backends[table.account_id][table.region_name]
+    except (KeyError, AttributeError):
+        return None
+    return backend if backend.tables.get(table.name) is table else None
+
+
 def _partition_items(all_items: Callable) -> Callable:
     @functools.wraps(all_items)
     def wrapper(self: Table) -> Any:
         scope = getattr(_partition, "scope", None)
         if scope is None or scope[0] is not self:
             return all_items(self)
+        if isinstance(scope[1], list):  # an index query's items, found already
+            return scope[1]
         partition = self.items.get(scope[1])  # .get: no new partition in the live defaultdict
         if partition is None:
             return []
-        items = list(partition.values()) if self.range_key_attr else [partition]
-        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        return _sorted(list(partition.values()) if self.range_key_attr else [partition])
 
     return wrapper
 
@@ -477,21 +686,53 @@ def _states_all_spares_terminal_errors(eval_body: Callable) -> Callable:
     return wrapper
 
 
-_faults: dict[str, list[str]] = {}  # operation -> the errors its next calls fail with
+@dataclass
+class _Fault:
+    error: str
+    count: int  # calls still to fail
+    function: str | None  # only this function's calls; None: anyone's
+    after: int  # matching calls still to let through first
+
+
+_faults: dict[str, list[_Fault]] = {}  # operation -> what its next calls meet, first armed first
 _faults_lock = threading.Lock()
-# The faults each operation can be made to answer (HTTP 400 with the error's code, as JSON protocols do).
+_DYNAMODB_FAULTS = ("ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError")
+# The faults each operation can be made to answer (HTTP 400 with the error's code, as JSON protocols do;
+# InternalServerError 500). "TransactionConflict" is a TransactionCanceledException whose every
+# cancellation reason is TransactionConflict: another transaction was writing one of its items.
 FAULTS = {
     "SendTaskSuccess": ("ThrottlingException", "TaskTimedOut"),
     "SendEmail": ("TooManyRequestsException",),  # SES v2's rate limit (raw and simple content alike)
+    "TransactWriteItems": (*_DYNAMODB_FAULTS, "TransactionConflict"),
+    "UpdateItem": _DYNAMODB_FAULTS,
+    "PutItem": _DYNAMODB_FAULTS,
+    "GetItem": _DYNAMODB_FAULTS,
+    "Query": _DYNAMODB_FAULTS,
 }
+# Operations whose faults can be aimed at one function's calls (its role's credentials sign them).
+_DYNAMODB_REQUESTS = {
+    "TransactWriteItems": "transact_write_items",
+    "UpdateItem": "update_item",
+    "PutItem": "put_item",
+    "GetItem": "get_item",
+    "Query": "query",
+}
+_BY_FUNCTION = set(_DYNAMODB_REQUESTS)
 
 
-def inject_fault(operation: str, error: str, count: int = 1) -> None:
-    """The next `count` calls of `operation` fail with AWS error `error` (one of FAULTS)."""
+def inject_fault(
+    operation: str, error: str, count: int = 1, function: str | None = None, after: int = 0
+) -> None:
+    """The next `count` calls of `operation` fail with AWS error `error` (one of FAULTS); with `function`,
+    only that function's calls (DynamoDB operations); with `after`, once that many calls went through."""
     if error not in FAULTS.get(operation, ()):
         raise ValueError(f"no fault {error} for {operation}: one of {FAULTS}")
+    if function is not None and operation not in _BY_FUNCTION:
+        raise ValueError(f"faults of {operation} cannot be aimed at a function: only {sorted(_BY_FUNCTION)}")
+    if count < 1 or after < 0:
+        raise ValueError("count must be 1 or more, after 0 or more")
     with _faults_lock:
-        _faults.setdefault(operation, []).extend([error] * count)
+        _faults.setdefault(operation, []).append(_Fault(error, count, function, after))
 
 
 def clear_faults() -> None:
@@ -499,10 +740,19 @@ def clear_faults() -> None:
         _faults.clear()
 
 
-def _next_fault(operation: str) -> str | None:
+def _next_fault(operation: str, function: str | None = None) -> str | None:
     with _faults_lock:
-        pending = _faults.get(operation)
-        return pending.pop(0) if pending else None
+        pending = _faults.get(operation, [])
+        fault = next((f for f in pending if f.function is None or f.function == function), None)
+        if fault is None:
+            return None
+        if fault.after > 0:
+            fault.after -= 1
+            return None
+        fault.count -= 1
+        if fault.count == 0:
+            pending.remove(fault)
+        return fault.error
 
 
 def _faulty(operation: str, call: Callable) -> Callable:
@@ -517,16 +767,72 @@ def _faulty(operation: str, call: Callable) -> Callable:
     return wrapper
 
 
+def _faulty_request(operation: str, handle: Callable) -> Callable:
+    """A DynamoDB request handler (DynamoHandler.put_item …) that may answer an injected fault, aimed at
+    the function whose credentials signed the request, or at anyone's."""
+
+    @functools.wraps(handle)
+    def wrapper(self: DynamoHandler) -> Any:
+        error = _next_fault(operation, _function_keys.get(_access_key_id(self.headers)))
+        if error == "TransactionConflict":
+            items = len(self._get_param("TransactItems") or []) or 1
+            reason = ("TransactionConflict", "Transaction is ongoing for the item", None)
+            raise TransactionCanceledException([reason] * items)
+        if error is not None:
+            fault = JsonRESTError(error, f"injected fault: {error}")
+            fault.code = 500 if error == "InternalServerError" else 400
+            raise fault
+        return handle(self)
+
+    wrapper.faulty = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _listed_once(list_modules: Callable[[], Any]) -> Callable[[], Any]:
+    modules = tuple(list_modules())
+
+    @functools.wraps(list_modules)
+    def wrapper() -> Any:
+        return iter(modules)
+
+    wrapper.listed_once = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+_programs: dict[str, Any] = {}  # definition text -> the program parsed from it, never evaluated
+_programs_lock = threading.Lock()
+_PROGRAMS_KEPT = 16
+
+
+def _parsed_once(get_entrypoint: Callable) -> Callable:
+    @functools.wraps(get_entrypoint)
+    def wrapper(self: ExecutionWorker) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with _programs_lock:  # executions starting together wait for the one parse
+            program = _programs.get(definition)
+            if program is None:
+                program = get_entrypoint(self)
+                if len(_programs) >= _PROGRAMS_KEPT:
+                    _programs.pop(next(iter(_programs)))
+                _programs[definition] = program
+        return copy.deepcopy(program)
+
+    wrapper.parsed_once = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
     if _installed:
         return
     LambdaSimpleBackend.invoke = _simple_invoke
-    # (3) first, so (2) wraps it: the lock is held before the transaction swaps moto's `copy`.
+    # (3) first, so (2) wraps it: the lock is held before the transaction swaps moto's `copy`, and the
+    # index entries of (5) are synced after a rollback.
     DynamoDBBackend.transact_write_items = _scoped(DynamoDBBackend.transact_write_items)
     for name in _WRITES:
-        setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
+        setattr(DynamoDBBackend, name, _synced(name, getattr(DynamoDBBackend, name)))
+    DynamoHandler.call_action = _atomic(DynamoHandler.call_action)
     Table.query = _partition_query(Table.query)
     Table.all_items = _partition_items(Table.all_items)
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _enforce_roles(
@@ -539,6 +845,10 @@ def install() -> None:
     )
     SESV2Backend.send_email = _faulty("SendEmail", SESV2Backend.send_email)
     SESV2Backend.send_raw_email = _faulty("SendEmail", SESV2Backend.send_raw_email)
+    for operation, method in _DYNAMODB_REQUESTS.items():
+        setattr(DynamoHandler, method, _faulty_request(operation, getattr(DynamoHandler, method)))
+    moto_backends.list_of_moto_modules = _listed_once(moto_backends.list_of_moto_modules)
+    ExecutionWorker._get_evaluation_entrypoint = _parsed_once(ExecutionWorker._get_evaluation_entrypoint)
     _installed = True
 
 

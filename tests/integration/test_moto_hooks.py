@@ -17,12 +17,14 @@ from unittest import mock
 import boto3
 import moto.dynamodb.models as moto_dynamodb
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws, settings
 from moto.core.config import default_user_config
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.api import TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -240,7 +242,7 @@ def test_transaction_backups_are_made_under_the_write_lock(moto, monkeypatch):
         wrappers.append(method.__code__.co_qualname)  # functools.wraps copies __qualname__, not this
         method = method.__wrapped__
     # The lock outside, the swap of moto's `copy` inside it, moto's method last.
-    assert wrappers == ["_atomic.<locals>.wrapper", "_scoped.<locals>.wrapper"]
+    assert wrappers == ["_synced.<locals>.wrapper", "_scoped.<locals>.wrapper"]
     assert method.__code__.co_qualname == "DynamoDBBackend.transact_write_items"
     seen = []
     real_deepcopy = moto_hooks._ScopedCopy.deepcopy
@@ -250,9 +252,9 @@ def test_transaction_backups_are_made_under_the_write_lock(moto, monkeypatch):
             held = []
 
             def other_thread() -> None:
-                got = moto_hooks._write_lock.acquire(blocking=False)
+                got = moto_hooks._data_lock.acquire(blocking=False)
                 if got:
-                    moto_hooks._write_lock.release()
+                    moto_hooks._data_lock.release()
                 held.append(not got)
 
             thread = threading.Thread(target=other_thread)
@@ -349,8 +351,8 @@ def _table_with_partitions(partitions: int, per_partition: int):
     return table
 
 
-def test_a_query_on_the_table_key_reads_its_partition_only_with_the_same_answers(moto, monkeypatch):
-    table = _table_with_partitions(partitions=20, per_partition=7)
+def _spy_on_all_items(monkeypatch) -> list[list]:
+    """What moto's Table.all_items (as the hooks narrow it) hands each query, call by call."""
     seen: list[list] = []
     scoped_all_items = Table.all_items
 
@@ -360,6 +362,12 @@ def test_a_query_on_the_table_key_reads_its_partition_only_with_the_same_answers
         return items
 
     monkeypatch.setattr(Table, "all_items", spy)
+    return seen
+
+
+def test_a_query_on_the_table_key_reads_its_partition_only_with_the_same_answers(moto, monkeypatch):
+    table = _table_with_partitions(partitions=20, per_partition=7)
+    seen = _spy_on_all_items(monkeypatch)
 
     # Newest first, two at a time: pagination and order as DynamoDB gives them.
     pages, kwargs = [], {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": "P3"}}
@@ -511,3 +519,182 @@ def test_the_moto_internals_that_enforce_the_roles_are_still_there():
     assert callable(AssumedRoleAccessKey.collect_policies), "moto's assumed-role policy collection moved"
     for name in ("check_signature", "_raise_access_denied"):
         assert callable(getattr(IAMRequest, name, None)), f"moto's IAMRequest.{name} moved"
+
+
+def _by_g_items(table) -> list:
+    return table.scan(ConsistentRead=True)["Items"]
+
+
+def _index_answers(table, g: str, limit: int | None = None) -> list[tuple[str, str]]:
+    kwargs: dict = {
+        "IndexName": "ByG",
+        "KeyConditionExpression": "g = :g",
+        "ExpressionAttributeValues": {":g": g},
+    }
+    if limit:
+        kwargs["Limit"] = limit
+    found = []
+    while True:
+        page = table.query(**kwargs)
+        found += [(item["pk"], item["sk"]) for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            assert len(set(found)) == len(found), "paging gave an item twice"
+            return sorted(found)  # an index without a sort key keeps no order among its items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _expected(table, g: str) -> list[tuple[str, str]]:
+    """What the index holds under g, from a scan (which walks every item)."""
+    return sorted((item["pk"], item["sk"]) for item in _by_g_items(table) if item.get("g") == g)
+
+
+def test_an_index_query_reads_only_its_hash_key_with_the_same_answers_after_every_kind_of_write(
+    moto, monkeypatch
+):
+    table = _table_with_partitions(partitions=12, per_partition=4)
+    client = boto3.client("dynamodb", region_name=REGION)
+    for p in range(12):  # spread the items over 4 index keys
+        for n in range(4):
+            table.update_item(
+                Key={"pk": f"P{p}", "sk": f"S{n:03d}"},
+                UpdateExpression="SET g = :g",
+                ExpressionAttributeValues={":g": f"g{(p + n) % 4}"},
+            )
+    seen = _spy_on_all_items(monkeypatch)
+
+    def check() -> None:
+        for g in ("g0", "g1", "g2", "g3", "g9"):
+            expected = _expected(table, g)
+            seen.clear()
+            assert _index_answers(table, g) == expected
+            assert _index_answers(table, g, limit=3) == expected  # paged the same
+            assert seen, "moto's Table.query no longer calls all_items: re-check moto_hooks (5)"
+            read = [item for items in seen for item in items]
+            assert {item.attrs["g"].value for item in read} <= {g}, "an index query walked other keys"
+
+    check()
+    table.put_item(Item={"pk": "NEW", "sk": "S000", "g": "g2"})  # a new item
+    table.update_item(  # an item moves from one index key to another
+        Key={"pk": "P0", "sk": "S000"}, UpdateExpression="SET g = :g", ExpressionAttributeValues={":g": "g3"}
+    )
+    table.update_item(Key={"pk": "P1", "sk": "S001"}, UpdateExpression="REMOVE g")  # leaves the index
+    table.delete_item(Key={"pk": "P2", "sk": "S002"})
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "Parts", "Item": {"pk": {"S": "T1"}, "sk": {"S": "S"}, "g": {"S": "g1"}}}},
+            {"Delete": {"TableName": "Parts", "Key": {"pk": {"S": "P3"}, "sk": {"S": "S000"}}}},
+        ]
+    )
+    check()
+    # A transaction that moves an item, then fails on its condition, is rolled back: the index too.
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "Parts",
+                        "Key": {"pk": {"S": "P4"}, "sk": {"S": "S000"}},
+                        "UpdateExpression": "SET g = :g",
+                        "ExpressionAttributeValues": {":g": {"S": "moved"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": "Parts",
+                        "Item": {"pk": {"S": "T1"}, "sk": {"S": "S"}, "g": {"S": "g0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    check()
+    assert _index_answers(table, "moved") == []
+    # Batch writes, as boto3's batch_writer sends them.
+    with table.batch_writer() as batch:
+        batch.put_item(Item={"pk": "B", "sk": "S", "g": "g0"})
+        batch.delete_item(Key={"pk": "P5", "sk": "S001"})
+    check()
+
+
+def test_an_index_query_sees_a_table_made_again_under_the_same_name(moto):
+    table = _table_with_partitions(partitions=3, per_partition=2)
+    assert len(_index_answers(table, "all")) == 6
+    table.delete()
+    table = _table_with_partitions(partitions=1, per_partition=2)
+    assert _index_answers(table, "all") == [("P0", "S000"), ("P0", "S001")]
+
+
+def test_a_dynamodb_read_waits_while_a_write_holds_the_lock(moto):
+    """A Query or a Scan walks moto's dicts: a write on another thread meanwhile crashed it ("dictionary
+    changed size during iteration"). Reads are served under the same lock as writes."""
+    table = _table_with_partitions(partitions=2, per_partition=2)
+    done = threading.Event()
+
+    def read() -> None:
+        table.query(IndexName="ByG", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": "all"})
+        table.scan()
+        done.set()
+
+    with moto_hooks._data_lock:
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert not done.wait(0.3), "a read ran while another thread held the DynamoDB lock"
+    assert done.wait(10)
+    reader.join()
+
+
+def test_the_server_lists_motos_services_once(moto, monkeypatch):
+    """moto_hooks (10): every request of the server asked for this list, under a lock, from the disk."""
+    import moto.backends as moto_backends
+
+    assert getattr(moto_backends.list_of_moto_modules, "listed_once", False), "moto_hooks (10) not installed"
+    listed = list(moto_backends.list_of_moto_modules())
+    assert {"dynamodb", "stepfunctions", "sesv2", "awslambda"} <= set(listed)
+
+    def no_disk(*_args, **_kwargs):
+        raise AssertionError("the list of moto's services was read from the disk again")
+
+    monkeypatch.setattr("os.listdir", no_disk)
+    monkeypatch.setattr("os.path.isdir", no_disk)
+    assert list(moto_backends.list_of_moto_modules()) == listed
+    # The server still finds the service of a request through it.
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    assert app.get_backend_for_host("dynamodb") == "dynamodb"
+
+
+def test_a_dynamodb_fault_answers_as_dynamodb_does_and_only_whom_it_is_aimed_at(moto):
+    """moto_hooks (9): DynamoDB requests fail on demand, aimed at one function's calls or at anyone's."""
+    for method in moto_hooks._DYNAMODB_REQUESTS.values():
+        assert getattr(getattr(DynamoHandler, method), "faulty", False), f"DynamoHandler.{method} not wrapped"
+    table = _table_with_partitions(partitions=1, per_partition=1)
+    client = boto3.client("dynamodb", region_name=REGION)
+    put = {"Put": {"TableName": "Parts", "Item": {"pk": {"S": "X"}, "sk": {"S": "Y"}}}}
+    try:
+        # Aimed at a function: these calls (signed by nobody's function) go through.
+        moto_hooks.inject_fault(
+            "TransactWriteItems", "TransactionConflict", count=1, function="TriageFunction"
+        )
+        client.transact_write_items(TransactItems=[put])
+        moto_hooks.clear_faults()
+
+        moto_hooks.inject_fault("TransactWriteItems", "TransactionConflict", count=1)
+        with pytest.raises(ClientError) as cancelled:
+            client.transact_write_items(TransactItems=[put, put])
+        assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+        reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+        assert reasons == ["TransactionConflict", "TransactionConflict"]
+
+        moto_hooks.inject_fault("GetItem", "ThrottlingException", count=1, after=1)
+        table.get_item(Key={"pk": "P0", "sk": "S000"})  # the one let through
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            boto3.client(
+                "dynamodb", region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+            ).get_item(TableName="Parts", Key={"pk": {"S": "P0"}, "sk": {"S": "S000"}})
+        assert table.get_item(Key={"pk": "P0", "sk": "S000"})["Item"]["n"] == 0  # the fault is spent
+
+        with pytest.raises(ValueError, match="cannot be aimed"):
+            moto_hooks.inject_fault("SendEmail", "TooManyRequestsException", function="TriageFunction")
+    finally:
+        moto_hooks.clear_faults()

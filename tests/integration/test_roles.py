@@ -5,6 +5,7 @@ person's AWS CLI, these tests) keep working against the endpoint."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from decimal import Decimal
 
@@ -13,7 +14,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra import moto_hooks, template
-from infra.lambdas import TIMED_OUT, Credentials, FunctionRuntime, HandlerError, function_session
+from infra.lambdas import (
+    CONTAINERS_PER_FUNCTION,
+    TIMED_OUT,
+    Credentials,
+    FunctionRuntime,
+    HandlerError,
+    function_session,
+)
 from tests.integration.conftest import REGION, Aws
 
 
@@ -77,6 +85,27 @@ def test_the_handler_meets_access_denied_when_its_role_loses_a_grant(aws: Aws, u
     assert answer.status_code == 202
     assert aws.case(answer.get_json()["complaintId"])["status"] == "RECEIVED"
     assert aws.executions() == []
+
+
+def test_a_burst_waits_for_a_few_containers_instead_of_a_cold_start_each(tmp_path):
+    """A cold start imports the handler under the process-wide environment lock: 40 complaints at once made
+    98 cold starts that ran one after another. At most CONTAINERS_PER_FUNCTION run at once; the rest wait
+    for one to be free, and every invocation is answered."""
+    module = tmp_path / "pause.py"
+    module.write_text("import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return event\n")
+    spec = template.FunctionSpec("PauseFunction", tmp_path, "pause.handler", {}, timeout=5)
+    runtime = FunctionRuntime(spec, "arn:aws:lambda:us-east-1:123456789012:function:PauseFunction", {})
+    answers: list = []
+    callers = [threading.Thread(target=lambda n=n: answers.append(runtime.invoke(n))) for n in range(12)]
+    started = time.monotonic()
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+
+    assert sorted(answers) == list(range(12))
+    assert runtime.cold_starts == CONTAINERS_PER_FUNCTION == 4
+    assert time.monotonic() - started >= 3 * 0.2  # 12 invocations, 4 at a time
 
 
 def test_an_invocation_past_the_timeout_fails_as_lambda_does(aws: Aws, tmp_path):

@@ -331,3 +331,51 @@ def test_an_injected_fault_reaches_the_products_callbacks_as_its_domain_error(mo
                 StepFunctionsCallbacks(client).succeed("any-token", {"findings": {}})
         finally:
             moto_hooks.clear_faults()
+
+
+def test_a_definition_is_parsed_once_and_each_execution_runs_its_own_program(
+    stepfunctions: StepFunctions, monkeypatch: pytest.MonkeyPatch
+):
+    """moto_hooks (11): moto parsed the whole definition with ANTLR for every execution (0.15-0.3 s of
+    CPU for the product's). The program is kept; each execution runs a copy of it."""
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    assert getattr(execution_worker.ExecutionWorker._get_evaluation_entrypoint, "parsed_once", False), (
+        "moto_hooks (11) is not installed on ExecutionWorker._get_evaluation_entrypoint"
+    )
+    parsed: list[str] = []
+    parse = execution_worker.AmazonStateLanguageParser.parse
+    monkeypatch.setattr(
+        execution_worker.AmazonStateLanguageParser,
+        "parse",
+        staticmethod(lambda definition: parsed.append(definition) or parse(definition)),
+    )
+    monkeypatch.setattr(moto_hooks, "_programs", {})  # as if no execution of this definition had run
+    programs: list = []
+    entrypoint = execution_worker.ExecutionWorker._get_evaluation_entrypoint
+    monkeypatch.setattr(
+        execution_worker.ExecutionWorker,
+        "_get_evaluation_entrypoint",
+        lambda worker: programs.append(entrypoint(worker)) or programs[-1],
+    )
+
+    executions = [
+        stepfunctions.sfn.start_execution(
+            stateMachineArn=stepfunctions.machine_arn,
+            name=f"run-{n}",
+            input=json.dumps({"timeoutSeconds": 60, "lingerSeconds": 0}),
+        )["executionArn"]
+        for n in range(3)
+    ]
+    tokens = [stepfunctions.token("first") for _ in executions]
+    # Each runs on its own: answering one leaves the others waiting.
+    stepfunctions.sfn.send_task_success(taskToken=tokens[0], output=json.dumps({"n": 0}))
+    deadline = time.monotonic() + 15
+    while "SUCCEEDED" not in (statuses := [stepfunctions.status(e) for e in executions]):
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.05)
+    assert sorted(statuses) == ["RUNNING", "RUNNING", "SUCCEEDED"]
+
+    assert len(parsed) == 1
+    kept = set(map(id, moto_hooks._programs.values()))
+    assert len(programs) == 3 and len({id(program) for program in programs} - kept) == 3
