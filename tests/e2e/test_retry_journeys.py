@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     history,
     running_stack,
     states_entered,
+    status_view,
     wait_for,
     wait_for_execution_end,
     wait_for_status,
@@ -167,3 +168,39 @@ def test_an_acknowledgement_throttled_by_ses_is_retried_and_sent_once(retry_stac
     to_complainant = [m for m in stack.mailbox() if accepted["complaintId"] in m["subject"]]
     acknowledgements = [m for m in to_complainant if "We received your complaint" in m["subject"]]
     assert len(acknowledgements) == 1
+
+
+def _arm(stack: Stack, **fault: object) -> None:
+    armed = requests.post(f"{stack.base_url}/_local/faults", json=fault, timeout=10)
+    assert armed.status_code == 200, armed.text
+
+
+def test_dynamodb_throttling_and_conflicts_inside_workflow_steps_lose_nothing_and_do_nothing_twice(
+    retry_stack: Stack,
+):
+    """DynamoDB refuses writes while the workflow runs: triage's transaction is cancelled twice by a
+    conflicting one, the evidence step's twice more, and the acknowledgement is recorded only at the
+    fourth try, after its email went out (a throttled write that a retried step would answer by sending the
+    email again). The case reaches its investigator with one acknowledgement, one triage, one investigator
+    email, nothing needing attention."""
+    stack = retry_stack
+    conflict = {"operation": "TransactWriteItems", "error": "TransactionConflict"}
+    _arm(stack, **conflict, count=2, function="TriageFunction")
+    _arm(stack, **conflict, count=2, function="InvestigationFunction")
+    # The acknowledgement's first transaction counts the mail to the address; its second records the send.
+    _arm(stack, **conflict, count=3, function="AcknowledgeFunction", after=1)
+
+    accepted = submit_payment_complaint(stack)
+
+    link, _ = investigator_link(stack, accepted)
+    view = status_view(accepted)  # read after the investigator's email: its event is in
+    timeline = [e["type"] for e in view["timeline"]]
+    assert "NEEDS_ATTENTION" not in timeline
+    assert timeline.count("ACKNOWLEDGED") == 1 and timeline.count("TRIAGED") == 1
+    assert timeline.count("INVESTIGATION_ASSIGNED") == 1
+    failed = [e for e in history(stack, accepted["complaintId"]) if e["type"] == "TaskFailed"]
+    assert len(failed) == 4, failed  # triage's two and the evidence step's two: the state machine retried
+    assert all("TransientError" in e["taskFailedEventDetails"]["error"] for e in failed), failed
+    mails = [m for m in stack.mailbox() if accepted["complaintId"] in m["subject"]]
+    assert len([m for m in mails if "We received your complaint" in m["subject"]]) == 1
+    assert len([m for m in mails if link in m["links"]]) == 1
