@@ -1,5 +1,5 @@
 """`python -m bench`: cold imports, intake throughput, triage, cost per complaint path, ops reads against
-table size; a table on stdout, JSON in bench/out/."""
+table size, a burst of complaints on a full table; a table on stdout, JSON in bench/out/."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import imports, intake, machine, ops, paths, report, triage
+from bench import burst, imports, intake, machine, ops, paths, report, triage
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-SECTIONS = ("imports", "intake", "triage", "paths", "ops")
+SECTIONS = ("imports", "intake", "triage", "paths", "ops", "burst")
 
 # Progress goes to the terminal's stderr even while the stack's output is redirected to a file.
 _console = os.fdopen(os.dup(2), "w", buffering=1)
@@ -76,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         help="ops: extra timed calls of each query (its time is the median)",
     )
     parser.add_argument(
+        "--burst-history", type=int, default=20000, help="burst: complaints of history in the table"
+    )
+    parser.add_argument("--burst-requests", type=int, default=200, help="burst: POST /complaints at once")
+    parser.add_argument(
+        "--burst-duplicates", type=int, default=50, help="burst: of those, repeats of another one"
+    )
+    parser.add_argument(
         "--sections",
         default=",".join(SECTIONS),
         help=f"which sections to run, comma-separated (default: all of {', '.join(SECTIONS)})",
@@ -111,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         if "ops" in sections:
             results["ops"] = ops.run(
                 [int(size) for size in args.ops_sizes.split(",")], args.ops_repeats, progress
+            )
+        if "burst" in sections:
+            results["burst"] = burst.run(
+                args.burst_history, args.burst_requests, args.burst_duplicates, progress
             )
     results["duration_s"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = machine.load_average()

@@ -513,6 +513,30 @@ def ops_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def burst_table(result: dict[str, Any]) -> list[str]:
+    history = result["history"]
+    answers = ", ".join(f"{status} ×{n}" for status, n in result["answers"].items())
+    lines = [
+        "",
+        f"(f) A burst on a full table: {result['requests']} POST /complaints at once "
+        f"({result['duplicates_sent']} repeating another), over HTTP from another process,",
+        f"    on the embedded stack holding {history['complaints']:,} complaints of history "
+        f"({history['items']:,} items)",
+        f"  answers            {answers}; {result['cases']} cases for {result['expected_cases']} distinct "
+        f"complaints ({result['bodies_with_two_ids']} complaint(s) with two ids)",
+        f"  intake latency     p50 {result['intake_p50_s']} s, p90 {result['intake_p90_s']} s, "
+        f"max {result['intake_max_s']} s",
+        f"  at the investigator {result['at_investigator']}, related to an open case "
+        f"{result['related_to_an_open_case']}, NEEDS_ATTENTION {result['needs_attention']} "
+        f"{result['attention_reasons'] or ''}, neither {result['not_settled']}",
+        f"  first POST to the last investigator's wait {result['first_post_to_last_wait_s']} s: "
+        f"{result['sustained_per_s']} complaints/s sustained",
+        f"  full garbage collections meanwhile: {result['full_collections']} "
+        f"({result['full_collections_s']} s)",
+    ]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
     if "imports" in results:
@@ -525,5 +549,7 @@ def render(results: dict[str, Any]) -> str:
         lines += paths_table(results["paths"])
     if "ops" in results:
         lines += ops_table(results["ops"])
+    if "burst" in results:
+        lines += burst_table(results["burst"])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)
