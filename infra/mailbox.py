@@ -27,6 +27,7 @@ def parse(message_id: str, raw: str) -> dict[str, Any]:
     sent = message["Date"]
     return {
         "id": message_id,
+        "messageId": str(message["Message-ID"] or ""),
         "from": str(message["From"] or ""),
         "to": [address for _, address in getaddresses([str(message["To"] or "")]) if address],
         "subject": str(message["Subject"] or "").strip(),

@@ -204,3 +204,36 @@ def test_dynamodb_throttling_and_conflicts_inside_workflow_steps_lose_nothing_an
     mails = [m for m in stack.mailbox() if accepted["complaintId"] in m["subject"]]
     assert len([m for m in mails if "We received your complaint" in m["subject"]]) == 1
     assert len([m for m in mails if link in m["links"]]) == 1
+
+
+def test_an_acknowledgement_whose_record_is_lost_after_sending_is_sent_again_as_the_same_message(
+    retry_stack: Stack,
+):
+    """The function fails between sending the acknowledgement and recording it (every try to record it
+    refused): the step is retried and the complainant gets the acknowledgement again, as the same message
+    (one Message-ID: mail clients show it once). Nothing is lost: one ACKNOWLEDGED in the timeline, the
+    case goes on to its investigator."""
+    stack = retry_stack
+    _arm(
+        stack,
+        operation="TransactWriteItems",
+        error="TransactionConflict",
+        count=6,  # the five tries of the record after the send, and one more
+        function="AcknowledgeFunction",
+        after=1,  # the mail counter's transaction before the send goes through
+    )
+
+    accepted = submit_payment_complaint(stack)
+
+    investigator_link(stack, accepted)
+    timeline = [e["type"] for e in status_view(accepted)["timeline"]]
+    assert timeline.count("ACKNOWLEDGED") == 1 and "NEEDS_ATTENTION" not in timeline
+    acks = [
+        m
+        for m in stack.mailbox()
+        if accepted["complaintId"] in m["subject"] and "We received your complaint" in m["subject"]
+    ]
+    assert len(acks) == 2
+    assert {m["messageId"] for m in acks} == {f"<ack.{accepted['complaintId']}@example.com>"}
+    failed = [e for e in history(stack, accepted["complaintId"]) if e["type"] == "TaskFailed"]
+    assert len(failed) == 1 and "TransientError" in failed[0]["taskFailedEventDetails"]["error"]

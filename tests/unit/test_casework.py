@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email import policy as email_policy
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +13,7 @@ from botocore.exceptions import ClientError
 from complaints.casework import Casework
 from complaints.errors import CaseNotFound, ConflictError, TransientError
 from complaints.intake import IntakeService
-from complaints.mail import MailRejected, plain_name
+from complaints.mail import MailRejected, SesMailer, plain_name
 from complaints.models import ComplaintIn, Status
 from complaints.repository import DynamoCaseRepository
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
@@ -190,6 +192,48 @@ def test_a_record_that_keeps_failing_fails_the_step_after_five_tries(
     with pytest.raises(TransientError):
         casework.acknowledge(accepted.complaintId)
     assert len(calls) == 5 and len(mailer.sent) == 1
+
+
+class CapturingSes:
+    """A sesv2 client that accepts every raw email."""
+
+    def __init__(self):
+        self.raw: list[bytes] = []
+
+    def send_email(self, **kwargs):
+        self.raw.append(kwargs["Content"]["Raw"]["Data"])
+        return {"MessageId": f"ses-{len(self.raw)}"}
+
+
+def test_an_acknowledgement_sent_again_after_a_lost_record_is_the_same_message(
+    intake, repository, policy, settings, clock, monkeypatch
+):
+    """Sending and recording are two systems: when the record is lost for good after the send (the step
+    fails, the state machine runs it again), the complainant can get the acknowledgement twice. It is the
+    same message (the same Message-ID), which mail clients show once; the case records it once."""
+    ses = CapturingSes()
+    casework = Casework(
+        repository,
+        SesMailer(ses, "complaints@example.com"),
+        policy,
+        settings,
+        clock=clock,
+        sleep=lambda _: None,
+    )
+    accepted = submit(intake)
+    _record_fails(repository, monkeypatch, times=5)
+
+    with pytest.raises(TransientError):
+        casework.acknowledge(accepted.complaintId)
+    casework.acknowledge(accepted.complaintId)  # the step's retry
+
+    ids = [message_from_bytes(raw, policy=email_policy.default)["Message-ID"] for raw in ses.raw]
+    assert ids == [f"<ack.{accepted.complaintId}@example.com>"] * 2
+    _, events = repository.get(accepted.complaintId)
+    assert [event.type for event in events].count("ACKNOWLEDGED") == 1
+    other = submit(intake, email="someone.else@example.com")
+    casework.acknowledge(other.complaintId)
+    assert message_from_bytes(ses.raw[-1], policy=email_policy.default)["Message-ID"] != ids[0]
 
 
 def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):

@@ -92,6 +92,7 @@ class Casework:
         email = compose(
             "ack_email",
             to=[case.customer.email],
+            message_key=f"ack.{complaint_id}",
             subject=text["ack"]["subject"].format(complaint_id=complaint_id),
             t=text,
             lang=case.locale,

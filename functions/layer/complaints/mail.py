@@ -23,6 +23,9 @@ class Email:
     text: str
     html: str
     tags: dict[str, str] = field(default_factory=dict)
+    # The same message sent again (a step retried after a crash between sending it and recording that it
+    # went) keeps its Message-ID, so mail clients show it once. None: a new id.
+    message_key: str | None = None
 
 
 MAX_NAME = 60
@@ -58,13 +61,16 @@ class Mailer(Protocol):
         """Send and return the provider's message id."""
 
 
-def compose(template: str, to: list[str], subject: str, **context: Any) -> Email:
+def compose(
+    template: str, to: list[str], subject: str, message_key: str | None = None, **context: Any
+) -> Email:
     """Render `<template>.txt` and `<template>.html` with the same context."""
     return Email(
         to=to,
         subject=subject,
         text=render(f"{template}.txt", **context),
         html=render(f"{template}.html", **context),
+        message_key=message_key,
     )
 
 
@@ -85,7 +91,12 @@ class SesMailer:
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
         message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = make_msgid(domain=self._sender.rpartition("@")[2] or None)
+        domain = self._sender.rpartition("@")[2] or None
+        message["Message-ID"] = (
+            f"<{email.message_key}@{domain or 'localhost'}>"
+            if email.message_key
+            else make_msgid(domain=domain)
+        )
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         try:
