@@ -124,7 +124,7 @@ def whole_suite(config: pytest.Config) -> bool:
         all(a == ROOT / "tests" or a == ROOT for a in args)
         and not config.option.keyword
         and not config.option.markexpr
-        and not config.option.lf
+        and not getattr(config.option, "lf", False)  # absent with -p no:cacheprovider
     )
 
 
