@@ -500,8 +500,14 @@ class FakeInvestigationRepository(FakeTriageRepository):
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
         link = self.links.get(link_id)
         assert link is not None
-        self.links[link_id] = link.model_copy(update={"token": token, "expires_at": expires_at})
+        update = {"token": token, "expires_at": expires_at, "reminded": True, "notified_at": None}
+        self.links[link_id] = link.model_copy(update=update)
         self.events[link.complaint_id].append(event.model_copy(deep=True))
+
+    def mark_notified(self, link_id: str, at: datetime) -> None:
+        if link_id not in self.links:
+            raise ConflictError(f"no link {link_id}")
+        self.links[link_id] = self.links[link_id].model_copy(update={"notified_at": at})
 
     def get_link(self, link_id: str) -> Any:
         link = self.links.get(link_id)

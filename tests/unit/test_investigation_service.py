@@ -240,6 +240,39 @@ def test_the_same_wait_asked_twice_sends_one_email_and_opens_one_link(
     assert "REMINDER_SENT" not in repository.event_types(complaint_id)
 
 
+def test_an_email_that_failed_after_its_link_was_stored_goes_out_when_the_wait_is_asked_again(
+    service, repository, mailer, complaint_id
+):
+    """SES throttled the investigator's email after the link was stored; the step is retried with the same
+    token (moto keeps one per Task state): the email goes out then, once. It used to be taken for sent."""
+    mailer.throttle_next = 1
+    with pytest.raises(TransientError):
+        service.ask(complaint_id, "investigator", TOKEN, 3600)
+    assert mailer.sent == [] and repository.links[next(iter(repository.links))].notified_at is None
+
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    service.ask(complaint_id, "investigator", TOKEN, 3600)  # delivered once more: nothing more
+
+    (email,) = mailer.sent
+    assert "Reminder" not in email.subject
+    assert len(repository.links) == 1
+    assert repository.event_types(complaint_id).count("INVESTIGATION_ASSIGNED") == 1
+
+
+def test_a_reminder_that_failed_to_send_goes_out_as_a_reminder_when_asked_again(
+    service, repository, mailer, clock, complaint_id
+):
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    clock.advance(3000)
+    mailer.throttle_next = 1
+    with pytest.raises(TransientError):
+        service.ask(complaint_id, "investigator", "token-2", 3600)
+
+    service.ask(complaint_id, "investigator", "token-2", 3600)
+
+    assert [email.subject.startswith("Reminder") for email in mailer.sent] == [False, True]
+
+
 def test_a_reminder_keeps_the_first_link_working_and_binds_it_to_the_new_wait(
     service, repository, mailer, clock, callbacks, complaint_id
 ):
@@ -575,6 +608,21 @@ def test_the_same_approval_wait_asked_twice_sends_one_email(service, repository,
     assert len(mailer.sent) == 1
     assert repository.event_types(complaint_id).count("APPROVAL_REQUESTED") == 1
     assert "APPROVAL_ESCALATED" not in repository.event_types(complaint_id)
+
+
+def test_an_approval_email_that_failed_goes_out_when_the_wait_is_asked_again(
+    service, repository, mailer, complaint_id
+):
+    awaiting_approval(service, repository, complaint_id, REFUND_150)
+    mailer.throttle_next = 1
+    with pytest.raises(TransientError):
+        service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+
+    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+
+    assert len(mailer.sent) == 1
+    assert repository.event_types(complaint_id).count("APPROVAL_REQUESTED") == 1
 
 
 def test_an_approval_escalation_supersedes_the_first_approvers_link(

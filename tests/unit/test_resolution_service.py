@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from complaints.classify import RuleClassifier, load_taxonomy
+from complaints.errors import TransientError
 from complaints.models import ComplaintIn, Status
 from complaints.resolution import LedgerUnavailable, ResolutionService
 from complaints.tasks import LinkStatus
@@ -207,6 +208,23 @@ def test_the_same_wait_for_the_customer_asked_twice_sends_one_email(
     service.ask_customer(complaint_id, "confirm-token", 3600)
 
     assert len(mailer.sent) == 1
+    assert repository.event_types(complaint_id).count("RESOLUTION_SENT") == 1
+
+
+def test_the_customers_email_that_failed_goes_out_when_the_wait_is_asked_again(
+    service, repository, mailer, complaint_id
+):
+    """The link was stored and the case set AWAITING_CONFIRMATION, then SES throttled the email: the
+    retried step sends it, once."""
+    mailer.throttle_next = 1
+    with pytest.raises(TransientError):
+        service.ask_customer(complaint_id, "confirm-token", 3600)
+
+    service.ask_customer(complaint_id, "confirm-token", 3600)
+    service.ask_customer(complaint_id, "confirm-token", 3600)
+
+    assert len(mailer.sent) == 1
+    assert repository.get(complaint_id)[0].status == Status.AWAITING_CONFIRMATION
     assert repository.event_types(complaint_id).count("RESOLUTION_SENT") == 1
 
 

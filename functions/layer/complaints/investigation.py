@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from complaints import stats
-from complaints.errors import CaseNotFound, TransientError
+from complaints.errors import CaseNotFound, TransientError, recorded_after_sending
 from complaints.evidence import ChainCheck, EvidenceItem, EvidenceSource, gather, verify
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
@@ -57,6 +57,9 @@ class InvestigationRepository(Protocol):
         marked SUPERSEDED with the new holder's name."""
 
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None: ...
+
+    def mark_notified(self, link_id: str, at: datetime) -> None:
+        """The link's email went out for its current wait."""
 
     def record_decision(
         self,
@@ -179,12 +182,15 @@ class InvestigationService:
         if self._hand_on(current, token, now):
             return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
         if current is not None and current.token == token and current.status == LinkStatus.OPEN:
-            # The same wait asked twice (an invocation delivered again): its link and email exist already.
+            # The same wait asked again (an invocation delivered again, or retried after its email or the
+            # record of it failed): its link exists; its email goes out unless it went already.
+            if current.notified_at is None:
+                self._notify(current, case, reminder=current.reminded)
             return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
         if current is not None and current.level == level and current.status == LinkStatus.OPEN:
             event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
             self._repository.rebind_link(current.link_id, token, deadline, event)
-            self._send("investigation_email", current, case, reminder=True)
+            self._notify(current, case, reminder=True)
             return {"complaintId": complaint_id, "level": level, "reminder": True, "slaMissed": False}
         link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
@@ -195,7 +201,7 @@ class InvestigationService:
         if kind == "ESCALATED":
             counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("investigation", level))
         self._repository.put_link(link, current.link_id if still_open else None, event, counted)
-        self._send("investigation_email", link, case, reminder=False)
+        self._notify(link, case, reminder=False)
         return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
 
     def record_findings(self, complaint_id: str, findings: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +239,9 @@ class InvestigationService:
         if self._hand_on(previous, token, now):
             return {"complaintId": complaint_id, "level": level}
         if previous is not None and previous.token == token and previous.status == LinkStatus.OPEN:
-            return {"complaintId": complaint_id, "level": level}  # the same wait asked again
+            if previous.notified_at is None:  # the same wait asked again, its email not out yet
+                self._ask_approver(case, previous, person)
+            return {"complaintId": complaint_id, "level": level}
         link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         escalated = previous is not None and previous.status == LinkStatus.OPEN
         text = messages(case.locale)
@@ -246,20 +254,24 @@ class InvestigationService:
         self._repository.put_link(
             link, case.approval_link_id if escalated else None, event, counted if escalated else None
         )
+        self._ask_approver(case, link, person)
+        return {"complaintId": complaint_id, "level": level}
+
+    def _ask_approver(self, case: Case, link: TaskLink, person: Person) -> None:
         findings = Findings.model_validate(case.findings or {})
         self._mailer.send(
             compose(
                 "approval_email",
                 to=[person.email],
-                subject=f"Approve a {findings.remedy} for complaint {complaint_id}?",
+                subject=f"Approve a {findings.remedy} for complaint {case.complaint_id}?",
                 name=person.name,
-                complaint_id=complaint_id,
+                complaint_id=case.complaint_id,
                 findings=findings,
-                level=level,
+                level=link.level,
                 url=link_url(self._settings.links_base(case.public_base_url), self._key, link),
             )
         )
-        return {"complaintId": complaint_id, "level": level}
+        self._notified(link)
 
     def record_decision(self, complaint_id: str, decision: dict[str, Any]) -> dict[str, Any]:
         """Approve: on to the remedy. Reject: back to the investigator, with the comment."""
@@ -359,6 +371,15 @@ class InvestigationService:
         if chosen is None:
             raise CaseNotFound(f"{case.complaint_id} has no investigator on the roster")
         return chosen
+
+    def _notified(self, link: TaskLink) -> None:
+        """Record that the link's email went out; a failure here is retried here, not by sending it again."""
+        recorded_after_sending(lambda: self._repository.mark_notified(link.link_id, self._clock()))
+
+    def _notify(self, link: TaskLink, case: Case, reminder: bool) -> None:
+        """Email the investigator (or lead, or head) the link, and record that it went."""
+        self._send("investigation_email", link, case, reminder)
+        self._notified(link)
 
     def _send(self, template: str, link: TaskLink, case: Case, reminder: bool) -> None:
         url = link_url(self._settings.links_base(case.public_base_url), self._key, link)

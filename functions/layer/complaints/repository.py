@@ -853,13 +853,25 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         self._transact(items)
 
     def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
+        """The link answers a later wait of the same person (the reminder's): not mailed for it yet."""
         self._update_link(
             link_id,
             event,
-            UpdateExpression="SET #token = :token, expires_at = :expires",
+            UpdateExpression="SET #token = :token, expires_at = :expires, reminded = :true "
+            "REMOVE notified_at",
             ExpressionAttributeNames={"#token": "token"},
-            ExpressionAttributeValues={":token": token, ":expires": _iso(expires_at)},
+            ExpressionAttributeValues={":token": token, ":expires": _iso(expires_at), ":true": True},
         )
+
+    def mark_notified(self, link_id: str, at: datetime) -> None:
+        """The link's email went out for its current wait."""
+        with aws_errors():
+            self._table.update_item(
+                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                UpdateExpression="SET notified_at = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": _iso(at)},
+            )
 
     def _update_link(self, link_id: str, event: CaseEvent, **update: Any) -> None:
         """One transaction: the link item updated as `update` says, and the case's audit event."""

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from complaints import stats
-from complaints.errors import ComplaintsError
+from complaints.errors import ComplaintsError, recorded_after_sending
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
@@ -79,6 +79,8 @@ class ResolutionRepository(Protocol):
     def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]: ...
 
     def get_link(self, link_id: str) -> TaskLink | None: ...
+
+    def mark_notified(self, link_id: str, at: datetime) -> None: ...
 
     def put_link(
         self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
@@ -165,20 +167,25 @@ class ResolutionService:
         whether it is resolved; the case waits AWAITING_CONFIRMATION."""
         case, _ = self._repository.get(complaint_id)
         current = self._repository.get_link(case.confirm_link_id) if case.confirm_link_id else None
-        if current is not None and current.token == token:  # the same wait asked again: sent already
+        now = self._clock()
+        if current is not None and current.token == token:
+            # The same wait asked again (delivered again, or retried after a failure part-way): the link
+            # exists; the status and the email follow unless they are done.
+            link = current
+        else:
+            customer = SimpleNamespace(
+                id=f"customer:{complaint_id}", name=case.customer.name or "", email=case.customer.email
+            )
+            link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
+            self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
+        case = self._repository.get(complaint_id)[0]
+        if case.status != Status.AWAITING_CONFIRMATION:
+            self._repository.record_decision(
+                case, {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now}, None
+            )
+        if link.notified_at is not None:
             return {"complaintId": complaint_id}
         findings = Findings.model_validate(case.findings or {})
-        now = self._clock()
-        customer = SimpleNamespace(
-            id=f"customer:{complaint_id}", name=case.customer.name or "", email=case.customer.email
-        )
-        link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
-        self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
-        self._repository.record_decision(
-            self._repository.get(complaint_id)[0],
-            {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now},
-            None,
-        )
         text = messages(case.locale)
         expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
         self._mailer.send(
@@ -195,6 +202,7 @@ class ResolutionService:
                 complaint_id=complaint_id,
             )
         )
+        recorded_after_sending(lambda: self._repository.mark_notified(link.link_id, self._clock()))
         return {"complaintId": complaint_id}
 
     def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:

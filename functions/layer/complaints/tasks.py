@@ -43,6 +43,10 @@ class TaskLink(BaseModel):
     held_by: str | None = None  # who holds the task now, once this link is superseded
     answer: dict[str, Any] | None = None  # what the person answered (stored before it is handed on)
     kept: bool = False  # the answer reached no waiting task: it waits here for the step's next task
+    # When its email went out (for its current wait): a wait asked again with the link unmailed (the send
+    # or its record failed, the step was retried) sends it then.
+    notified_at: datetime | None = None
+    reminded: bool = False  # re-bound to a later wait of the same person: its email is a reminder
 
     @field_validator("answer", mode="before")
     @classmethod
