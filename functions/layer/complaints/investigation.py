@@ -263,6 +263,7 @@ class InvestigationService:
             compose(
                 "approval_email",
                 to=[person.email],
+                message_key=f"link.{link.link_id}",
                 subject=f"Approve a {findings.remedy} for complaint {case.complaint_id}?",
                 name=person.name,
                 complaint_id=case.complaint_id,
@@ -387,6 +388,7 @@ class InvestigationService:
             compose(
                 template,
                 to=[link.recipient_email],
+                message_key=f"link.{link.link_id}{'.reminder' if reminder else ''}",
                 subject=("Reminder: " if reminder else "")
                 + f"Complaint {case.complaint_id} ({case.priority}, {case.category}) needs your findings",
                 name=link.recipient_name,
