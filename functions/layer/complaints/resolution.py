@@ -179,7 +179,7 @@ class ResolutionService:
             link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
             self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
         case = self._repository.get(complaint_id)[0]
-        if case.status != Status.AWAITING_CONFIRMATION:
+        if link is not current or case.status != Status.AWAITING_CONFIRMATION:
             self._repository.record_decision(
                 case, {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now}, None
             )
