@@ -457,6 +457,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         # complaint id -> {"case": Case, "archivedAt": datetime, "ttl": int (epoch seconds)}
         self.archives: dict[str, dict[str, Any]] = {}
         self.records: dict[str, dict[str, Any]] = {}
+        self.fail_close = 0  # the next close_case calls that fail (throttled), before any change
 
     # ------------------------------------------------------------ protocol
 
@@ -555,15 +556,30 @@ class FakeInvestigationRepository(FakeTriageRepository):
             self.events[case.complaint_id].append(event.model_copy(deep=True))
         self._count(stats)
 
-    def archive(self, case: Case, expires_at: datetime) -> None:
+    def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
+        """All or nothing, as the DynamoDB transaction: `fail_close` makes the next one fail first."""
+        if self.fail_close:
+            self.fail_close -= 1
+            raise TransientError("DynamoDB ProvisionedThroughputExceededException")
+        stored = self._at_version(case)
+        closed = Case.model_validate(
+            {
+                **stored.model_dump(),
+                "status": "CLOSED",
+                "closed_at": event.at,
+                "updated_at": event.at,
+                "version": stored.version + 1,
+            }
+        )
+        self.cases[case.complaint_id] = closed
+        self.events[case.complaint_id].append(event.model_copy(deep=True))
+        self._count(stats)
         self.archives[case.complaint_id] = {
-            "case": case.model_copy(deep=True),
-            "archivedAt": case.closed_at or expires_at,
-            "ttl": int(expires_at.timestamp()),
+            "case": closed.model_copy(deep=True),
+            "archivedAt": event.at,
+            "ttl": int(archive_until.timestamp()),
         }
-
-    def release_investigator(self, department: str, investigator_id: str) -> None:
-        item = self.roster.get((department, investigator_id))
+        item = self.roster.get((case.department, case.assignee))
         if item is not None and int(item.get("open_cases", 0)) > 0:
             item["open_cases"] = int(item["open_cases"]) - 1
 

@@ -13,6 +13,7 @@ import pytest
 from complaints import stats
 from complaints.casework import Casework
 from complaints.classify import Classification
+from complaints.errors import TransientError
 from complaints.investigation import InvestigationService
 from complaints.mail import SesMailer
 from complaints.models import CaseEvent, Status
@@ -28,6 +29,7 @@ from complaints.resolution import LedgerTableAdapter, ResolutionService
 from complaints.tasks import Findings, open_link
 from complaints.triage import Assignment, PriorityResult, TriageFields, load_triage_policy
 from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
+from infra import moto_hooks
 from tests.cases import store_case
 from tests.fakes import make_settings
 from tests.integration.conftest import REGION, Aws
@@ -230,6 +232,34 @@ def test_a_closed_case_leaves_the_queue(queued: Aws):
     assert ids(ops(queued).queue()) == ["F2", "F3", "F4", "T1", "T2"]
     assert ids(ops(queued).queue(overdue=True)) == ["F4", "T2"]
     assert "gsi3pk" not in queued.case("CMP-20261120-F1")
+
+
+def test_closing_is_one_transaction_a_refused_one_changes_nothing_and_the_retry_does_it_all(queued: Aws):
+    """It was three writes: a step that failed after the first was retried, found the case CLOSED and
+    returned, so the archive and the investigator's release never happened."""
+    repo, service = repository(queued), resolution(queued)
+    person = ROSTER["finance"].investigators[0]
+    complaint_id = "CMP-20261120-F1"
+    open_before = repo.investigator_loads("finance")[person.id][0]
+    archive_key = {"pk": f"ARCHIVE#{complaint_id}", "sk": "ARCHIVE"}
+
+    moto_hooks.inject_fault("TransactWriteItems", "TransactionConflict")
+    try:
+        with pytest.raises(TransientError):
+            service.close(complaint_id)
+    finally:
+        moto_hooks.clear_faults()
+    assert queued.case(complaint_id)["status"] == "TRIAGED"
+    assert "Item" not in queued.table.get_item(Key=archive_key)
+    assert repo.investigator_loads("finance")[person.id][0] == open_before
+
+    assert service.close(complaint_id) == {"complaintId": complaint_id, "status": "CLOSED"}
+    stored = queued.case(complaint_id)
+    assert stored["status"] == "CLOSED" and "gsi3pk" not in stored and "gsi4pk" not in stored
+    archived = queued.table.get_item(Key=archive_key)["Item"]
+    assert archived["case"]["status"] == "CLOSED" and archived["case"]["complaint_id"] == complaint_id
+    assert archived["ttl"] > int(NOW.timestamp()) + 364 * 86400
+    assert repo.investigator_loads("finance")[person.id][0] == open_before - 1
 
 
 def test_unknown_department_or_priority_is_a_value_error(aws: Aws):

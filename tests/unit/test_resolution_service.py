@@ -347,6 +347,27 @@ def test_closing_twice_changes_nothing(service, repository, clock, complaint_id)
     assert repository.event_types(complaint_id).count("CLOSED") == 1
 
 
+def test_a_close_that_fails_leaves_nothing_half_done_and_its_retry_does_it_all(
+    service, repository, complaint_id
+):
+    """Closing was three writes: CLOSED, then the archive, then the release. A step that failed after the
+    first was retried, found the case CLOSED and returned: no archive, the investigator never released."""
+    repository.fail_close = 1
+
+    with pytest.raises(TransientError):
+        service.close(complaint_id)
+    assert repository.cases[complaint_id].status != Status.CLOSED
+    assert complaint_id not in repository.archives
+    assert repository.open_cases("finance") == {"fin-wang": 1}
+
+    service.close(complaint_id)  # the state machine's retry
+
+    assert repository.cases[complaint_id].status == Status.CLOSED
+    assert repository.archives[complaint_id]["case"].status == Status.CLOSED
+    assert repository.open_cases("finance") == {"fin-wang": 0}
+    assert repository.event_types(complaint_id).count("CLOSED") == 1
+
+
 def test_closing_never_counts_an_investigator_below_zero(service, repository, complaint_id):
     repository.roster[("finance", "fin-wang")]["open_cases"] = 0
 

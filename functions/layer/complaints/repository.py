@@ -964,49 +964,86 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         """Set case attributes and remove `remove` (version-checked), with a timeline event if one is
         given and report counters if any, atomically."""
         at = event.at if event else datetime.now(case.created_at.tzinfo)
-        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
-        placeholders.update({":one": 1, ":version": case.version})
-        removal = f" REMOVE {', '.join(remove)}" if remove else ""
-        items = [
-            {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": _case_key(case.complaint_id),
-                    "UpdateExpression": f"{expression}, version = version + :one{removal}",
-                    "ConditionExpression": "version = :version",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": placeholders,
-                }
-            },
-        ]
+        items = [self._decision(case, values, at, remove)]
         if event is not None:
             items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
         self._transact(items + self._stats(stats))
 
-    def archive(self, case: Case, expires_at: datetime) -> None:
-        """The closed case, kept whole until the retention period ends (the table's TTL removes it)."""
-        item = {
+    def _decision(
+        self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The version-checked update of a case's attributes, as a transaction item."""
+        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
+        placeholders.update({":one": 1, ":version": case.version})
+        removal = f" REMOVE {', '.join(remove)}" if remove else ""
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": f"{expression}, version = version + :one{removal}",
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
+
+    def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
+        """CLOSED (version-checked; out of its work queue and off the watch list), its timeline event, its
+        report counters, the archive record (the closed case, kept until `archive_until`; the table's TTL
+        removes it) and one fewer open case for its investigator, in one transaction: a retried step finds
+        all of it done, or none of it."""
+        closed = case.model_copy(
+            update={
+                "status": Status.CLOSED,
+                "closed_at": event.at,
+                "updated_at": event.at,
+                "version": case.version + 1,
+            }
+        )
+        archive = {
             "pk": f"ARCHIVE#{case.complaint_id}",
             "sk": "ARCHIVE",
             "kind": "archive",
-            "case": dynamo_value(case.model_dump(mode="json", exclude_none=True)),
-            "archivedAt": _iso(case.closed_at or expires_at),
-            "ttl": int(expires_at.timestamp()),
+            "case": dynamo_value(closed.model_dump(mode="json", exclude_none=True)),
+            "archivedAt": _iso(event.at),
+            "ttl": int(archive_until.timestamp()),
         }
-        with aws_errors():
-            self._table.put_item(Item=item)
+        items = [
+            self._decision(
+                case,
+                {"status": Status.CLOSED.value, "closed_at": event.at},
+                event.at,
+                QUEUE_KEYS + WATCH_KEYS,
+            ),
+            self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            {"Put": {"TableName": self._table.name, "Item": archive}},
+            *self._release(case),
+            *self._stats(stats),
+        ]
+        self._transact(items)
 
-    def release_investigator(self, department: str, investigator_id: str) -> None:
-        try:
-            with aws_errors():
-                self._table.update_item(
-                    Key={"pk": f"ROSTER#{department}", "sk": f"INV#{investigator_id}"},
-                    UpdateExpression="ADD open_cases :minus",
-                    ConditionExpression="open_cases > :zero",
-                    ExpressionAttributeValues={":minus": -1, ":zero": 0},
-                )
-        except ConflictError:
-            pass  # nothing counted (a case routed before counting began)
+    def _release(self, case: Case) -> list[dict[str, Any]]:
+        """One fewer open case on the investigator's roster counter, if there is one to take away (a case
+        routed before counting began has none); its condition fails the transaction if another close
+        took the last one meanwhile (ConflictError: the step reads again)."""
+        if not case.department or not case.assignee:
+            return []
+        key = {"pk": f"ROSTER#{case.department}", "sk": f"INV#{case.assignee}"}
+        with aws_errors():
+            counter = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        if int(counter.get("open_cases", 0)) <= 0:
+            return []
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": key,
+                    "UpdateExpression": "ADD open_cases :minus",
+                    "ConditionExpression": "open_cases > :zero",
+                    "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
+                }
+            }
+        ]
 
     def record(self, reference: str) -> dict[str, Any] | None:
         """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""

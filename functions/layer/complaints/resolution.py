@@ -11,13 +11,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from complaints import stats
-from complaints.errors import ComplaintsError, recorded_after_sending
+from complaints.errors import ComplaintsError, ConflictError, recorded_after_sending
 from complaints.i18n import messages
 from complaints.intake import Clock, utc_now
 from complaints.mail import Mailer, compose
 from complaints.models import Case, CaseEvent, Status
 from complaints.policy import Policy, real_seconds
-from complaints.repository import QUEUE_KEYS, WATCH_KEYS
 from complaints.settings import Settings
 from complaints.stats import Tally
 from complaints.tasks import MONEY_REMEDIES, Findings, TaskLink, link_url, open_link
@@ -96,9 +95,9 @@ class ResolutionRepository(Protocol):
     ) -> None:
         """Set case attributes (version-checked), with a timeline event if one is given."""
 
-    def archive(self, case: Case, expires_at: datetime) -> None: ...
-
-    def release_investigator(self, department: str, investigator_id: str) -> None: ...
+    def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
+        """CLOSED, its event and counters, the archive record and the investigator's release, atomically
+        (ConflictError if the case or the counter changed since it was read)."""
 
 
 _OUTCOME_OF = {
@@ -263,21 +262,25 @@ class ResolutionService:
 
     def close(self, complaint_id: str) -> dict[str, Any]:
         """CLOSED, with the times, CSAT and remedy on the case; an archive record kept for the retention
-        period; the investigator's open-case count goes down."""
-        case, _ = self._repository.get(complaint_id)
-        if case.status == Status.CLOSED:
+        period; the investigator's open-case count goes down: one transaction (it used to be three
+        writes, and a step retried after the first found the case CLOSED and never archived or released
+        it)."""
+        for attempt in range(3):
+            case, _ = self._repository.get(complaint_id)
+            if case.status == Status.CLOSED:  # closed before: with its archive and release, all at once
+                return {"complaintId": complaint_id, "status": "CLOSED"}
+            now = self._clock()
+            counted = stats.closed(case, now, self._settings.time_scale)
+            try:
+                self._repository.close_case(
+                    case,
+                    CaseEvent(at=now, type="CLOSED"),
+                    stats.tally(now, self._policy.calendar.timezone, complaint_id, counted),
+                    now + timedelta(days=365 * self._rules.archive_years),
+                )
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue  # the case or the roster counter changed since it was read: read again
             return {"complaintId": complaint_id, "status": "CLOSED"}
-        now = self._clock()
-        counted = stats.closed(case, now, self._settings.time_scale)
-        self._repository.record_decision(
-            case,
-            {"status": Status.CLOSED.value, "closed_at": now},
-            CaseEvent(at=now, type="CLOSED"),
-            stats.tally(now, self._policy.calendar.timezone, complaint_id, counted),
-            remove=QUEUE_KEYS + WATCH_KEYS,
-        )
-        closed, _ = self._repository.get(complaint_id)
-        self._repository.archive(closed, now + timedelta(days=365 * self._rules.archive_years))
-        if case.department and case.assignee:
-            self._repository.release_investigator(case.department, case.assignee)
-        return {"complaintId": complaint_id, "status": "CLOSED"}
+        raise AssertionError("unreachable")
