@@ -379,14 +379,10 @@ class InvestigationService:
 
     def _notify(self, link: TaskLink, case: Case, reminder: bool) -> None:
         """Email the investigator (or lead, or head) the link, and record that it went."""
-        self._send("investigation_email", link, case, reminder)
-        self._notified(link)
-
-    def _send(self, template: str, link: TaskLink, case: Case, reminder: bool) -> None:
         url = link_url(self._settings.links_base(case.public_base_url), self._key, link)
         self._mailer.send(
             compose(
-                template,
+                "investigation_email",
                 to=[link.recipient_email],
                 message_key=f"link.{link.link_id}{'.reminder' if reminder else ''}",
                 subject=("Reminder: " if reminder else "")
@@ -402,3 +398,4 @@ class InvestigationService:
                 returned=case.rejection_comment,
             )
         )
+        self._notified(link)

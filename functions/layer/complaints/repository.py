@@ -155,7 +155,9 @@ def aws_errors() -> Iterator[None]:
             raise TransientError(f"DynamoDB {code}") from error
         reasons = _cancellation_codes(error)
         if "ConditionalCheckFailed" not in reasons and _TRANSIENT_REASONS.intersection(reasons):
-            # Cancelled only because another writer or the capacity was in the way: a retry goes through.
+            # Cancelled only because another writer (acknowledgements to one address at one moment, say)
+            # or the capacity was in the way: the step is retried (TransientError by name in the state
+            # machine), not failed into NEEDS_ATTENTION. A condition among the reasons is the caller's.
             raise TransientError(f"DynamoDB {code} ({', '.join(sorted(set(reasons) - {'None'}))})") from error
         raise ComplaintsError(f"DynamoDB {code}") from error
     except BotoCoreError as error:
@@ -274,8 +276,6 @@ class DynamoCaseRepository:
                 raise TransientError("claim vanished while being read; retry") from error
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise ConflictError("complaint id in use") from error
-            if _TRANSIENT_REASONS.intersection(reasons):
-                raise TransientError("transaction conflict") from error
             raise
         return None
 
@@ -406,9 +406,6 @@ class DynamoCaseRepository:
                 return True  # counted by an earlier attempt of this step
             if reasons[1:2] == ["ConditionalCheckFailed"]:
                 return False
-            if _TRANSIENT_REASONS.intersection(reasons):
-                # Acknowledgements to one address at the same moment: the step is retried.
-                raise TransientError("transaction conflict on the mail counter") from error
             raise
         return True
 
@@ -544,10 +541,6 @@ class DynamoTriageRepository(DynamoCaseRepository):
             reasons = _cancellation_codes(error.__cause__)
             if "ConditionalCheckFailed" in reasons:
                 raise ConflictError("the case or a counter changed") from error
-            if _TRANSIENT_REASONS.intersection(reasons):
-                # Cancelled by another writer or by throttling: the step is retried (TransientError by
-                # name in the state machine), not failed into NEEDS_ATTENTION.
-                raise TransientError(f"transaction cancelled: {', '.join(reasons)}") from error
             raise
 
     def _case_update(self, case: Case, values: dict[str, Any], extra: str = "") -> dict[str, Any]:
