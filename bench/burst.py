@@ -42,8 +42,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from bench.intake import GcWatch, free_port
 from bench.triage import TEXTS  # several categories and departments; none near another
-from complaints import ids
-from complaints.triage import hour_bucket
+from complaints.core import ids
+from complaints.triage.rules import hour_bucket
 from infra.stack import EmbeddedStack, StackConfig
 from infra.template import ACCOUNT
 

@@ -61,14 +61,15 @@ import moto.dynamodb.models.dynamo_type as moto_types
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from complaints import ids, stats
-from complaints.classify import load_taxonomy
-from complaints.models import CHANNELS, AmountIn, Case, CustomerIn, Status
-from complaints.ops import PRIORITIES, OpsQueries
-from complaints.policy import load_policy
-from complaints.repository import STATS_PK, WATCH_APPROVAL, dynamo_value, stats_update
-from complaints.tasks import MONEY_REMEDIES, ROOT_CAUSES
-from complaints.triage import load_triage_policy
+from complaints.adapters.dynamo.base import dynamo_value, stats_update
+from complaints.adapters.dynamo.keys import STATS_PK, WATCH_APPROVAL
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core import ids, stats
+from complaints.core.calendar import load_policy
+from complaints.core.models import CHANNELS, AmountIn, Case, CustomerIn, Status
+from complaints.core.rules import load_triage_policy
+from complaints.core.tasks import MONEY_REMEDIES, ROOT_CAUSES
+from complaints.ops.queries import PRIORITIES, OpsQueries
 from infra import moto_hooks, template
 from infra.stack import provision
 

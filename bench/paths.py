@@ -38,7 +38,7 @@ import requests
 from moto.moto_api._internal.models import moto_api_backend
 
 from bench.intake import free_port
-from complaints.triage import load_triage_policy
+from complaints.core.rules import load_triage_policy
 from infra.stack import EmbeddedStack, StackConfig
 
 Progress = Callable[[str], None]

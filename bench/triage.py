@@ -57,11 +57,13 @@ from boto3.dynamodb.types import TypeSerializer
 from moto.moto_api._internal.models import moto_api_backend
 
 from bench.intake import GcWatch, free_port, summary
-from complaints import ids
-from complaints.classify import load_taxonomy
-from complaints.models import AmountIn, Case, CaseEvent, CustomerIn, Status
-from complaints.repository import Claim, DynamoTriageRepository
-from complaints.triage import hour_bucket, load_triage_policy
+from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core import ids
+from complaints.core.models import AmountIn, Case, CaseEvent, CustomerIn, Status
+from complaints.core.rules import load_triage_policy
+from complaints.intake.ports import Claim
+from complaints.triage.rules import hour_bucket
 from infra import moto_hooks
 from infra.stack import EmbeddedStack, StackConfig
 from infra.template import ACCOUNT

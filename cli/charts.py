@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # files only, no screen
 
 import matplotlib.pyplot as plt
 
-from complaints.reports import Report
+from complaints.ops.reports import Report
 
 BLUE, RED, GREEN = "#1f5faa", "#c0392b", "#2e8b57"
 

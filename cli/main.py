@@ -20,13 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from complaints.classify import load_taxonomy
-from complaints.errors import CaseNotFound, ComplaintsError, ConflictError, NotRetryable
-from complaints.intake import status_view
-from complaints.policy import load_policy
-from complaints.reports import Report
-from complaints.triage import load_triage_policy
-from complaints.web import duration, local_time
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core.calendar import load_policy
+from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, NotRetryable
+from complaints.core.rules import load_triage_policy
+from complaints.intake.service import status_view
+from complaints.ops.reports import Report
+from complaints.presentation.render import duration, local_time
 from complaints_cli import target as targets
 from complaints_cli.target import Target, TargetError
 
@@ -256,11 +256,11 @@ def executions(
 def retry(complaint_id: Annotated[str, typer.Argument(help="A case that NEEDS_ATTENTION.")]) -> None:
     """Send a NEEDS_ATTENTION case on again from the start of the stage it failed in (a new execution,
     named <id>-retry-<n>). Refused for any other case, or while its execution still runs."""
-    from complaints.casework import Casework
-    from complaints.mail import SesMailer
-    from complaints.repository import DynamoCaseRepository
-    from complaints.settings import Settings
-    from complaints.workflow import StepFunctionsWorkflow
+    from complaints.adapters.dynamo.cases import DynamoCaseRepository
+    from complaints.adapters.ses import SesMailer
+    from complaints.adapters.stepfunctions import StepFunctionsWorkflow
+    from complaints.core.settings import Settings
+    from complaints.supervision.casework import Casework
 
     t = target()
     settings = Settings(

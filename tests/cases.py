@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from complaints.ids import hash_access_code
-from complaints.models import Case, CaseEvent, CustomerIn, Status
-from complaints.repository import Claim
+from complaints.core.ids import hash_access_code
+from complaints.core.models import Case, CaseEvent, CustomerIn, Status
+from complaints.intake.ports import Claim
 
 
 def store_case(

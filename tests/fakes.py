@@ -11,16 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from complaints import ids
-from complaints.errors import CaseNotFound, ConflictError, TransientError, WorkflowStartFailed
-from complaints.mail import Email, MailRejected
-from complaints.models import Case, CaseEvent, CaseSummary, Status
-from complaints.repository import Claim
-from complaints.settings import Settings
-from complaints.stats import Tally
+from complaints.core import ids
+from complaints.core.errors import (
+    CaseNotFound,
+    ConflictError,
+    MailRejected,
+    TransientError,
+    WorkflowStartFailed,
+)
+from complaints.core.models import Case, CaseEvent, CaseSummary, Status
+from complaints.core.ports import Email
+from complaints.core.settings import Settings
+from complaints.core.stats import Tally
+from complaints.intake.ports import Claim
 
 if TYPE_CHECKING:
-    from complaints.triage import Assignment, DuplicateMatch, TriageFields
+    from complaints.triage.ports import Assignment, DuplicateMatch, TriageFields
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:complaints-test-complaint-case"
 
@@ -478,7 +484,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
     def put_link(
         self, link: Any, supersede: str | None, event: CaseEvent, stats: Tally | None = None
     ) -> None:
-        from complaints.repository import LINK_ATTRIBUTE
+        from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE
 
         stored = self.cases.get(link.complaint_id)
         if stored is None or link.link_id in self.links:
@@ -492,7 +498,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self._count(stats)
         self.events[link.complaint_id].append(event.model_copy(deep=True))
         if supersede and supersede in self.links:
-            from complaints.tasks import LinkStatus
+            from complaints.core.tasks import LinkStatus
 
             self.links[supersede] = self.links[supersede].model_copy(
                 update={"status": LinkStatus.SUPERSEDED, "held_by": link.recipient_name}
@@ -515,7 +521,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         return link.model_copy(deep=True) if link is not None else None
 
     def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
-        from complaints.tasks import LinkStatus
+        from complaints.core.tasks import LinkStatus
 
         link = self.links.get(link_id)
         if link is None or link.status != LinkStatus.OPEN:
@@ -607,7 +613,7 @@ class FakeCallbacks:
     unreachable: bool = False  # every call fails as a throttled or failing Step Functions does
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        from complaints.tasks import CallbackFailed, TaskGone
+        from complaints.core.tasks import CallbackFailed, TaskGone
 
         if self.unreachable:
             raise CallbackFailed("ThrottlingException")
@@ -630,7 +636,7 @@ class FakeLedger:
     unavailable: bool = False
 
     def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Any, currency: str) -> str:
-        from complaints.resolution import LedgerUnavailable
+        from complaints.core.errors import LedgerUnavailable
 
         self.calls.append((complaint_id, remedy_id, remedy, amount, currency))
         if self.unavailable:

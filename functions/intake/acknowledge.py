@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from complaints import wiring
-from complaints.settings import Settings
+from complaints.core.settings import Settings
 
 settings = Settings()
 logger = Logger()

@@ -14,21 +14,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from complaints import errors, wiring
-from complaints.classify import load_taxonomy
-from complaints.i18n import messages, negotiate
-from complaints.intake import (
-    FORM_FIELDS,
-    decode_body,
-    form_fields,
-    is_form,
-    parse_submission,
-)
-from complaints.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
-from complaints.openapi import inline_schema
-from complaints.policy import load_policy
-from complaints.settings import Settings
-from complaints.web import base_path, base_url, render, secured
+from complaints import wiring
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core import errors
+from complaints.core.calendar import load_policy
+from complaints.core.locale import negotiate
+from complaints.core.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
+from complaints.core.settings import Settings
+from complaints.http.body import FORM_FIELDS, decode_body, form_fields, is_form, parse_submission
+from complaints.http.openapi import inline_schema
+from complaints.http.web import base_path, base_url, secured
+from complaints.presentation.i18n import messages
+from complaints.presentation.render import render
 
 # Cold start: settings, clients and the service are built once per container.
 settings = Settings()

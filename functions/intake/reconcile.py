@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import wiring
-from complaints.settings import Settings
+from complaints.core.settings import Settings
 
 settings = Settings()
 logger = Logger()

@@ -18,10 +18,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import wiring
-from complaints.errors import CaseNotFound
-from complaints.policy import load_policy
-from complaints.settings import Settings
-from complaints.web import base_path, render, secured
+from complaints.core.calendar import load_policy
+from complaints.core.errors import CaseNotFound
+from complaints.core.settings import Settings
+from complaints.http.web import base_path, secured
+from complaints.presentation.render import render
 
 settings = Settings()
 logger = Logger()

@@ -13,12 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from complaints import wiring
-from complaints.errors import MalformedBody, PayloadTooLarge
-from complaints.i18n import messages
-from complaints.intake import decode_body, field_errors, parse_form
-from complaints.settings import Settings
-from complaints.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
-from complaints.web import base_path, render, secured
+from complaints.core.errors import MalformedBody, PayloadTooLarge
+from complaints.core.settings import Settings
+from complaints.core.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
+from complaints.http.body import decode_body, field_errors, parse_form
+from complaints.http.web import base_path, secured
+from complaints.presentation.i18n import messages
+from complaints.presentation.render import render
 
 settings = Settings()
 logger = Logger()

@@ -8,8 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from complaints import wiring
-from complaints.settings import Settings
-from complaints.telemetry import count_for_alarm
+from complaints.core.settings import Settings
+from complaints.core.telemetry import count_for_alarm
 
 settings = Settings()
 logger = Logger()

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from complaints.models import Status
+from complaints.core.models import Status
 from infra.template import ROOT
 
 ASL = ROOT / "statemachine" / "complaint.asl.json"

@@ -6,7 +6,7 @@ import uuid
 
 import requests
 
-from complaints.triage import load_triage_policy
+from complaints.core.rules import load_triage_policy
 from tests.e2e.conftest import Stack, wait_for, wait_for_email, wait_for_status
 
 ROSTER = load_triage_policy().roster

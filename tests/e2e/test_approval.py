@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from complaints.triage import load_triage_policy
+from complaints.core.rules import load_triage_policy
 from tests.e2e.conftest import (
     Stack,
     history,

@@ -10,25 +10,26 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from complaints import stats
-from complaints.casework import Casework
-from complaints.classify import Classification
-from complaints.errors import TransientError
-from complaints.investigation import InvestigationService
-from complaints.mail import SesMailer
-from complaints.models import CaseEvent, Status
-from complaints.ops import OpsQueries
-from complaints.policy import load_policy
-from complaints.repository import (
-    QUEUE_KEYS,
-    WATCH_KEYS,
-    DynamoInvestigationRepository,
-    stats_update,
-)
-from complaints.resolution import LedgerTableAdapter, ResolutionService
-from complaints.tasks import Findings, open_link
-from complaints.triage import Assignment, PriorityResult, TriageFields, load_triage_policy
-from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.adapters.dynamo.base import stats_update
+from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.keys import QUEUE_KEYS, WATCH_KEYS
+from complaints.adapters.ledger import LedgerTableAdapter
+from complaints.adapters.ses import SesMailer
+from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.classification.taxonomy import Classification
+from complaints.core import stats
+from complaints.core.calendar import load_policy
+from complaints.core.errors import TransientError
+from complaints.core.models import CaseEvent, Status
+from complaints.core.rules import load_triage_policy
+from complaints.core.tasks import Findings
+from complaints.investigation.service import InvestigationService
+from complaints.ops.queries import OpsQueries
+from complaints.resolution.service import ResolutionService
+from complaints.supervision.casework import Casework
+from complaints.tasklinks.links import open_link
+from complaints.triage.ports import Assignment, TriageFields
+from complaints.triage.rules import PriorityResult
 from infra import moto_hooks
 from tests.cases import store_case
 from tests.fakes import make_settings

@@ -145,7 +145,7 @@ def test_boto3_default_session_is_the_running_functions(aws: Aws, unrecorded):
 def test_the_ledger_pays_a_remedy_once_with_the_remedy_functions_role(aws: Aws):
     """The adapter the remedy function pays through, on the ledger table with that function's credentials:
     a repeat (a retried step) gets the first payment's reference back and pays nothing more."""
-    from complaints.resolution import LedgerTableAdapter
+    from complaints.adapters.ledger import LedgerTableAdapter
 
     session = aws.runtimes["RemedyFunction"].session
     ledger = LedgerTableAdapter(session.resource("dynamodb").Table("LedgerTable"))

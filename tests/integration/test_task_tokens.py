@@ -314,8 +314,8 @@ def test_an_injected_fault_reaches_the_products_callbacks_as_its_domain_error(mo
     its domain error (kept answer), and the token itself is untouched."""
     from botocore.config import Config
 
-    from complaints import tasks
-    from complaints.workflow import StepFunctionsCallbacks
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
+    from complaints.core import tasks
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

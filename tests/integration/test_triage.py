@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from complaints.models import Status
-from complaints.repository import DynamoTriageRepository
-from complaints.triage import load_triage_policy
+from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.core.models import Status
+from complaints.core.rules import load_triage_policy
 from tests.cases import store_case
 from tests.integration.conftest import Aws
 

@@ -169,7 +169,7 @@ def test_no_address_phone_code_or_token_reaches_the_logs(aws: Aws, logs, capsys)
 def test_the_acknowledgement_states_the_payments_deadline_for_a_payment_complaint(aws: Aws):
     from datetime import datetime, timedelta
 
-    from complaints.policy import load_policy
+    from complaints.core.calendar import load_policy
 
     payment = aws.http.post(
         "/complaints",

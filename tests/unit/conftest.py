@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.casework import Casework
-from complaints.classify import Taxonomy, load_taxonomy
-from complaints.intake import IntakeService
-from complaints.policy import Policy, load_policy
-from complaints.triage import TriagePolicy, load_triage_policy
+from complaints.classification.taxonomy import Taxonomy, load_taxonomy
+from complaints.core.calendar import Policy, load_policy
+from complaints.core.rules import TriagePolicy, load_triage_policy
+from complaints.intake.service import IntakeService
+from complaints.supervision.casework import Casework
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 

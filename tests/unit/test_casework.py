@@ -10,12 +10,13 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from complaints.casework import Casework
-from complaints.errors import CaseNotFound, ConflictError, TransientError
-from complaints.intake import IntakeService
-from complaints.mail import MailRejected, SesMailer, plain_name
-from complaints.models import ComplaintIn, Status
-from complaints.repository import DynamoCaseRepository
+from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.ses import SesMailer
+from complaints.core.errors import CaseNotFound, ConflictError, MailRejected, TransientError
+from complaints.core.models import ComplaintIn, Status
+from complaints.intake.service import IntakeService
+from complaints.presentation.email import plain_name
+from complaints.supervision.casework import Casework
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
 
 CUSTOMER = "alice@example.com"

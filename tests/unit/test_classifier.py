@@ -13,15 +13,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from complaints.classify import (
-    Classification,
-    FallbackClassifier,
-    PhraseMatcher,
-    RuleClassifier,
-    Taxonomy,
-    classifier_from_config,
-    load_taxonomy,
-)
+from complaints.classification.classifier import FallbackClassifier, RuleClassifier, classifier_from_config
+from complaints.classification.matcher import PhraseMatcher
+from complaints.classification.taxonomy import Classification, Taxonomy, load_taxonomy
 
 LABELLED = Path(__file__).parent / "data" / "labelled_complaints.yaml"
 CATEGORIES = {

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from complaints.i18n import DEFAULT, SUPPORTED, _catalogue, messages, negotiate, normalise_locale
+from complaints.core.locale import DEFAULT, SUPPORTED, negotiate, normalise_locale
+from complaints.presentation.i18n import _catalogue, messages
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from complaints import ids
-from complaints.intake import COMPLAINT_ID
+from complaints.core import ids
+from complaints.core.ids import COMPLAINT_ID
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_FORMAT = re.compile(r"^CMP-(\d{8})-([0-9A-HJKMNP-TV-Z]{6})$")

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaints import ids
-from complaints.errors import CaseNotFound, ConflictError, IdempotencyKeyReused
-from complaints.intake import IntakeService
-from complaints.models import ComplaintIn, Status
+from complaints.core import ids
+from complaints.core.errors import CaseNotFound, ConflictError, IdempotencyKeyReused
+from complaints.core.models import ComplaintIn, Status
+from complaints.intake.service import IntakeService
 from tests.fakes import FakeRepository, make_settings
 
 START = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from complaints.classify import RuleClassifier, load_taxonomy
-from complaints.errors import TransientError
-from complaints.investigation import InvestigationService
-from complaints.models import Case, ComplaintIn, Status
-from complaints.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
-from complaints.triage import TriageService
+from complaints.classification.classifier import RuleClassifier
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core.errors import TransientError
+from complaints.core.models import Case, ComplaintIn, Status
+from complaints.core.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
+from complaints.investigation.service import InvestigationService
+from complaints.triage.service import TriageService
 from tests.fakes import FakeCallbacks, FakeInvestigationRepository, make_settings
 
 KEY = b"unit-test-signing-key"

@@ -21,10 +21,10 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from complaints import wiring
-from complaints.casework import FailureRecord
-from complaints.intake import Submission
-from complaints.models import Accepted, Status
-from complaints.triage import SpikeOutcome
+from complaints.core.models import Accepted, Status
+from complaints.intake.service import Submission
+from complaints.supervision.casework import FailureRecord
+from complaints.triage.service import SpikeOutcome
 from infra import template as local_template
 from infra.gateway import proxy_event
 from infra.lambdas import FunctionRuntime

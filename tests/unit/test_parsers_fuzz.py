@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from complaints import ids
-from complaints.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
-from complaints.intake import (
+from complaints.core import ids
+from complaints.core.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from complaints.core.models import ComplaintIn
+from complaints.core.tasks import CustomerAnswer, Decision, Findings, TaskLink
+from complaints.http.body import (
     FORM_FIELDS,
     MAX_JSON_DEPTH,
     decode_body,
@@ -26,9 +28,7 @@ from complaints.intake import (
     parse_form,
     parse_submission,
 )
-from complaints.models import ComplaintIn
-from complaints.resolution import CustomerAnswer
-from complaints.tasks import Decision, Findings, TaskLink, signature, signature_matches
+from complaints.tasklinks.links import signature, signature_matches
 
 LIMIT = 64 * 1024
 BOUNDED = settings(

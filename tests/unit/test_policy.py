@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from complaints.policy import Duration, load_policy, real_seconds
+from complaints.core.calendar import Duration, load_policy, real_seconds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from complaints import stats
-from complaints.models import Case, CustomerIn, Status
-from complaints.reports import Cause, Compliance, RemedyTotal, build_report, nearest_rank
+from complaints.core import stats
+from complaints.core.models import Case, CustomerIn, Status
+from complaints.ops.reports import Cause, Compliance, RemedyTotal, build_report, nearest_rank
 
 START, END = date(2026, 11, 20), date(2026, 11, 22)
 

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from complaints.errors import ComplaintsError, ConflictError, TransientError
-from complaints.models import CaseEvent
-from complaints.repository import DynamoInvestigationRepository
+from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.core.errors import ComplaintsError, ConflictError, TransientError
+from complaints.core.models import CaseEvent
 
 EVENT = CaseEvent(at=datetime(2026, 3, 5, 12, tzinfo=UTC), type="REMINDER_SENT", params={"assignee": "x"})
 LINK = {"pk": "LINK#l1", "sk": "LINK", "link_id": "l1", "complaint_id": "CMP-20260305-ABCDEF"}

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 import pytest
 
-from complaints.classify import RuleClassifier, load_taxonomy
-from complaints.errors import TransientError
-from complaints.models import ComplaintIn, Status
-from complaints.resolution import LedgerUnavailable, ResolutionService
-from complaints.tasks import LinkStatus
-from complaints.triage import TriageService
+from complaints.classification.classifier import RuleClassifier
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core.errors import LedgerUnavailable, TransientError
+from complaints.core.models import ComplaintIn, Status
+from complaints.core.tasks import LinkStatus
+from complaints.resolution.service import ResolutionService
+from complaints.triage.service import TriageService
 from tests.fakes import FakeInvestigationRepository, FakeLedger, make_settings
 
 KEY = b"unit-test-signing-key"

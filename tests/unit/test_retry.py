@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from complaints.casework import Casework
-from complaints.errors import CaseNotFound, ConflictError, NotRetryable, WorkflowStartFailed
-from complaints.models import Case, CaseEvent, ComplaintIn, CustomerIn, Status
-from complaints.repository import Claim
+from complaints.core.errors import CaseNotFound, ConflictError, NotRetryable, WorkflowStartFailed
+from complaints.core.models import Case, CaseEvent, ComplaintIn, CustomerIn, Status
+from complaints.intake.ports import Claim
+from complaints.supervision.casework import Casework
 from tests.fakes import FakeClock, FakeRepository, FakeWorkflow
 
 COMPLAINT_ID = "CMP-20260305-RTY001"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from complaints.web import PAGE_POLICY, secured, security_headers
+from complaints.http.web import PAGE_POLICY, secured, security_headers
 
 
 def event(method: str = "GET", resource: str = "/complaints/{complaint_id}", proto: str = "http") -> dict:

@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from complaints.classify import (
-    Classification,
-    RuleClassifier,
-    classifier_from_config,
-)
-from complaints.models import ComplaintIn, Status
-from complaints.triage import TriageService, score_priority
+from complaints.classification.classifier import RuleClassifier, classifier_from_config
+from complaints.classification.taxonomy import Classification
+from complaints.core.models import ComplaintIn, Status
+from complaints.triage.rules import score_priority
+from complaints.triage.service import TriageService
 from tests.fakes import FakeTriageRepository
 
 WORDINGS = Path(__file__).parent / "data" / "security_incidents.yaml"

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-import complaints.policy as policy_module
-from complaints.policy import Duration, SlaDue, load_policy
+import complaints.core.calendar as policy_module
+from complaints.core.calendar import Duration, SlaDue, load_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONDON = ZoneInfo("Europe/London")

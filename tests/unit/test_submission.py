@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from complaints.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
-from complaints.intake import decode_body, form_fields, form_to_document, parse_submission
+from complaints.core.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from complaints.http.body import decode_body, form_fields, form_to_document, parse_submission
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

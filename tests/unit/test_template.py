@@ -75,7 +75,7 @@ def test_the_table_keys_are_the_ones_the_repository_writes(table):
 
 
 def test_the_table_has_the_gsi1_the_reconciler_queries(table):
-    source = (ROOT / "functions/layer/complaints/repository.py").read_text(encoding="utf-8")
+    source = (ROOT / "functions/layer/complaints/adapters/dynamo/cases.py").read_text(encoding="utf-8")
     assert 'IndexName="GSI1"' in source
     assert "gsi1pk = :pk AND gsi1sk < :before" in source
 
@@ -95,7 +95,7 @@ def test_the_table_has_the_gsi1_the_reconciler_queries(table):
 
 
 def test_the_triage_indexes_project_what_the_triage_reads(table):
-    from complaints.models import CaseSummary
+    from complaints.core.models import CaseSummary
 
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
     customer = indexes["GSI2"]

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from complaints.ids import hash_access_code
-from complaints.models import Case, CaseSummary, CustomerIn, Status
-from complaints.triage import DuplicatePolicy, find_duplicate, load_triage_policy, text_similarity
+from complaints.core.ids import hash_access_code
+from complaints.core.models import Case, CaseSummary, CustomerIn, Status
+from complaints.core.rules import DuplicatePolicy, load_triage_policy
+from complaints.triage.rules import find_duplicate, text_similarity
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 CHINESE = "充值成功但是余额一直没有增加，订单号找不到，请尽快处理。"

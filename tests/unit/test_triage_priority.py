@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from complaints.models import AmountIn
-from complaints.triage import PriorityPolicy, load_triage_policy, score_priority
+from complaints.core.models import AmountIn
+from complaints.core.rules import PriorityPolicy, load_triage_policy
+from complaints.triage.rules import score_priority
 
 
 @pytest.fixture(scope="module")

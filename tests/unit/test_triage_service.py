@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from complaints.classify import RuleClassifier
-from complaints.errors import TransientError
-from complaints.i18n import messages
-from complaints.models import ComplaintIn, Status
-from complaints.triage import TriageOutcome, TriagePolicy, TriageService
+from complaints.classification.classifier import RuleClassifier
+from complaints.core.errors import TransientError
+from complaints.core.models import ComplaintIn, Status
+from complaints.core.rules import TriagePolicy
+from complaints.presentation.i18n import messages
+from complaints.triage.service import TriageOutcome, TriageService
 from tests.cases import store_case
 from tests.fakes import FakeClock, FakeTriageRepository
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from complaints.triage import SpikePolicy, hour_bucket, load_triage_policy, spike_check, trailing_buckets
+from complaints.core.rules import SpikePolicy, load_triage_policy
+from complaints.triage.rules import hour_bucket, spike_check, trailing_buckets
 
 
 @pytest.fixture(scope="module")

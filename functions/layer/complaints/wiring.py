@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import boto3
 
-from complaints import ids
-from complaints.casework import Casework
-from complaints.classify import classifier_from_config, load_taxonomy
-from complaints.evidence import EarlierComplaints, ReferencedRecords
-from complaints.intake import IntakeService
-from complaints.investigation import InvestigationService
-from complaints.mail import SesMailer
-from complaints.ops import OpsQueries
-from complaints.policy import Policy, load_policy
-from complaints.repository import DynamoCaseRepository, DynamoInvestigationRepository, DynamoTriageRepository
-from complaints.resolution import LedgerTableAdapter, ResolutionService
-from complaints.settings import Settings
-from complaints.triage import TriageService, load_triage_policy
-from complaints.workflow import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.adapters.ledger import LedgerTableAdapter
+from complaints.adapters.ses import SesMailer
+from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.classification.classifier import classifier_from_config
+from complaints.classification.taxonomy import load_taxonomy
+from complaints.core import ids
+from complaints.core.calendar import Policy, load_policy
+from complaints.core.rules import load_triage_policy
+from complaints.core.settings import Settings
+from complaints.intake.service import IntakeService
+from complaints.investigation.evidence import EarlierComplaints, ReferencedRecords
+from complaints.investigation.service import InvestigationService
+from complaints.ops.queries import OpsQueries
+from complaints.resolution.service import ResolutionService
+from complaints.supervision.casework import Casework
+from complaints.triage.service import TriageService
 
 
 def case_repository(settings: Settings) -> DynamoCaseRepository:

@@ -1,0 +1,1 @@
+"""The complaint-handling domain: models, policies, rules and data access, shared by every Lambda."""

@@ -1,0 +1,335 @@
+"""Data access for cases, behind an interface, with the DynamoDB implementation.
+
+Single-table layout (every key and index is documented here and nowhere else):
+
+| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
+|-----------------|--------------------|--------------------------|----------------------------|
+| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
+| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
+| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
+| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
+| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
+| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
+| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
+| task link       | LINK#<link id>     | LINK                     |                            |
+| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
+| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
+| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
+
+(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
+just the cases it has to start. One Query on pk returns a case and its whole timeline.
+
+GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
+what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
+gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
+by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
+the size of the table. A case leaves its queue when it closes.
+GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
+was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
+alert, gsi4sk = when): ops read what waits for them, not the table.
+Report counters (`stats.py`) are added in the same transaction as the change they count.
+Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
+table's TTL attribute `ttl` (removal).
+
+AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
+cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from complaints.adapters.dynamo.base import _cancellation_codes, aws_errors, dynamo_value, stats_update
+from complaints.adapters.dynamo.keys import UNSTARTED, WATCH_ATTENTION, _case_key, _event_item, _iso
+from complaints.core import ids
+from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
+from complaints.core.models import Case, CaseEvent, Status
+from complaints.core.stats import Tally
+from complaints.intake.ports import Claim
+
+
+class DynamoCaseRepository:
+    """CaseRepository on one DynamoDB table (a boto3 Table resource)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+        self._client = table.meta.client
+
+    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict:
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def create(
+        self, case: Case, event: CaseEvent, claim: Claim, now: datetime, stats: Tally | None = None
+    ) -> Claim | None:
+        item = {
+            **_case_key(case.complaint_id),
+            "kind": "case",
+            "gsi1pk": UNSTARTED,
+            "gsi1sk": _iso(case.created_at),
+            "gsi2pk": f"CUSTOMER#{ids.customer_key(case.customer.email)}",
+            "gsi2sk": _iso(case.created_at),
+            **dynamo_value(case.model_dump(mode="json", exclude_none=True)),
+        }
+        claim_item = {
+            "pk": f"CLAIM#{claim.key}",
+            "sk": "CLAIM",
+            "kind": "claim",
+            "complaintId": claim.complaint_id,
+            "accessCode": claim.access_code,
+            "requestFingerprint": claim.request_fingerprint,
+            "expiresAt": _iso(claim.expires_at),
+            "ttl": int(claim.expires_at.timestamp()),
+        }
+        try:
+            with aws_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        self._put(item, "attribute_not_exists(pk)"),
+                        self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                        self._put(
+                            claim_item,
+                            "attribute_not_exists(pk) OR expiresAt < :now",
+                            {":now": _iso(now)},
+                        ),
+                        *([stats_update(self._table.name, stats)] if stats else []),
+                    ]
+                )
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":  # the claim (item 3)
+                earlier = self._get_claim(claim.key)
+                if earlier is not None:
+                    return earlier
+                raise TransientError("claim vanished while being read; retry") from error
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise ConflictError("complaint id in use") from error
+            raise
+        return None
+
+    def _get_claim(self, key: str) -> Claim | None:
+        with aws_errors():
+            found = self._table.get_item(Key={"pk": f"CLAIM#{key}", "sk": "CLAIM"}, ConsistentRead=True)
+        item = found.get("Item")
+        if not item:
+            return None
+        return Claim(
+            key=key,
+            complaint_id=item["complaintId"],
+            access_code=item["accessCode"],
+            request_fingerprint=item["requestFingerprint"],
+            expires_at=item["expiresAt"],
+        )
+
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": f"CASE#{complaint_id}"},
+            "ConsistentRead": True,
+        }
+        with aws_errors():
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        cases = [item for item in items if item["sk"] == "CASE"]
+        if not cases:
+            raise CaseNotFound(complaint_id)
+        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith("EVENT#")]
+        return Case.model_validate(cases[0]), events
+
+    def _update_with_event(
+        self, complaint_id: str, update: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> bool:
+        """Apply one conditional update and append its timeline event (and add its report counters),
+        atomically. False when the condition fails (the change was made before)."""
+        items = [
+            {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
+            self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+        ]
+        if stats is not None:
+            items.append(stats_update(self._table.name, stats))
+        try:
+            with aws_errors():
+                self._client.transact_write_items(TransactItems=items)
+        except ComplaintsError as error:
+            if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def mark_started(self, complaint_id: str, execution_arn: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET execution_arn = :arn, updated_at = :at, version = version + :one "
+                "REMOVE gsi1pk, gsi1sk",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(execution_arn)",
+                "ExpressionAttributeValues": {":arn": execution_arn, ":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def mark_acknowledged(self, complaint_id: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET acknowledged_at = :at, updated_at = :at, version = version + :one "
+                "REMOVE pending_access_code",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledged_at)",
+                "ExpressionAttributeValues": {":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def access_code_hash(self, complaint_id: str) -> str | None:
+        with aws_errors():
+            found = self._table.get_item(
+                Key=_case_key(complaint_id),
+                ProjectionExpression="access_code_hash",
+                ConsistentRead=True,
+            )
+        return (found.get("Item") or {}).get("access_code_hash")
+
+    def count_acknowledgement(
+        self, complaint_id: str, recipient: str, hour: str, limit: int, at: datetime
+    ) -> bool:
+        try:
+            with aws_errors():
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": _case_key(complaint_id),
+                                "UpdateExpression": "SET ack_counted_at = :at",
+                                "ConditionExpression": "attribute_exists(pk) "
+                                "AND attribute_not_exists(ack_counted_at)",
+                                "ExpressionAttributeValues": {":at": _iso(at)},
+                            }
+                        },
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": {"pk": f"MAILTO#{recipient}", "sk": f"HOUR#{hour}"},
+                                "UpdateExpression": "ADD sent :one SET kind = :kind, #ttl = :ttl",
+                                "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
+                                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                                "ExpressionAttributeValues": {
+                                    ":one": 1,
+                                    ":limit": limit,
+                                    ":kind": "mail_counter",
+                                    ":ttl": int((at + timedelta(days=2)).timestamp()),
+                                },
+                            }
+                        },
+                    ]
+                )
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return True  # counted by an earlier attempt of this step
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def mark_ack_withheld(self, complaint_id: str, event: CaseEvent) -> bool:
+        return self._update_with_event(
+            complaint_id,
+            {
+                "UpdateExpression": "SET ack_suppressed_at = :at, updated_at = :at, version = version + :one "
+                "REMOVE pending_access_code",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(acknowledged_at) "
+                "AND attribute_not_exists(ack_suppressed_at)",
+                "ExpressionAttributeValues": {":at": _iso(event.at), ":one": 1},
+            },
+            event,
+        )
+
+    def mark_needs_attention(
+        self, case: Case, reason: str, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        came_from = case.attention_from if case.status == Status.NEEDS_ATTENTION else case.status
+        done = self._update_with_event(
+            case.complaint_id,
+            {
+                "UpdateExpression": "SET #status = :status, attention_reason = :reason, updated_at = :at, "
+                "attention_from = :from, gsi4pk = :watch, gsi4sk = :at, version = version + :one",
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":status": Status.NEEDS_ATTENTION.value,
+                    ":reason": reason,
+                    ":from": (came_from or Status.RECEIVED).value,
+                    ":watch": WATCH_ATTENTION,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                    ":version": case.version,
+                },
+            },
+            event,
+            stats,
+        )
+        if not done:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+
+    def resume(self, case: Case, event: CaseEvent) -> Case:
+        """Take a NEEDS_ATTENTION case off the watch list, back to the status it failed in
+        (version-checked: two ops retrying at once resume it once). Raises ConflictError."""
+        resumed = case.attention_from or Status.RECEIVED
+        done = self._update_with_event(
+            case.complaint_id,
+            {
+                "UpdateExpression": "SET #status = :from, updated_at = :at, retries = :retries, "
+                "version = version + :one REMOVE attention_reason, attention_from, gsi4pk, gsi4sk",
+                "ConditionExpression": "version = :version AND #status = :attention",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":from": resumed.value,
+                    ":attention": Status.NEEDS_ATTENTION.value,
+                    ":retries": case.retries + 1,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                    ":version": case.version,
+                },
+            },
+            event,
+        )
+        if not done:
+            raise ConflictError(f"case {case.complaint_id} changed since version {case.version}")
+        return case.model_copy(
+            update={
+                "status": resumed,
+                "retries": case.retries + 1,
+                "attention_reason": None,
+                "attention_from": None,
+                "version": case.version + 1,
+            }
+        )
+
+    def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        """Point the case at a new execution (a retry's)."""
+        with aws_errors():
+            self._table.update_item(
+                Key=_case_key(complaint_id),
+                UpdateExpression="SET execution_arn = :arn",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":arn": execution_arn},
+            )
+
+    def unstarted(self, created_before: datetime, limit: int) -> list[str]:
+        with aws_errors():
+            page = self._table.query(
+                IndexName="GSI1",
+                KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
+                ExpressionAttributeValues={":pk": UNSTARTED, ":before": _iso(created_before)},
+                Limit=limit,
+            )
+        return [item["pk"].removeprefix("CASE#") for item in page.get("Items", [])]

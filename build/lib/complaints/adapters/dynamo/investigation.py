@@ -1,0 +1,362 @@
+"""Data access for cases, behind an interface, with the DynamoDB implementation.
+
+Single-table layout (every key and index is documented here and nowhere else):
+
+| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
+|-----------------|--------------------|--------------------------|----------------------------|
+| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
+| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
+| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
+| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
+| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
+| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
+| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
+| task link       | LINK#<link id>     | LINK                     |                            |
+| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
+| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
+| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
+
+(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
+just the cases it has to start. One Query on pk returns a case and its whole timeline.
+
+GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
+what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
+gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
+by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
+the size of the table. A case leaves its queue when it closes.
+GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
+was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
+alert, gsi4sk = when): ops read what waits for them, not the table.
+Report counters (`stats.py`) are added in the same transaction as the change they count.
+Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
+table's TTL attribute `ttl` (removal).
+
+AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
+cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from complaints.adapters.dynamo.base import _set_clause, aws_errors, dynamo_value
+from complaints.adapters.dynamo.keys import (
+    LINK_ATTRIBUTE,
+    QUEUE_KEYS,
+    WATCH_APPROVAL,
+    WATCH_KEYS,
+    _case_key,
+    _event_item,
+    _iso,
+)
+from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.core.errors import ConflictError
+from complaints.core.models import Case, CaseEvent, Status
+from complaints.core.stats import Tally
+from complaints.core.tasks import Findings, TaskLink
+from complaints.investigation.evidence import EvidenceItem
+
+
+class DynamoInvestigationRepository(DynamoTriageRepository):
+    """Evidence, task links and findings on the same table."""
+
+    def evidence(self, complaint_id: str) -> list[EvidenceItem]:
+        from complaints.investigation.evidence import EvidenceItem
+
+        with aws_errors():
+            page = self._table.query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :evidence)",
+                ExpressionAttributeValues={":pk": f"CASE#{complaint_id}", ":evidence": "EVIDENCE#"},
+                ConsistentRead=True,
+            )
+        return [EvidenceItem.model_validate(item) for item in page.get("Items", [])]
+
+    def start_investigation(self, case: Case, items: list[EvidenceItem], event: CaseEvent) -> bool:
+        puts = [
+            self._put(
+                dynamo_value(
+                    {
+                        "pk": f"CASE#{case.complaint_id}",
+                        "sk": f"EVIDENCE#{item.seq:04d}",
+                        "kind": "evidence",
+                        **item.model_dump(mode="json"),
+                    }
+                ),
+                "attribute_not_exists(pk)",
+            )
+            for item in items[:90]
+        ]
+        update = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": "SET #status = :investigating, updated_at = :at, "
+                "version = version + :one",
+                "ConditionExpression": "#status = :triaged",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":investigating": Status.INVESTIGATING.value,
+                    ":triaged": Status.TRIAGED.value,
+                    ":at": _iso(event.at),
+                    ":one": 1,
+                },
+            }
+        }
+        try:
+            self._transact(
+                [update, *puts, self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)")]
+            )
+        except ConflictError:
+            return False
+        return True
+
+    def put_link(
+        self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Store a new task link and point the case at it. An approval link also puts the case on the
+        ops watch list (since its first approval request) with the level it waits at."""
+        case_update = f"SET {LINK_ATTRIBUTE[link.kind]} = :link, updated_at = :at"
+        values: dict[str, Any] = {":link": link.link_id, ":at": _iso(event.at)}
+        if link.kind == "approve":
+            case_update += ", approval_level = :level, gsi4pk = :watch, gsi4sk = if_not_exists(gsi4sk, :at)"
+            values |= {":level": link.level, ":watch": WATCH_APPROVAL}
+        items: list[dict[str, Any]] = [
+            self._put(
+                {"pk": f"LINK#{link.link_id}", "sk": "LINK", "kind": "link", **link.model_dump(mode="json")},
+                "attribute_not_exists(pk)",
+            ),
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": _case_key(link.complaint_id),
+                    "UpdateExpression": case_update,
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+            *self._stats(stats),
+        ]
+        if supersede:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": f"LINK#{supersede}", "sk": "LINK"},
+                        "UpdateExpression": "SET #status = :superseded, held_by = :holder",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":superseded": "SUPERSEDED",
+                            ":holder": link.recipient_name,
+                        },
+                    }
+                }
+            )
+        self._transact(items)
+
+    def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None:
+        """The link answers a later wait of the same person (the reminder's): not mailed for it yet."""
+        self._update_link(
+            link_id,
+            event,
+            UpdateExpression="SET #token = :token, expires_at = :expires, reminded = :true "
+            "REMOVE notified_at",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": token, ":expires": _iso(expires_at), ":true": True},
+        )
+
+    def mark_notified(self, link_id: str, at: datetime) -> None:
+        """The link's email went out for its current wait."""
+        with aws_errors():
+            self._table.update_item(
+                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                UpdateExpression="SET notified_at = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": _iso(at)},
+            )
+
+    def _update_link(self, link_id: str, event: CaseEvent, **update: Any) -> None:
+        """One transaction: the link item updated as `update` says, and the case's audit event."""
+        link = self.get_link(link_id)
+        assert link is not None
+        key = {"pk": f"LINK#{link_id}", "sk": "LINK"}
+        self._transact(
+            [
+                {"Update": {"TableName": self._table.name, "Key": key, **update}},
+                self._put(_event_item(link.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def get_link(self, link_id: str) -> TaskLink | None:
+        from complaints.core.tasks import TaskLink
+
+        with aws_errors():
+            found = self._table.get_item(Key={"pk": f"LINK#{link_id}", "sk": "LINK"}, ConsistentRead=True)
+        item = found.get("Item")
+        return TaskLink.model_validate(item) if item else None
+
+    def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
+        try:
+            with aws_errors():
+                self._table.update_item(
+                    Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                    UpdateExpression="SET #status = :done, decided_at = :at, answer = :answer",
+                    ConditionExpression="#status = :open",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":done": "DONE",
+                        ":open": "OPEN",
+                        ":at": _iso(at),
+                        ":answer": json.dumps(answer),
+                    },
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def keep_answer(self, link_id: str) -> None:
+        with aws_errors():
+            self._table.update_item(
+                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                UpdateExpression="SET kept = :kept",
+                ExpressionAttributeValues={":kept": True},
+            )
+
+    def hand_on(self, link_id: str, event: CaseEvent) -> None:
+        self._update_link(
+            link_id,
+            event,
+            UpdateExpression="SET kept = :no",
+            ConditionExpression="kept = :yes",
+            ExpressionAttributeValues={":no": False, ":yes": True},
+        )
+
+    def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None:
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": _case_key(case.complaint_id),
+                        "UpdateExpression": "SET findings = :findings, #status = :status, updated_at = :at, "
+                        "version = version + :one",
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":findings": dynamo_value(findings.model_dump(mode="json")),
+                            ":status": status.value,
+                            ":at": _iso(event.at),
+                            ":one": 1,
+                            ":version": case.version,
+                        },
+                    }
+                },
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
+        """Set case attributes and remove `remove` (version-checked), with a timeline event if one is
+        given and report counters if any, atomically."""
+        at = event.at if event else datetime.now(case.created_at.tzinfo)
+        items = [self._decision(case, values, at, remove)]
+        if event is not None:
+            items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
+        self._transact(items + self._stats(stats))
+
+    def _decision(
+        self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The version-checked update of a case's attributes, as a transaction item."""
+        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
+        placeholders.update({":one": 1, ":version": case.version})
+        removal = f" REMOVE {', '.join(remove)}" if remove else ""
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": f"{expression}, version = version + :one{removal}",
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
+
+    def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
+        """CLOSED (version-checked; out of its work queue and off the watch list), its timeline event, its
+        report counters, the archive record (the closed case, kept until `archive_until`; the table's TTL
+        removes it) and one fewer open case for its investigator, in one transaction: a retried step finds
+        all of it done, or none of it."""
+        closed = case.model_copy(
+            update={
+                "status": Status.CLOSED,
+                "closed_at": event.at,
+                "updated_at": event.at,
+                "version": case.version + 1,
+            }
+        )
+        archive = {
+            "pk": f"ARCHIVE#{case.complaint_id}",
+            "sk": "ARCHIVE",
+            "kind": "archive",
+            "case": dynamo_value(closed.model_dump(mode="json", exclude_none=True)),
+            "archivedAt": _iso(event.at),
+            "ttl": int(archive_until.timestamp()),
+        }
+        items = [
+            self._decision(
+                case,
+                {"status": Status.CLOSED.value, "closed_at": event.at},
+                event.at,
+                QUEUE_KEYS + WATCH_KEYS,
+            ),
+            self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            {"Put": {"TableName": self._table.name, "Item": archive}},
+            *self._release(case),
+            *self._stats(stats),
+        ]
+        self._transact(items)
+
+    def _release(self, case: Case) -> list[dict[str, Any]]:
+        """One fewer open case on the investigator's roster counter, if there is one to take away (a case
+        routed before counting began has none); its condition fails the transaction if another close
+        took the last one meanwhile (ConflictError: the step reads again)."""
+        if not case.department or not case.assignee:
+            return []
+        key = {"pk": f"ROSTER#{case.department}", "sk": f"INV#{case.assignee}"}
+        with aws_errors():
+            counter = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        if int(counter.get("open_cases", 0)) <= 0:
+            return []
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": key,
+                    "UpdateExpression": "ADD open_cases :minus",
+                    "ConditionExpression": "open_cases > :zero",
+                    "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
+                }
+            }
+        ]
+
+    def record(self, reference: str) -> dict[str, Any] | None:
+        """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""
+        with aws_errors():
+            found = self._table.get_item(Key={"pk": f"RECORD#{reference}", "sk": "RECORD"})
+        item = found.get("Item")
+        if not item:
+            return None
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.items() if k not in ("pk", "sk")
+        }

@@ -1,0 +1,53 @@
+"""Email: rendering from templates in the recipient's language, and sending through SES (raw MIME,
+so every message has a text and an HTML part)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from complaints.core.errors import MailRejected, TransientError
+from complaints.core.ports import Email
+
+
+class SesMailer:
+    """Mailer on SES v2 (a boto3 `sesv2` client)."""
+
+    _TRANSIENT = frozenset(
+        {"TooManyRequestsException", "LimitExceededException", "InternalFailure", "Throttling"}
+    )
+
+    def __init__(self, client: Any, sender: str):
+        self._client = client
+        self._sender = sender
+
+    def send(self, email: Email) -> str:
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = ", ".join(email.to)
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(usegmt=True)
+        domain = self._sender.rpartition("@")[2] or None
+        message["Message-ID"] = (
+            f"<{email.message_key}@{domain or 'localhost'}>"
+            if email.message_key
+            else make_msgid(domain=domain)
+        )
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        try:
+            sent = self._client.send_email(
+                FromEmailAddress=self._sender,
+                Content={"Raw": {"Data": message.as_bytes()}},
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in self._TRANSIENT:
+                raise TransientError(f"SES {code}") from error
+            raise MailRejected(f"SES {code}") from error
+        except BotoCoreError as error:
+            raise TransientError(type(error).__name__) from error
+        return sent["MessageId"]

@@ -1,0 +1,47 @@
+"""Starting a case's Step Functions execution, named by its complaint id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class Workflow(Protocol):
+    def start(self, complaint_id: str) -> str:
+        """Start (or find) the execution of this case and return its ARN. Raises WorkflowStartFailed."""
+
+    def resume(self, complaint_id: str, attempt: int, status: str) -> str:
+        """Start retry number `attempt` of a case at the stage of `status`; its ARN."""
+
+    def running(self, execution_arn: str) -> bool:
+        """Whether that execution is still running."""
+
+
+@dataclass(frozen=True)
+class Email:
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+    tags: dict[str, str] = field(default_factory=dict)
+    # The same message sent again (a step retried after a crash between sending it and recording that it
+    # went) keeps its Message-ID, so mail clients show it once. None: a new id.
+    message_key: str | None = None
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> str:
+        """Send and return the provider's message id."""
+
+
+class Callbacks(Protocol):
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        """Answer a waiting task. Raises TaskGone when it no longer waits, CallbackFailed when Step
+        Functions did not take the answer."""
+
+
+class LedgerAdapter(Protocol):
+    def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Decimal, currency: str) -> str:
+        """Pay (refund, re-settle, compensate) once per (complaint, remedy id); returns the payment
+        reference, the same one for a repeat. Raises LedgerUnavailable."""

@@ -1,0 +1,124 @@
+"""Which deployment the CLI talks to: a CloudFormation stack on AWS (its outputs name the API, table and
+state machine), or the embedded stack of `make run` (its /_local/stack page names the same things)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from complaints.core.rules import load_triage_policy
+from complaints.ops.queries import OpsQueries
+
+DEFAULT_LOCAL_URL = "http://127.0.0.1:3000"
+
+
+class TargetError(Exception):
+    """The CLI cannot reach what it was pointed at; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    api_url: str
+    table_name: str
+    state_machine_arn: str
+    region: str
+    endpoint: str | None = None  # the local AWS endpoint; None on AWS
+    mailbox_url: str | None = None  # the embedded stack's mailbox; None on AWS
+    time_scale: float = 1.0
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint is not None
+
+    def client(self, service: str) -> Any:
+        return _session(self).client(service, endpoint_url=self.endpoint)
+
+    def table(self) -> Any:
+        return _session(self).resource("dynamodb", endpoint_url=self.endpoint).Table(self.table_name)
+
+    @cached_property
+    def queries(self) -> OpsQueries:
+        return OpsQueries(
+            table=self.table(),
+            stepfunctions=self.client("stepfunctions"),
+            state_machine_arn=self.state_machine_arn,
+            departments=list(load_triage_policy().roster),
+            time_scale=self.time_scale,
+        )
+
+
+def _session(target: Target) -> boto3.Session:
+    if target.local:
+        # The embedded stack takes any credentials.
+        return boto3.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto's placeholder, not a secret
+            region_name=target.region,
+        )
+    return boto3.Session(region_name=target.region)
+
+
+def local(url: str) -> Target:
+    """The embedded stack answering at `url` (`make run`)."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/stack", timeout=30) as answer:  # noqa: S310
+            outputs = json.load(answer)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise TargetError(
+            f"No embedded stack answers at {url}. Start it with `make run` (or pass --local-url)."
+        ) from error
+    return Target(
+        api_url=outputs["ApiUrl"],
+        table_name=outputs["CasesTableName"],
+        state_machine_arn=outputs["StateMachineArn"],
+        region=outputs["Region"],
+        endpoint=outputs["AwsEndpoint"],
+        mailbox_url=outputs["MailboxUrl"],
+        time_scale=float(outputs.get("TimeScale", 1)),
+    )
+
+
+def aws(stack: str, region: str | None) -> Target:
+    """The deployed CloudFormation stack `stack`, with the default credentials."""
+    try:
+        session = boto3.Session(region_name=region)
+        if session.region_name is None:
+            raise NoRegionError()
+        found = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except NoCredentialsError as error:
+        raise TargetError(
+            "No AWS credentials found. Configure them (aws configure, AWS_PROFILE or the AWS_* variables), "
+            "or use --local for the embedded stack."
+        ) from error
+    except NoRegionError as error:
+        raise TargetError("No AWS region set. Pass --region or set AWS_DEFAULT_REGION.") from error
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        if code == "ValidationError" and "does not exist" in message:
+            raise TargetError(
+                f"No stack named {stack!r} in {session.region_name}. Deploy it (sam deploy --guided), "
+                "pass --stack, or use --local."
+            ) from error
+        raise TargetError(f"AWS refused: {code}: {message}") from error
+    except BotoCoreError as error:
+        raise TargetError(f"Cannot reach AWS: {error}") from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    missing = {"ApiUrl", "CasesTableName", "StateMachineArn"} - set(outputs)
+    if missing:
+        raise TargetError(
+            f"Stack {stack!r} is not a complaints stack (no output {', '.join(sorted(missing))})."
+        )
+    return Target(
+        api_url=outputs["ApiUrl"].rstrip("/"),
+        table_name=outputs["CasesTableName"],
+        state_machine_arn=outputs["StateMachineArn"],
+        region=session.region_name,
+    )

@@ -1,0 +1,293 @@
+"""Data access for cases, behind an interface, with the DynamoDB implementation.
+
+Single-table layout (every key and index is documented here and nowhere else):
+
+| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
+|-----------------|--------------------|--------------------------|----------------------------|
+| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
+| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
+| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
+| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
+| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
+| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
+| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
+| task link       | LINK#<link id>     | LINK                     |                            |
+| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
+| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
+| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
+
+(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
+just the cases it has to start. One Query on pk returns a case and its whole timeline.
+
+GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
+what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
+gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
+by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
+the size of the table. A case leaves its queue when it closes.
+GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
+was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
+alert, gsi4sk = when): ops read what waits for them, not the table.
+Report counters (`stats.py`) are added in the same transaction as the change they count.
+Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
+table's TTL attribute `ttl` (removal).
+
+AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
+cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from complaints.adapters.dynamo.base import _cancellation_codes, _set_clause, aws_errors, stats_update
+from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.keys import WATCH_ALERT, _case_key, _event_item, _iso
+from complaints.core.errors import ComplaintsError, ConflictError
+from complaints.core.models import Case, CaseEvent, CaseSummary, Status
+from complaints.core.stats import Tally
+from complaints.triage.ports import Assignment, DuplicateMatch, TriageFields
+
+
+class DynamoTriageRepository(DynamoCaseRepository):
+    """The triage stage's reads and writes on the same table."""
+
+    def recent_for_customer(self, customer_key: str, since: datetime, limit: int) -> list[CaseSummary]:
+        with aws_errors():
+            page = self._table.query(
+                IndexName="GSI2",
+                KeyConditionExpression="gsi2pk = :pk AND gsi2sk >= :since",
+                ExpressionAttributeValues={":pk": f"CUSTOMER#{customer_key}", ":since": _iso(since)},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [CaseSummary.model_validate(item) for item in page.get("Items", [])]
+
+    def investigator_loads(self, department: str) -> dict[str, tuple[int, str]]:
+        with aws_errors():
+            page = self._table.query(
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": f"ROSTER#{department}"},
+                ConsistentRead=True,
+            )
+        return {
+            item["sk"].removeprefix("INV#"): (
+                int(item.get("open_cases", 0)),
+                item.get("last_assigned_at", ""),
+            )
+            for item in page.get("Items", [])
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        try:
+            with aws_errors():
+                self._client.transact_write_items(TransactItems=items)
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if "ConditionalCheckFailed" in reasons:
+                raise ConflictError("the case or a counter changed") from error
+            raise
+
+    def _case_update(self, case: Case, values: dict[str, Any], extra: str = "") -> dict[str, Any]:
+        expression, names, placeholders = _set_clause(values)
+        names["#status"] = "status"
+        names["#version"] = "version"
+        placeholders.update({":version": case.version, ":received": Status.RECEIVED.value, ":one": 1})
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": f"{expression}, #version = #version + :one{extra}",
+                "ConditionExpression": "#version = :version AND #status = :received",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
+
+    def mark_triaged(
+        self,
+        case: Case,
+        fields: TriageFields,
+        assignment: Assignment,
+        event: CaseEvent,
+        stats: Tally | None = None,
+    ) -> None:
+        c, p = fields.classification, fields.priority
+        values = {
+            "status": Status.TRIAGED.value,
+            "category": c.category,
+            "confidence": round(c.confidence, 4),
+            "evidence": list(c.evidence),
+            "manual_review": c.manual_review,
+            "priority": p.priority,
+            "priority_score": p.score,
+            "priority_breakdown": [b.model_dump() for b in p.breakdown],
+            "department": fields.department,
+            "assignee": fields.investigator.id,
+            "assignee_name": fields.investigator.name,
+            "first_response_due_at": _iso(fields.first_response_due),
+            "resolution_due_at": _iso(fields.resolution_due),
+            "response_due_at": _iso(fields.response_due),
+            "triaged_at": _iso(event.at),
+            "updated_at": _iso(event.at),
+            "gsi3pk": f"QUEUE#{fields.department}",
+            # In UTC, whatever zone the policy gives it in: ops compare it as text with the time now.
+            "gsi3sk": f"{p.priority}#{_iso(fields.resolution_due.astimezone(UTC))}",
+        }
+        expected = assignment.expected_open
+        roster: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": {"pk": f"ROSTER#{assignment.department}", "sk": f"INV#{assignment.investigator.id}"},
+            "UpdateExpression": "SET open_cases = if_not_exists(open_cases, :zero) + :one, "
+            "last_assigned_at = :at, kind = :kind",
+            "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":at": _iso(event.at), ":kind": "roster"},
+        }
+        if expected is None:
+            roster["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            roster["ConditionExpression"] = "open_cases = :expected"
+            roster["ExpressionAttributeValues"][":expected"] = expected
+        self._transact(
+            [
+                self._case_update(case, values),
+                {"Update": roster},
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                *self._stats(stats),
+            ]
+        )
+
+    def _stats(self, stats: Tally | None) -> list[dict[str, Any]]:
+        return [] if stats is None else [stats_update(self._table.name, stats)]
+
+    def mark_related(
+        self, case: Case, match: DuplicateMatch, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        values = {
+            "status": Status.RELATED.value,
+            "related_to": match.complaint_id,
+            "related_reason": f"{match.reason}: {match.detail}",
+            "updated_at": _iso(event.at),
+        }
+        self._transact(
+            [
+                self._case_update(case, values),
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                *self._stats(stats),
+            ]
+        )
+
+    def mark_related_notified(self, complaint_id: str, at: datetime) -> bool:
+        try:
+            with aws_errors():
+                self._table.update_item(
+                    Key=_case_key(complaint_id),
+                    UpdateExpression="SET related_notified_at = :at",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(related_notified_at)",
+                    ExpressionAttributeValues={":at": _iso(at)},
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def count_for_spikes(self, case: Case, hour: str, at: datetime) -> int | None:
+        category = case.category or "other"
+        key = {"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}
+        expires = int((at + timedelta(days=30)).timestamp())
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": _case_key(case.complaint_id),
+                            "UpdateExpression": "SET spike_counted_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) "
+                            "AND attribute_not_exists(spike_counted_at)",
+                            "ExpressionAttributeValues": {":at": _iso(at)},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": key,
+                            "UpdateExpression": "ADD complaints :one SET kind = :kind, #ttl = :ttl",
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": {
+                                ":one": 1,
+                                ":kind": "spike_counter",
+                                ":ttl": expires,
+                            },
+                        }
+                    },
+                ]
+            )
+        except ConflictError:
+            return None
+        with aws_errors():
+            found = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        return int(found.get("complaints", 0))
+
+    def hour_counts(self, category: str, hours: list[str]) -> dict[str, int]:
+        keys = [{"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"} for hour in hours]
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), 100):
+            request = {self._table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            while request:
+                with aws_errors():
+                    answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table.name, []):
+                    counts[item["sk"].removeprefix("HOUR#")] = int(item.get("complaints", 0))
+                request = answer.get("UnprocessedKeys") or {}
+        return counts
+
+    def add_spike_example(self, category: str, hour: str, complaint_id: str, limit: int) -> None:
+        try:
+            with aws_errors():
+                self._table.update_item(
+                    Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"},
+                    UpdateExpression="SET examples = list_append(if_not_exists(examples, :empty), :id)",
+                    ConditionExpression="attribute_not_exists(examples) OR size(examples) < :limit",
+                    ExpressionAttributeValues={":empty": [], ":id": [complaint_id], ":limit": limit},
+                )
+        except ConflictError:
+            pass  # enough examples already
+
+    def spike_examples(self, category: str, hour: str) -> list[str]:
+        with aws_errors():
+            found = self._table.get_item(
+                Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}, ConsistentRead=True
+            )
+        return list(found.get("Item", {}).get("examples", []))
+
+    def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
+        try:
+            with aws_errors():
+                self._table.put_item(
+                    Item={
+                        "pk": f"SPIKE#{category}",
+                        "sk": f"ALERT#{hour}",
+                        "kind": "spike_alert",
+                        "claimedBy": complaint_id,
+                        "claimedAt": _iso(at),
+                        "category": category,
+                        "hour": hour,
+                        "gsi4pk": WATCH_ALERT,
+                        "gsi4sk": _iso(at),
+                        "ttl": int((at + timedelta(days=30)).timestamp()),
+                    },
+                    # Free, or claimed by this very complaint whose send did not go through (a retry).
+                    ConditionExpression="attribute_not_exists(pk) OR "
+                    "(claimedBy = :me AND attribute_not_exists(sentAt))",
+                    ExpressionAttributeValues={":me": complaint_id},
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
+        with aws_errors():
+            self._table.update_item(
+                Key={"pk": f"SPIKE#{category}", "sk": f"ALERT#{hour}"},
+                UpdateExpression="SET sentAt = :at",
+                ExpressionAttributeValues={":at": _iso(at)},
+            )

@@ -1,0 +1,60 @@
+"""Domain errors. The data layer turns AWS errors into these; the API maps them to HTTP once;
+functions called by Step Functions let them propagate so the state machine matches them by class name."""
+
+from __future__ import annotations
+
+
+class ComplaintsError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidSubmission(ComplaintsError):
+    """The request body names fields that are missing or invalid."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+class MalformedBody(ComplaintsError):
+    """The body cannot be parsed at all (broken JSON, bad encoding)."""
+
+
+class PayloadTooLarge(ComplaintsError):
+    """The body is over the size limit."""
+
+
+class UnsupportedMediaType(ComplaintsError):
+    """The body is neither JSON nor an HTML form."""
+
+
+class IdempotencyKeyReused(ComplaintsError):
+    """The same Idempotency-Key came with a different request."""
+
+
+class CaseNotFound(ComplaintsError):
+    """No case with that id (or the access code does not match: the caller cannot tell which)."""
+
+
+class ConflictError(ComplaintsError):
+    """A conditional write failed: someone else changed the item first."""
+
+
+class TransientError(ComplaintsError):
+    """AWS throttled or failed in a way worth retrying (Step Functions retries this by name)."""
+
+
+class NotRetryable(ComplaintsError):
+    """Only a case waiting in NEEDS_ATTENTION, whose execution has ended, can be retried."""
+
+
+class WorkflowStartFailed(ComplaintsError):
+    """StartExecution failed; the case stays RECEIVED for the reconciler."""
+
+
+class MailRejected(ComplaintsError):
+    """SES refused the message (unverified sender, invalid address): retrying will not help."""
+
+
+class LedgerUnavailable(ComplaintsError):
+    """The payment system did not answer; Step Functions retries this by name, with backoff."""

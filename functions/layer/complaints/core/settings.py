@@ -1,0 +1,37 @@
+"""Settings for every function, read from the environment once per cold start by the handlers.
+
+Domain code receives a Settings object; it never reads os.environ itself."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    table_name: str = Field(description="The single DynamoDB table")
+    state_machine_arn: str = Field(default="", description="The case state machine (intake and reconciler)")
+    sender_email: str = Field(default="complaints@example.com", description="SES identity mail comes from")
+    ops_email: str = Field(default="ops@example.com", description="Where ops alerts go")
+    public_base_url: str = Field(
+        default="",
+        description="The API's URL for links in emails when it has a custom domain; empty: the URL the "
+        "complaint came in at (stored on the case)",
+    )
+    ledger_table: str = Field(default="", description="The local payment ledger (the ledger adapter's table)")
+    link_secret_arn: str = Field(default="", description="Secrets Manager secret that signs task links")
+    time_scale: float = Field(
+        default=1.0, gt=0, description="Policy seconds per real second (1 in the cloud; 3600 under make run)"
+    )
+    local_mailbox_url: str = Field(
+        default="",
+        description="The embedded stack's mailbox page, linked from the ops console; set only by the "
+        "embedded stack (empty on AWS, where there is no mailbox)",
+    )
+    max_body_bytes: int = 64 * 1024
+
+    def links_base(self, case_base_url: str | None) -> str:
+        """Where links about a case point: the configured URL, else the one the case came in at."""
+        return self.public_base_url or case_base_url or ""

@@ -1,0 +1,230 @@
+"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from complaints.classification.classifier import Classifier
+from complaints.classification.taxonomy import Taxonomy, load_taxonomy
+from complaints.core import ids, stats
+from complaints.core.calendar import Policy, real_seconds
+from complaints.core.clock import Clock, utc_now
+from complaints.core.errors import (
+    CaseNotFound,
+    ConflictError,
+    IdempotencyKeyReused,
+    WorkflowStartFailed,
+)
+from complaints.core.ids import COMPLAINT_ID
+from complaints.core.locale import negotiate
+from complaints.core.models import Accepted, Case, CaseEvent, ComplaintIn, Status, StatusView, TimelineEntry
+from complaints.core.ports import Workflow
+from complaints.core.settings import Settings
+from complaints.intake.ports import CaseRepository, Claim
+from complaints.presentation.i18n import messages
+from complaints.presentation.links import status_url
+
+
+@dataclass
+class Submission:
+    accepted: Accepted
+    created: bool
+    locale: str
+    channel: str
+    workflow_started: bool = False
+
+
+@dataclass
+class ReconcileReport:
+    started: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _normalised_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class IntakeService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        workflow: Workflow,
+        policy: Policy,
+        settings: Settings,
+        clock: Clock = utc_now,
+        classifier: Classifier | None = None,
+    ):
+        self._repository = repository
+        self._workflow = workflow
+        self._policy = policy
+        self._settings = settings
+        self._clock = clock
+        self._classifier = classifier
+
+    def _regulatory_category(self, complaint: ComplaintIn) -> str | None:
+        """The category whose regulatory deadline the acknowledgement states (payments: 15 business days).
+
+        A confident rules classification only; triage classifies for real and may bring the date
+        forward, never back."""
+        if self._classifier is None:
+            return None
+        text = "\n".join(
+            p for p in (complaint.subject, complaint.description, complaint.desiredResolution) if p
+        )
+        found = self._classifier.classify(text, complaint.categoryHint)
+        return None if found.manual_review else found.category
+
+    def _claim(self, complaint: ComplaintIn, idempotency_key: str | None, complaint_id: str, code: str, now):
+        request = complaint.model_dump_json()
+        if idempotency_key:
+            key = ids.fingerprint("idempotency-key", idempotency_key)
+            ttl = self._policy.idempotency_key_ttl_seconds
+        else:
+            key = ids.fingerprint(
+                "same-text", complaint.customer.email.lower(), _normalised_text(complaint.description)
+            )
+            ttl = self._policy.duplicate_window_seconds
+        return Claim(
+            key=key,
+            complaint_id=complaint_id,
+            access_code=code,
+            request_fingerprint=ids.fingerprint(request) if idempotency_key else key,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+
+    def submit(
+        self,
+        complaint: ComplaintIn,
+        idempotency_key: str | None = None,
+        accept_language: str | None = None,
+        base_url: str = "",
+    ) -> Submission:
+        """Store the complaint once and start its workflow; a repeat gets the first answer back.
+
+        `base_url` is the API's URL as the complainant reached it: links about the case point there."""
+        locale = complaint.customer.locale or negotiate(accept_language)
+        occurred = complaint.occurredAt
+        if occurred is not None and occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=ZoneInfo(self._policy.calendar.timezone))
+        category = self._regulatory_category(complaint)
+        for _attempt in range(5):
+            now = self._clock()
+            complaint_id = ids.new_complaint_id(now)
+            code = ids.new_access_code()
+            claim = self._claim(complaint, idempotency_key, complaint_id, code, now)
+            case = Case(
+                complaint_id=complaint_id,
+                status=Status.RECEIVED,
+                created_at=now,
+                updated_at=now,
+                channel=complaint.channel,
+                locale=locale,
+                customer=complaint.customer.model_copy(update={"locale": locale}),
+                subject=complaint.subject,
+                description=complaint.description,
+                occurred_at=occurred,
+                references=complaint.references,
+                amount=complaint.amount,
+                desired_resolution=complaint.desiredResolution,
+                category_hint=complaint.categoryHint,
+                access_code_hash=ids.hash_access_code(code),
+                pending_access_code=code,
+                response_due_at=self._policy.response_due(now, category),
+                public_base_url=base_url or None,
+            )
+            event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
+            try:
+                counted = stats.tally(
+                    now, self._policy.calendar.timezone, complaint_id, stats.received(complaint.channel)
+                )
+                earlier = self._repository.create(case, event, claim, now, counted)
+            except ConflictError:
+                continue  # the random id was taken: draw another
+            if earlier is not None:
+                if earlier.request_fingerprint != claim.request_fingerprint:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for a different complaint")
+                return Submission(
+                    self._accepted(earlier.complaint_id, earlier.access_code, base_url),
+                    False,
+                    locale,
+                    complaint.channel,
+                )
+            submission = Submission(
+                self._accepted(complaint_id, code, base_url), True, locale, complaint.channel
+            )
+            submission.workflow_started = self.start_workflow(complaint_id)
+            return submission
+        raise ConflictError("could not draw a free complaint id")
+
+    def _accepted(self, complaint_id: str, code: str, base_url: str) -> Accepted:
+        return Accepted(
+            complaintId=complaint_id,
+            accessCode=code,
+            status=Status.RECEIVED,
+            statusUrl=status_url(self._settings.links_base(base_url), complaint_id, code),
+        )
+
+    def start_workflow(self, complaint_id: str) -> bool:
+        """Start the execution and record it; False (the case stays RECEIVED for the reconciler) if not."""
+        try:
+            arn = self._workflow.start(complaint_id)
+        except WorkflowStartFailed:
+            return False
+        self._repository.mark_started(complaint_id, arn, CaseEvent(at=self._clock(), type="WORKFLOW_STARTED"))
+        return True
+
+    def reconcile(self, limit: int = 100) -> ReconcileReport:
+        """Start the workflow of every case saved but never started (StartExecution failed after the save)."""
+        grace = real_seconds(self._policy.reconcile_grace_seconds, self._settings.time_scale)
+        report = ReconcileReport()
+        for complaint_id in self._repository.unstarted(self._clock() - timedelta(seconds=grace), limit):
+            (report.started if self.start_workflow(complaint_id) else report.failed).append(complaint_id)
+        return report
+
+    def status(self, complaint_id: str, access_code: str | None) -> StatusView:
+        """The case as its complainant sees it. Unknown id and wrong code raise the same CaseNotFound
+        after the same work (one read of the code's hash, one hash and compare, against a dummy hash
+        when there is no case), so timing does not tell which ids exist."""
+        if not COMPLAINT_ID.match(complaint_id or "") or not access_code:
+            raise CaseNotFound(complaint_id)
+        stored = self._repository.access_code_hash(complaint_id)
+        if not ids.access_code_matches(access_code, stored or ids.DUMMY_CODE_HASH) or stored is None:
+            raise CaseNotFound(complaint_id)
+        case, events = self._repository.get(complaint_id)
+        return status_view(case, events, load_taxonomy())
+
+
+def status_view(case: Case, events: list[CaseEvent], taxonomy: Taxonomy) -> StatusView:
+    """The case for its complainant, the timeline written in the case's language."""
+    text = messages(case.locale)
+    channels = text["channels"]
+    timeline = []
+    for event in events:
+        params = dict(event.params)
+        if "channel" in params:
+            params["channel"] = channels.get(params["channel"], params["channel"])
+        if "category" in params:
+            params["category"] = taxonomy.category_name(params["category"], case.locale)
+        if "department" in params:
+            params["department"] = taxonomy.department_name(params["department"], case.locale)
+        template = text["timeline"].get(event.type, event.type)
+        timeline.append(TimelineEntry(at=event.at, type=event.type, detail=template.format(**params)))
+    return StatusView(
+        complaintId=case.complaint_id,
+        status=case.status,
+        category=case.category,
+        confidence=case.confidence,
+        evidence=case.evidence,
+        priority=case.priority,
+        priorityBreakdown=case.priority_breakdown,
+        department=case.department,
+        assignee=case.assignee_name,
+        createdAt=case.created_at,
+        firstResponseDueAt=case.first_response_due_at,
+        resolutionDueAt=case.resolution_due_at,
+        responseDueAt=case.response_due_at,
+        relatedTo=case.related_to,
+        timeline=timeline,
+    )

@@ -1,0 +1,68 @@
+"""Evidence for an investigation: pluggable sources, and a SHA-256 hash chain that shows any later change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from complaints.core.models import Case, CaseEvent, CaseSummary, Status
+from complaints.core.stats import Tally
+from complaints.core.tasks import Findings, TaskLink
+
+if TYPE_CHECKING:
+    from complaints.investigation.evidence import EvidenceItem
+
+
+class EvidenceSource(Protocol):
+    name: str
+
+    def fetch(self, case: Case) -> list[tuple[str, dict[str, Any]]]:
+        """(reference, data) pairs this source holds about the case."""
+
+
+class RecordStore(Protocol):
+    def record(self, reference: str) -> dict[str, Any] | None: ...
+
+    def recent_for_customer(self, customer_key: str, since: datetime, limit: int) -> list[CaseSummary]: ...
+
+
+class InvestigationRepository(Protocol):
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]: ...
+
+    def evidence(self, complaint_id: str) -> list[EvidenceItem]: ...
+
+    def start_investigation(self, case: Case, items: list[EvidenceItem], event: CaseEvent) -> bool:
+        """Store the evidence chain and set INVESTIGATING, once (False if done before)."""
+
+    def put_link(
+        self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Store a new link as the case's open investigation link; the one it replaces (if any) is
+        marked SUPERSEDED with the new holder's name."""
+
+    def rebind_link(self, link_id: str, token: str, expires_at: datetime, event: CaseEvent) -> None: ...
+
+    def mark_notified(self, link_id: str, at: datetime) -> None:
+        """The link's email went out for its current wait."""
+
+    def record_decision(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        stats: Tally | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None: ...
+
+    def get_link(self, link_id: str) -> TaskLink | None: ...
+
+    def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:
+        """OPEN -> DONE with the answer, exactly once; False if it was not OPEN."""
+
+    def keep_answer(self, link_id: str) -> None:
+        """The answer reached no waiting task: it stays on the link for the step's next task."""
+
+    def hand_on(self, link_id: str, event: CaseEvent) -> None:
+        """A kept answer was given to the step's next task."""
+
+    def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None: ...

@@ -1,0 +1,364 @@
+"""What ops people look at: work queues with SLA countdowns, pending approvals, cases needing attention,
+alerts, executions with their current state, and the management report.
+
+Every read here is bounded by its answer, not by the table: queues and the watch list are GSI queries
+(GSI3, GSI4 in `repository.py`) with a limit, the report reads one counter item per shard per day.
+
+Countdowns are in policy time, like the workflow's clocks: on AWS (time scale 1) a case is overdue when
+its due time has passed; on the embedded stack, whose clocks run `time_scale` times faster, when the
+time it has had, scaled, exceeds the time it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from complaints.adapters.dynamo.base import aws_errors
+from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.keys import STATS_PK, WATCH_ALERT, WATCH_APPROVAL, WATCH_ATTENTION
+from complaints.core.clock import utc_now
+from complaints.core.errors import CaseNotFound
+from complaints.core.models import Case, CaseEvent
+from complaints.ops.reports import Report, build_report
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+class QueueEntry(BaseModel):
+    complaintId: str
+    department: str
+    priority: str
+    category: str | None = None
+    status: str
+    assignee: str | None = None
+    createdAt: datetime
+    resolutionDueAt: datetime
+    secondsLeft: int  # policy seconds until the resolution target; negative when overdue
+    overdue: bool
+
+
+class PendingApproval(BaseModel):
+    complaintId: str
+    department: str | None = None
+    level: str
+    since: datetime
+    ageSeconds: int
+    priority: str | None = None
+    category: str | None = None
+
+
+class AttentionCase(BaseModel):
+    complaintId: str
+    reason: str
+    since: datetime
+    stage: str | None = None  # the status it failed in: where a retry resumes
+    department: str | None = None
+
+
+class Alert(BaseModel):
+    at: datetime
+    kind: str  # spike | needs_attention
+    text: str
+    complaintId: str | None = None
+
+
+class ExecutionView(BaseModel):
+    name: str
+    complaintId: str
+    status: str
+    startedAt: datetime
+    stoppedAt: datetime | None = None
+    currentState: str | None = None  # the state entered last
+
+
+class HistoryLine(BaseModel):
+    at: datetime
+    state: str | None
+    what: str
+
+
+class CaseOverview(BaseModel):
+    case: Case
+    timeline: list[CaseEvent]
+    executions: list[ExecutionView]
+
+
+def _what(event: dict[str, Any]) -> tuple[str | None, str]:
+    """An execution history event in plain words: (state, what happened)."""
+    kind = event["type"]
+    if kind.endswith("StateEntered"):
+        return event["stateEnteredEventDetails"]["name"], "entered"
+    if kind.endswith("StateExited"):
+        return event["stateExitedEventDetails"]["name"], "done"
+    words = {
+        "ExecutionStarted": "execution started",
+        "ExecutionSucceeded": "execution finished: case closed or linked",
+        "ExecutionFailed": "execution ended: the case needs attention",
+        "ExecutionTimedOut": "execution timed out",
+        "ExecutionAborted": "execution stopped by someone",
+        "TaskScheduled": "step called its Lambda function",
+        "TaskSubmitted": "waiting for a person to click their email link",
+        "TaskSucceeded": "step answered",
+        "TaskFailed": "step failed",
+        "TaskTimedOut": "nobody answered in time",
+        "LambdaFunctionScheduled": "step called its Lambda function",
+        "LambdaFunctionSucceeded": "step answered",
+        "LambdaFunctionFailed": "step failed",
+    }
+    text = words.get(kind, kind)
+    for key in ("taskFailedEventDetails", "executionFailedEventDetails", "lambdaFunctionFailedEventDetails"):
+        if key in event and event[key].get("error"):
+            text += f" ({event[key]['error']})"
+    return None, text
+
+
+class OpsQueries:
+    def __init__(
+        self,
+        table: Any,
+        stepfunctions: Any,
+        state_machine_arn: str,
+        departments: list[str],
+        time_scale: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._table = table
+        self._sfn = stepfunctions
+        self._machine = state_machine_arn
+        self._departments = sorted(departments)
+        self._scale = time_scale
+        self._clock = clock
+        self.items_read = 0  # items DynamoDB returned to this object, for the bench
+
+    # ------------------------------------------------------------ reads
+    def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        with aws_errors():
+            while True:
+                if limit is not None:
+                    kwargs["Limit"] = limit - len(items)
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                self.items_read += len(page.get("Items", []))
+                if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
+                    return items
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _seconds_left(self, created: datetime, due: datetime, now: datetime) -> int:
+        given = (due - created).total_seconds()
+        had = (now - created).total_seconds() * self._scale
+        return round(given - had)
+
+    # ------------------------------------------------------------ queues
+    def queue(
+        self,
+        department: str | None = None,
+        priority: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+    ) -> list[QueueEntry]:
+        """Open cases by department and priority, most urgent first (per department: priority, then
+        resolution due time). `limit` applies per department."""
+        if department is not None and department not in self._departments:
+            raise ValueError(f"no department {department!r}; there are: {', '.join(self._departments)}")
+        if priority is not None and priority not in PRIORITIES:
+            raise ValueError(f"priority is one of {', '.join(PRIORITIES)}")
+        now = self._clock()
+        entries: list[QueueEntry] = []
+        for name in [department] if department else self._departments:
+            # The most urgent first, and no more than `limit` read where the key range is the answer.
+            found_here: list[QueueEntry] = []
+            for level in [priority] if priority else PRIORITIES:
+                wanted = limit - len(found_here)
+                if wanted <= 0:
+                    break
+                key = "gsi3pk = :pk AND begins_with(gsi3sk, :p)"
+                values: dict[str, Any] = {":pk": f"QUEUE#{name}", ":p": f"{level}#"}
+                exact = not overdue
+                if overdue and self._scale == 1:
+                    # Due before now: the key range holds exactly the overdue cases.
+                    key = "gsi3pk = :pk AND gsi3sk BETWEEN :p AND :now"
+                    values[":now"] = f"{level}#{now.astimezone(UTC).isoformat()}"  # as gsi3sk is
+                    exact = True
+                found = self._query(
+                    # A faster clock (embedded stack) decides overdue after reading: read the level.
+                    limit=wanted if exact else None,
+                    IndexName="GSI3",
+                    KeyConditionExpression=key,
+                    ExpressionAttributeValues=values,
+                )
+                for item in found:
+                    entry = self._queue_entry(name, item, now)
+                    if not overdue or entry.overdue:
+                        found_here.append(entry)
+            entries.extend(found_here[:limit])
+        return entries
+
+    def _queue_entry(self, department: str, item: dict[str, Any], now: datetime) -> QueueEntry:
+        created = datetime.fromisoformat(item["created_at"])
+        due = datetime.fromisoformat(item["resolution_due_at"])
+        left = self._seconds_left(created, due, now)
+        return QueueEntry(
+            complaintId=item["complaint_id"],
+            department=department,
+            priority=item.get("priority", item["gsi3sk"].split("#", 1)[0]),
+            category=item.get("category"),
+            status=item["status"],
+            assignee=item.get("assignee_name") or item.get("assignee"),
+            createdAt=created,
+            resolutionDueAt=due,
+            secondsLeft=left,
+            overdue=left < 0,
+        )
+
+    # ------------------------------------------------------------ watch list
+    def _watch(self, partition: str, limit: int, newest_first: bool = True) -> list[dict[str, Any]]:
+        return self._query(
+            limit=limit,
+            IndexName="GSI4",
+            KeyConditionExpression="gsi4pk = :pk",
+            ExpressionAttributeValues={":pk": partition},
+            ScanIndexForward=not newest_first,
+        )
+
+    def approvals(self, limit: int = 100) -> list[PendingApproval]:
+        """Cases waiting for an approver, the longest waiting first, with the level they wait at."""
+        now = self._clock()
+        pending = []
+        # Oldest first from the index: a cut at `limit` keeps those waiting longest.
+        for item in self._watch(WATCH_APPROVAL, limit, newest_first=False):
+            since = datetime.fromisoformat(item["gsi4sk"])
+            pending.append(
+                PendingApproval(
+                    complaintId=item["complaint_id"],
+                    department=item.get("department"),
+                    level=item.get("approval_level", "?"),
+                    since=since,
+                    ageSeconds=round((now - since).total_seconds() * self._scale),
+                    priority=item.get("priority"),
+                    category=item.get("category"),
+                )
+            )
+        return sorted(pending, key=lambda p: p.since)
+
+    def attention(self, limit: int = 100) -> list[AttentionCase]:
+        """Cases NEEDS_ATTENTION, newest first."""
+        return [
+            AttentionCase(
+                complaintId=item["complaint_id"],
+                reason=item.get("attention_reason", ""),
+                since=datetime.fromisoformat(item["gsi4sk"]),
+                stage=item.get("attention_from"),
+                department=item.get("department"),
+            )
+            for item in self._watch(WATCH_ATTENTION, limit)
+        ]
+
+    def alerts(self, limit: int = 20) -> list[Alert]:
+        """Spike alerts and cases needing attention, newest first."""
+        alerts = [
+            Alert(
+                at=datetime.fromisoformat(item["gsi4sk"]),
+                kind="spike",
+                text=f"Spike in {item.get('category', '?')} complaints (hour {item.get('hour', '?')})",
+                complaintId=item.get("claimedBy"),
+            )
+            for item in self._watch(WATCH_ALERT, limit)
+        ]
+        alerts += [
+            Alert(at=case.since, kind="needs_attention", text=case.reason, complaintId=case.complaintId)
+            for case in self.attention(limit)
+        ]
+        return sorted(alerts, key=lambda a: a.at, reverse=True)[:limit]
+
+    # ------------------------------------------------------------ executions
+    def _current_state(self, arn: str) -> str | None:
+        with aws_errors():
+            events = self._sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=50)
+        # The newest by event id, whatever order the events came in (moto ignores reverseOrder).
+        entered = [e for e in events.get("events", []) if e["type"].endswith("StateEntered")]
+        if not entered:
+            return None
+        return max(entered, key=lambda e: e["id"])["stateEnteredEventDetails"]["name"]
+
+    def _view(self, execution: dict[str, Any], with_state: bool = True) -> ExecutionView:
+        name = execution["name"]
+        return ExecutionView(
+            name=name,
+            complaintId=name.split("-retry-", 1)[0],
+            status=execution["status"],
+            startedAt=execution["startDate"],
+            stoppedAt=execution.get("stopDate"),
+            currentState=self._current_state(execution["executionArn"]) if with_state else None,
+        )
+
+    def executions(self, status: str | None = None, limit: int = 25) -> list[ExecutionView]:
+        """The latest executions (optionally of one status), each with the state it is in or ended in."""
+        if status is not None and status not in EXECUTION_STATUSES:
+            raise ValueError(f"status is one of {', '.join(EXECUTION_STATUSES)}")
+        kwargs: dict[str, Any] = {"stateMachineArn": self._machine, "maxResults": limit}
+        if status:
+            kwargs["statusFilter"] = status
+        with aws_errors():
+            found = self._sfn.list_executions(**kwargs)["executions"]
+        found = sorted(found, key=lambda e: e["startDate"], reverse=True)[:limit]
+        return [self._view(execution) for execution in found]
+
+    def execution_arn(self, name: str) -> str:
+        return self._machine.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+    def history(self, name: str) -> list[HistoryLine]:
+        """An execution's history in plain words, oldest first. Raises CaseNotFound."""
+        try:
+            events = self._sfn.get_execution_history(executionArn=self.execution_arn(name), maxResults=1000)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+                raise CaseNotFound(name) from error
+            raise
+        lines = []
+        for event in events.get("events", []):
+            state, what = _what(event)
+            lines.append(HistoryLine(at=event["timestamp"], state=state, what=what))
+        return lines
+
+    # ------------------------------------------------------------ one case
+    def case(self, complaint_id: str) -> CaseOverview:
+        """A case, its timeline and its executions (the first and any retries). Raises CaseNotFound."""
+        case, timeline = DynamoCaseRepository(self._table).get(complaint_id)
+        self.items_read += 1 + len(timeline)
+        names = [complaint_id] + [f"{complaint_id}-retry-{n}" for n in range(1, case.retries + 1)]
+        executions = []
+        for name in names:
+            try:
+                found = self._sfn.describe_execution(executionArn=self.execution_arn(name))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                    continue  # not started yet (the reconciler will start it)
+                raise
+            executions.append(self._view(found))
+        return CaseOverview(case=case, timeline=timeline, executions=executions)
+
+    # ------------------------------------------------------------ report
+    def report(self, start: date, end: date) -> Report:
+        """The report for the days start..end inclusive (policy calendar days)."""
+        if end < start:
+            raise ValueError("the report's end is before its start")
+        if end - start > timedelta(days=366):
+            raise ValueError("a report covers at most 366 days")
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
+            ExpressionAttributeValues={
+                ":pk": STATS_PK,
+                ":from": f"DAY#{start.isoformat()}",
+                ":to": f"DAY#{end.isoformat()}#~",
+            },
+        )
+        return build_report(items, start, end)

@@ -1,0 +1,208 @@
+"""After approval: the remedy through the ledger adapter, the customer's answer, and closure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from complaints.core import stats
+from complaints.core.calendar import Policy, real_seconds
+from complaints.core.clock import Clock, utc_now
+from complaints.core.errors import ConflictError
+from complaints.core.models import CaseEvent, Status
+from complaints.core.ports import LedgerAdapter, Mailer
+from complaints.core.retry import recorded_after_sending
+from complaints.core.rules import ResolutionPolicy
+from complaints.core.settings import Settings
+from complaints.core.tasks import MONEY_REMEDIES, CustomerAnswer, Findings
+from complaints.presentation.email import compose
+from complaints.presentation.i18n import messages
+from complaints.presentation.render import local_time
+from complaints.resolution.ports import ResolutionRepository
+from complaints.tasklinks.links import link_url, open_link
+
+_OUTCOME_OF = {
+    "NO_ANSWER": "close",
+    "CUSTOMER_CONFIRMED": "close",
+    "REOPENED": "reopen",
+    "CUSTOMER_DISSATISFIED": "final",
+}
+
+
+class ResolutionService:
+    def __init__(
+        self,
+        repository: ResolutionRepository,
+        ledger: LedgerAdapter,
+        mailer: Mailer,
+        policy: Policy,
+        resolution: ResolutionPolicy,
+        settings: Settings,
+        signing_key: bytes,
+        clock: Clock = utc_now,
+    ):
+        self._repository = repository
+        self._ledger = ledger
+        self._mailer = mailer
+        self._policy = policy
+        self._rules = resolution
+        self._settings = settings
+        self._key = signing_key
+        self._clock = clock
+
+    def apply_remedy(self, complaint_id: str) -> dict[str, Any]:
+        """Pay through the ledger adapter, once: the remedy id is the case's n-th remedy, so a retried task
+        pays nothing twice (the adapter is idempotent by it) and a reopened case's new remedy is another."""
+        case, _ = self._repository.get(complaint_id)
+        answer_seconds = self.answer_wait_seconds()
+        if case.remedy_ref:  # applied already (a retried task)
+            return {
+                "complaintId": complaint_id,
+                "reference": case.remedy_ref,
+                "answerSeconds": answer_seconds,
+            }
+        findings = Findings.model_validate(case.findings or {})
+        remedy_id = f"{complaint_id}-R{case.remedy_count + 1}"
+        reference = "none"
+        if findings.remedy in MONEY_REMEDIES:
+            assert findings.amount is not None and findings.currency is not None
+            reference = self._ledger.pay(
+                complaint_id, remedy_id, findings.remedy, findings.amount, findings.currency
+            )
+        event = CaseEvent(at=self._clock(), type="REMEDY_APPLIED", params={"remedy": findings.remedy})
+        self._repository.record_decision(
+            case,
+            {"remedy_ref": reference, "remedy_count": case.remedy_count + 1, "remedy_applied_at": event.at},
+            event,
+        )
+        return {"complaintId": complaint_id, "reference": reference, "answerSeconds": answer_seconds}
+
+    def answer_wait_seconds(self) -> int:
+        return max(
+            1, round(real_seconds(self._rules.customer_answer_days * 86400, self._settings.time_scale))
+        )
+
+    def ask_customer(self, complaint_id: str, token: str, timeout_seconds: float) -> dict[str, Any]:
+        """Email the complainant the findings, the remedy and when to expect it, with a link to say
+        whether it is resolved; the case waits AWAITING_CONFIRMATION."""
+        case, _ = self._repository.get(complaint_id)
+        current = self._repository.get_link(case.confirm_link_id) if case.confirm_link_id else None
+        now = self._clock()
+        if current is not None and current.token == token:
+            # The same wait asked again (delivered again, or retried after a failure part-way): the link
+            # exists; the status and the email follow unless they are done.
+            link = current
+        else:
+            customer = SimpleNamespace(
+                id=f"customer:{complaint_id}", name=case.customer.name or "", email=case.customer.email
+            )
+            link = open_link(complaint_id, "confirm", "customer", customer, token, now, timeout_seconds)
+            self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
+        case = self._repository.get(complaint_id)[0]
+        if link is not current or case.status != Status.AWAITING_CONFIRMATION:
+            self._repository.record_decision(
+                case, {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now}, None
+            )
+        if link.notified_at is not None:
+            return {"complaintId": complaint_id}
+        findings = Findings.model_validate(case.findings or {})
+        text = messages(case.locale)
+        expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
+        self._mailer.send(
+            compose(
+                "resolution_email",
+                to=[case.customer.email],
+                message_key=f"link.{link.link_id}",
+                subject=text["resolution"]["subject"].format(complaint_id=complaint_id),
+                t=text,
+                lang=case.locale,
+                findings=findings,
+                money=findings.remedy in MONEY_REMEDIES,
+                expected=local_time(expected, self._policy.calendar.timezone, "%Y-%m-%d"),
+                url=link_url(self._settings.links_base(case.public_base_url), self._key, link),
+                complaint_id=complaint_id,
+            )
+        )
+        recorded_after_sending(lambda: self._repository.mark_notified(link.link_id, self._clock()))
+        return {"complaintId": complaint_id}
+
+    def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
+        """yes (or no answer in time) -> close; no -> reopened once to the department lead; a second no ->
+        the final response letter, then close."""
+        case, events = self._repository.get(complaint_id)
+        if case.status != Status.AWAITING_CONFIRMATION:
+            # Recorded already (a retried task): answer as the first time did, change nothing.
+            recorded = next((e.type for e in reversed(events) if e.type in _OUTCOME_OF), "NO_ANSWER")
+            return {"complaintId": complaint_id, "outcome": _OUTCOME_OF[recorded]}
+        now = self._clock()
+        if answer is None:
+            outcome, values, kind = "close", {}, "NO_ANSWER"
+        else:
+            parsed = CustomerAnswer.model_validate(answer)
+            values = {"csat_rating": parsed.rating, "customer_resolved": parsed.resolved}
+            if parsed.resolved == "yes":
+                outcome, kind = "close", "CUSTOMER_CONFIRMED"
+            elif not case.reopened:
+                outcome, kind = "reopen", "REOPENED"
+                values |= {
+                    "reopened": True,
+                    "findings": None,
+                    "remedy_ref": None,
+                    "status": Status.INVESTIGATING.value,
+                }
+            else:
+                outcome, kind = "final", "CUSTOMER_DISSATISFIED"
+        self._repository.record_decision(case, values, CaseEvent(at=now, type=kind))
+        return {"complaintId": complaint_id, "outcome": outcome}
+
+    def send_final_response(self, complaint_id: str) -> dict[str, Any]:
+        """The final response letter: our position and the customer's right to refer the complaint to
+        the ombudsman or ADR body (FCA DISP 1.6, UKGC)."""
+        case, _ = self._repository.get(complaint_id)
+        if case.final_response_sent_at is not None:  # sent already (a retried task)
+            return {"complaintId": complaint_id}
+        text = messages(case.locale)
+        findings = Findings.model_validate(case.findings or {})
+        self._mailer.send(
+            compose(
+                "final_response_email",
+                to=[case.customer.email],
+                subject=text["final_response"]["subject"].format(complaint_id=complaint_id),
+                t=text,
+                lang=case.locale,
+                findings=findings,
+                complaint_id=complaint_id,
+            )
+        )
+        self._repository.record_decision(
+            case,
+            {"final_response_sent_at": self._clock()},
+            CaseEvent(at=self._clock(), type="FINAL_RESPONSE"),
+        )
+        return {"complaintId": complaint_id}
+
+    def close(self, complaint_id: str) -> dict[str, Any]:
+        """CLOSED, with the times, CSAT and remedy on the case; an archive record kept for the retention
+        period; the investigator's open-case count goes down: one transaction (it used to be three
+        writes, and a step retried after the first found the case CLOSED and never archived or released
+        it)."""
+        for attempt in range(3):
+            case, _ = self._repository.get(complaint_id)
+            if case.status == Status.CLOSED:  # closed before: with its archive and release, all at once
+                return {"complaintId": complaint_id, "status": "CLOSED"}
+            now = self._clock()
+            counted = stats.closed(case, now, self._settings.time_scale)
+            try:
+                self._repository.close_case(
+                    case,
+                    CaseEvent(at=now, type="CLOSED"),
+                    stats.tally(now, self._policy.calendar.timezone, complaint_id, counted),
+                    now + timedelta(days=365 * self._rules.archive_years),
+                )
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue  # the case or the roster counter changed since it was read: read again
+            return {"complaintId": complaint_id, "status": "CLOSED"}
+        raise AssertionError("unreachable")

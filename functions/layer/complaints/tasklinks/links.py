@@ -1,0 +1,65 @@
+"""Human steps: links people click in emails, bound to one Step Functions task each.
+
+A link carries an opaque id (128 random bits) and an HMAC over what it is for; the task token stays in
+DynamoDB. GET shows a page and decides nothing (mail scanners open links); POST decides, exactly once
+(a conditional write), then hands the answer to Step Functions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from complaints.core.tasks import TaskLink
+
+
+def new_link_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 random bits
+
+
+def open_link(
+    complaint_id: str,
+    kind: str,
+    level: str,
+    recipient: Any,
+    token: str,
+    now: datetime,
+    timeout_seconds: float,
+) -> TaskLink:
+    """A new OPEN link for one waiting task, addressed to one recipient (anything with id, name, email)."""
+    return TaskLink(
+        link_id=new_link_id(),
+        complaint_id=complaint_id,
+        kind=kind,
+        level=level,
+        recipient_id=recipient.id,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        token=token,
+        created_at=now,
+        expires_at=now + timedelta(seconds=timeout_seconds),
+    )
+
+
+def signature(key: bytes, link_id: str, complaint_id: str, kind: str, recipient_id: str) -> str:
+    message = "|".join((link_id, complaint_id, kind, recipient_id)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def link_url(base_url: str, key: bytes, link: TaskLink) -> str:
+    sig = signature(key, link.link_id, link.complaint_id, link.kind, link.recipient_id)
+    return f"{base_url.rstrip('/')}/tasks/{link.link_id}?sig={sig}"
+
+
+def signature_matches(key: bytes, link: TaskLink, sig: str | None) -> bool:
+    if not sig:
+        return False
+    expected = signature(key, link.link_id, link.complaint_id, link.kind, link.recipient_id)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a mismatch).
+    return hmac.compare_digest(expected.encode(), sig.encode("utf-8", "surrogatepass"))
+
+
+def expires(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
