@@ -63,13 +63,14 @@ from moto import mock_aws
 
 from complaints.adapters.dynamo.base import dynamo_value, stats_update
 from complaints.adapters.dynamo.keys import STATS_PK, WATCH_APPROVAL
+from complaints.adapters.ops import OpsQueries
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids, stats
 from complaints.core.calendar import load_policy
 from complaints.core.models import CHANNELS, AmountIn, Case, CustomerIn, Status
 from complaints.core.rules import load_triage_policy
 from complaints.core.tasks import MONEY_REMEDIES, ROOT_CAUSES
-from complaints.ops.queries import PRIORITIES, OpsQueries
+from complaints.ops.views import PRIORITIES
 from infra import moto_hooks, template
 from infra.stack import provision
 

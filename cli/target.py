@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from complaints.adapters.ops import OpsQueries
 from complaints.core.rules import load_triage_policy
-from complaints.ops.queries import OpsQueries
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000"
 

@@ -544,6 +544,13 @@ class FakeInvestigationRepository(FakeTriageRepository):
         stored = self._at_version(case)
         self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
 
+    def approve(self, case: Case, event: CaseEvent) -> None:
+        self.record_decision(case, {"status": Status.RESOLVING.value, "rejection_comment": None}, event)
+
+    def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
+        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
+        self.record_decision(case, values, event)
+
     def record_decision(
         self,
         case: Case,

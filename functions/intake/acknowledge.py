@@ -13,7 +13,7 @@ settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-casework = wiring.casework(settings)
+acknowledger = wiring.acknowledger(settings)
 
 
 class AcknowledgeRequest(BaseModel):
@@ -25,7 +25,7 @@ class AcknowledgeRequest(BaseModel):
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
     request = AcknowledgeRequest.model_validate(event)
-    result = casework.acknowledge(request.complaintId)
+    result = acknowledger.acknowledge(request.complaintId)
     if result.sent:
         name = "AcknowledgementSent"
     elif result.withheld:

@@ -1,5 +1,6 @@
 """Step Functions tasks of the investigation, routed by `step`: gather evidence, set the clocks, ask the
-investigator (or, on escalation, the lead or head) for findings, record the findings."""
+investigator (or, on escalation, the lead or head) for findings, record the findings; then the approval of
+a costly remedy: plan it, ask the approver, escalate, record the decision."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-service = wiring.investigation_service(settings)
+key = wiring.signing_key(settings)
+service = wiring.investigation_service(settings, key)
+approval = wiring.approval_service(settings, key)
 
 
 class Gather(BaseModel):
@@ -106,19 +109,19 @@ def handler(event: dict, context) -> dict:
     elif isinstance(request, RecordFindings):
         result = service.record_findings(request.complaintId, request.findings)
     elif isinstance(request, PlanApproval):
-        result = service.plan_approval(request.complaintId)
+        result = approval.plan_approval(request.complaintId)
     elif isinstance(request, NextApprover):
-        result = service.next_approver(request.complaintId, request.level)
+        result = approval.next_approver(request.complaintId, request.level)
         metrics.add_metric(name="ApprovalEscalated", unit=MetricUnit.Count, value=1)
         if result["level"] == "none":  # "Approval overdue": every approver's wait ran out
             count_for_alarm(metrics, "SlaBreached")
             logger.warning("SLA breached: no approver decided in time; the case needs attention")
     elif isinstance(request, AskApproval):
-        result = service.ask_approval(
+        result = approval.ask_approval(
             request.complaintId, request.level, request.token, request.timeoutSeconds
         )
     else:
-        result = service.record_decision(request.complaintId, request.decision)
+        result = approval.record_decision(request.complaintId, request.decision)
         metrics.add_metric(name=f"Remedy{result['decision'].title()}d", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InvestigationStep", unit=MetricUnit.Count, value=1)
     logger.info("investigation step", extra={"step": request.step})

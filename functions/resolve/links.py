@@ -25,7 +25,7 @@ settings = Settings()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-service = wiring.investigation_service(settings)
+pages = wiring.task_pages(settings)
 app = APIGatewayRestResolver(enable_validation=True)
 HTML = "text/html; charset=utf-8"
 
@@ -35,7 +35,7 @@ def _page(template: str, status: int, **context) -> Response:
 
 
 def _form_page(link_id: str, sig: str | None, status: int = 200, errors: list | None = None, values=None):
-    view = service.open_page(link_id, sig)
+    view = pages.open_page(link_id, sig)
     if view.link.kind == "confirm":  # the complainant's page, in their language
         locale = view.case.locale
         return _page(
@@ -75,14 +75,14 @@ def decide(
     raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
     form = dict(parse_form(raw.decode("utf-8", errors="replace")))
     try:
-        link = service.submit(link_id, sig, form)
+        link = pages.submit(link_id, sig, form)
     except ValidationError as error:
         return _form_page(link_id, sig, 422, field_errors(error), form)
     logger.set_correlation_id(link.complaint_id)
     metrics.add_metric(name="TaskAnswered", unit=MetricUnit.Count, value=1)
     logger.info("task answered", extra={"kind": link.kind, "level": link.level})
     if link.kind == "confirm":
-        text = messages(service.open_case(link.complaint_id).locale)
+        text = messages(pages.open_case(link.complaint_id).locale)
         return _page("message.html", 200, t=text, lang="", heading=text["confirm"]["thanks"], message="")
     return _page("task_done.html", 200, link=link)
 
@@ -119,7 +119,7 @@ def _kept(error: AnswerKept) -> Response:
     metrics.add_metric(name="TaskAnswerKept", unit=MetricUnit.Count, value=1)
     logger.info("task answer kept", extra={"kind": error.link.kind, "level": error.link.level})
     if error.link.kind == "confirm":  # the customer's answer: recorded with the case, in their language
-        text = messages(service.open_case(error.link.complaint_id).locale)
+        text = messages(pages.open_case(error.link.complaint_id).locale)
         return _page("message.html", 202, t=text, lang="", heading=text["confirm"]["thanks"], message="")
     return _page(
         "task_refused.html",

@@ -14,8 +14,10 @@ from complaints.adapters.dynamo.base import stats_update
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
 from complaints.adapters.dynamo.keys import QUEUE_KEYS, WATCH_KEYS
 from complaints.adapters.ledger import LedgerTableAdapter
+from complaints.adapters.ops import OpsQueries
 from complaints.adapters.ses import SesMailer
 from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.approval.service import ApprovalService
 from complaints.classification.taxonomy import Classification
 from complaints.core import stats
 from complaints.core.calendar import load_policy
@@ -23,8 +25,6 @@ from complaints.core.errors import TransientError
 from complaints.core.models import CaseEvent, Status
 from complaints.core.rules import load_triage_policy
 from complaints.core.tasks import Findings
-from complaints.investigation.service import InvestigationService
-from complaints.ops.queries import OpsQueries
 from complaints.resolution.service import ResolutionService
 from complaints.supervision.casework import Casework
 from complaints.tasklinks.links import open_link
@@ -285,10 +285,9 @@ def casework(aws: Aws, clock: Clock) -> Casework:
     )
 
 
-def investigation(aws: Aws, clock: Clock) -> InvestigationService:
-    return InvestigationService(
+def approval(aws: Aws, clock: Clock) -> ApprovalService:
+    return ApprovalService(
         repository(aws),
-        [],
         SesMailer(aws.client("sesv2"), "complaints@example.com"),
         load_triage_policy(),
         settings(),
@@ -357,7 +356,7 @@ def test_a_decided_approval_leaves_the_list(aws: Aws):
     approved = awaiting_approval(aws, "A4", NOW - 3 * HOUR)
     rejected = awaiting_approval(aws, "A5", NOW - 2 * HOUR)
     waiting = awaiting_approval(aws, "A6", NOW - HOUR)
-    service = investigation(aws, Clock(NOW))
+    service = approval(aws, Clock(NOW))
 
     service.record_decision(approved, {"decision": "approve"})
     service.record_decision(rejected, {"decision": "reject", "comment": "Check the bank statement"})

@@ -7,6 +7,7 @@ import pytest
 from complaints.classification.taxonomy import Taxonomy, load_taxonomy
 from complaints.core.calendar import Policy, load_policy
 from complaints.core.rules import TriagePolicy, load_triage_policy
+from complaints.intake.acknowledgement import Acknowledger
 from complaints.intake.service import IntakeService
 from complaints.supervision.casework import Casework
 from tests.fakes import FakeClock, FakeMailer, FakeRepository, FakeWorkflow, make_settings
@@ -45,6 +46,11 @@ def settings():
 @pytest.fixture
 def intake(repository, workflow, policy, settings, clock) -> IntakeService:
     return IntakeService(repository, workflow, policy, settings, clock=clock)
+
+
+@pytest.fixture
+def acknowledger(repository, mailer, policy, settings, clock) -> Acknowledger:
+    return Acknowledger(repository, mailer, policy, settings, clock=clock)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from complaints.adapters.dynamo.cases import DynamoCaseRepository
 from complaints.adapters.ses import SesMailer
 from complaints.core.errors import CaseNotFound, ConflictError, MailRejected, TransientError
 from complaints.core.models import ComplaintIn, Status
+from complaints.intake.acknowledgement import Acknowledger
 from complaints.intake.service import IntakeService
 from complaints.presentation.email import plain_name
 from complaints.supervision.casework import Casework
@@ -32,11 +33,11 @@ def submit(intake: IntakeService, name: str | None = "Alice", locale: str | None
 
 
 def test_the_acknowledgement_is_one_email_to_the_customer_with_id_due_date_and_status_link(
-    intake, casework, mailer, repository
+    intake, acknowledger, mailer, repository
 ):
     accepted = submit(intake)
 
-    result = casework.acknowledge(accepted.complaintId)
+    result = acknowledger.acknowledge(accepted.complaintId)
 
     assert result.sent
     assert len(mailer.sent) == 1
@@ -54,10 +55,12 @@ def test_the_acknowledgement_is_one_email_to_the_customer_with_id_due_date_and_s
     assert "You will receive our final response by 2026-04-30." in email.text
 
 
-def test_the_acknowledgement_is_recorded_and_the_clear_access_code_forgotten(intake, casework, repository):
+def test_the_acknowledgement_is_recorded_and_the_clear_access_code_forgotten(
+    intake, acknowledger, repository
+):
     accepted = submit(intake)
 
-    result = casework.acknowledge(accepted.complaintId)
+    result = acknowledger.acknowledge(accepted.complaintId)
 
     case, events = repository.get(accepted.complaintId)
     assert case.acknowledged_at is not None
@@ -68,10 +71,10 @@ def test_the_acknowledgement_is_recorded_and_the_clear_access_code_forgotten(int
     assert view.timeline[-1].detail == "Acknowledgement sent by email."
 
 
-def test_a_chinese_customer_gets_the_acknowledgement_in_chinese(intake, casework, mailer):
+def test_a_chinese_customer_gets_the_acknowledgement_in_chinese(intake, acknowledger, mailer):
     accepted = submit(intake, name="李娜", locale="zh-CN")
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     email = mailer.sent[0]
     assert email.subject == f"我们已收到您的投诉 {accepted.complaintId}"
@@ -83,10 +86,10 @@ def test_a_chinese_customer_gets_the_acknowledgement_in_chinese(intake, casework
     assert '<html lang="zh-CN">' in email.html
 
 
-def test_a_customer_without_a_name_is_greeted_politely(intake, casework, mailer):
+def test_a_customer_without_a_name_is_greeted_politely(intake, acknowledger, mailer):
     accepted = submit(intake, name=None)
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     assert "Dear customer," in mailer.sent[0].text
     assert "None" not in mailer.sent[0].text
@@ -97,38 +100,38 @@ def test_the_due_date_is_the_local_date_in_shanghai(repository, workflow, mailer
     clock = FakeClock(datetime(2026, 3, 5, 20, 0, tzinfo=UTC))
     settings = make_settings()
     intake = IntakeService(repository, workflow, policy, settings, clock=clock)
-    casework = Casework(repository, mailer, policy, settings, clock=clock)
+    acknowledger = Acknowledger(repository, mailer, policy, settings, clock=clock)
     accepted = submit(intake)
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     assert "You will receive our final response by 2026-05-01." in mailer.sent[0].text
 
 
-def test_the_name_is_escaped_in_the_html_email(intake, casework, mailer):
+def test_the_name_is_escaped_in_the_html_email(intake, acknowledger, mailer):
     accepted = submit(intake, name="Jean O'Neill")
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     assert "Dear Jean O&#39;Neill," in mailer.sent[0].html
     assert "Dear Jean O'Neill," in mailer.sent[0].text
 
 
-def test_a_name_with_markup_is_not_used_at_all(intake, casework, mailer):
+def test_a_name_with_markup_is_not_used_at_all(intake, acknowledger, mailer):
     accepted = submit(intake, name="<b>Mallory</b>")
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     assert "Mallory" not in mailer.sent[0].html
     assert "Dear customer," in mailer.sent[0].text
 
 
-def test_a_second_acknowledgement_sends_nothing(intake, casework, mailer, repository, clock):
+def test_a_second_acknowledgement_sends_nothing(intake, acknowledger, mailer, repository, clock):
     accepted = submit(intake)
-    first = casework.acknowledge(accepted.complaintId)
+    first = acknowledger.acknowledge(accepted.complaintId)
     clock.advance(30)
 
-    again = casework.acknowledge(accepted.complaintId)
+    again = acknowledger.acknowledge(accepted.complaintId)
 
     assert not again.sent
     assert again.acknowledgedAt == first.acknowledgedAt
@@ -136,12 +139,14 @@ def test_a_second_acknowledgement_sends_nothing(intake, casework, mailer, reposi
     assert repository.event_types(accepted.complaintId).count("ACKNOWLEDGED") == 1
 
 
-def test_an_acknowledgement_the_mail_service_refuses_is_not_recorded(intake, casework, mailer, repository):
+def test_an_acknowledgement_the_mail_service_refuses_is_not_recorded(
+    intake, acknowledger, mailer, repository
+):
     accepted = submit(intake)
     mailer.reject_to = {CUSTOMER}
 
     with pytest.raises(MailRejected):
-        casework.acknowledge(accepted.complaintId)
+        acknowledger.acknowledge(accepted.complaintId)
 
     case, events = repository.get(accepted.complaintId)
     assert case.acknowledged_at is None
@@ -169,12 +174,12 @@ def test_a_throttled_record_after_the_email_is_retried_here_not_by_sending_again
 ):
     """The email is out: a step that failed now would be retried by the state machine and send it again."""
     pauses: list[float] = []
-    casework = Casework(repository, mailer, policy, settings, clock=clock, sleep=pauses.append)
+    acknowledger = Acknowledger(repository, mailer, policy, settings, clock=clock, sleep=pauses.append)
     accepted = submit(intake)
     calls = _record_fails(repository, monkeypatch, times=3)
 
-    acknowledged = casework.acknowledge(accepted.complaintId)
-    casework.acknowledge(accepted.complaintId)  # the step delivered again: nothing more
+    acknowledged = acknowledger.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)  # the step delivered again: nothing more
 
     assert acknowledged.sent and len(mailer.sent) == 1
     assert len(calls) == 4 and pauses == [0.2, 0.4, 0.8]
@@ -186,12 +191,12 @@ def test_a_throttled_record_after_the_email_is_retried_here_not_by_sending_again
 def test_a_record_that_keeps_failing_fails_the_step_after_five_tries(
     intake, mailer, repository, policy, settings, clock, monkeypatch
 ):
-    casework = Casework(repository, mailer, policy, settings, clock=clock, sleep=lambda _: None)
+    acknowledger = Acknowledger(repository, mailer, policy, settings, clock=clock, sleep=lambda _: None)
     accepted = submit(intake)
     calls = _record_fails(repository, monkeypatch, times=99)
 
     with pytest.raises(TransientError):
-        casework.acknowledge(accepted.complaintId)
+        acknowledger.acknowledge(accepted.complaintId)
     assert len(calls) == 5 and len(mailer.sent) == 1
 
 
@@ -213,7 +218,7 @@ def test_an_acknowledgement_sent_again_after_a_lost_record_is_the_same_message(
     fails, the state machine runs it again), the complainant can get the acknowledgement twice. It is the
     same message (the same Message-ID), which mail clients show once; the case records it once."""
     ses = CapturingSes()
-    casework = Casework(
+    acknowledger = Acknowledger(
         repository,
         SesMailer(ses, "complaints@example.com"),
         policy,
@@ -225,21 +230,21 @@ def test_an_acknowledgement_sent_again_after_a_lost_record_is_the_same_message(
     _record_fails(repository, monkeypatch, times=5)
 
     with pytest.raises(TransientError):
-        casework.acknowledge(accepted.complaintId)
-    casework.acknowledge(accepted.complaintId)  # the step's retry
+        acknowledger.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)  # the step's retry
 
     ids = [message_from_bytes(raw, policy=email_policy.default)["Message-ID"] for raw in ses.raw]
     assert ids == [f"<ack.{accepted.complaintId}@example.com>"] * 2
     _, events = repository.get(accepted.complaintId)
     assert [event.type for event in events].count("ACKNOWLEDGED") == 1
     other = submit(intake, email="someone.else@example.com")
-    casework.acknowledge(other.complaintId)
+    acknowledger.acknowledge(other.complaintId)
     assert message_from_bytes(ses.raw[-1], policy=email_policy.default)["Message-ID"] != ids[0]
 
 
-def test_acknowledging_an_unknown_case_sends_nothing(casework, mailer):
+def test_acknowledging_an_unknown_case_sends_nothing(acknowledger, mailer):
     with pytest.raises(CaseNotFound):
-        casework.acknowledge("CMP-20260305-ABCDEF")
+        acknowledger.acknowledge("CMP-20260305-ABCDEF")
     assert mailer.sent == []
 
 
@@ -255,10 +260,10 @@ def submit_as(intake: IntakeService, name: str | None, email: str, text: str):
     return intake.submit(ComplaintIn.model_validate(document)).accepted
 
 
-def test_the_reported_spam_name_is_not_mailed_out(intake, casework, mailer):
+def test_the_reported_spam_name_is_not_mailed_out(intake, acknowledger, mailer):
     accepted = submit_as(intake, SPAM_NAME, VICTIM, "Prize.")
 
-    casework.acknowledge(accepted.complaintId)
+    acknowledger.acknowledge(accepted.complaintId)
 
     email = mailer.sent[0]
     for part in (email.text, email.html):
@@ -296,11 +301,11 @@ def test_real_names_are_kept(name):
 
 
 def test_an_address_gets_five_acknowledgements_an_hour_and_the_rest_are_withheld(
-    intake, casework, mailer, repository, clock
+    intake, acknowledger, mailer, repository, clock
 ):
     accepted = [submit_as(intake, "Victim", VICTIM, f"Complaint {n}.") for n in range(7)]
 
-    results = [casework.acknowledge(a.complaintId) for a in accepted]
+    results = [acknowledger.acknowledge(a.complaintId) for a in accepted]
 
     assert len(mailer.to(VICTIM)) == 5
     assert [r.sent for r in results] == [True] * 5 + [False] * 2
@@ -318,40 +323,44 @@ def test_an_address_gets_five_acknowledgements_an_hour_and_the_rest_are_withheld
     )
 
 
-def test_other_addresses_are_not_held_back_and_the_next_hour_starts_again(intake, casework, mailer, clock):
+def test_other_addresses_are_not_held_back_and_the_next_hour_starts_again(
+    intake, acknowledger, mailer, clock
+):
     for n in range(6):
-        casework.acknowledge(submit_as(intake, None, VICTIM, f"Complaint {n}.").complaintId)
-    casework.acknowledge(submit_as(intake, None, CUSTOMER, "Mine.").complaintId)
+        acknowledger.acknowledge(submit_as(intake, None, VICTIM, f"Complaint {n}.").complaintId)
+    acknowledger.acknowledge(submit_as(intake, None, CUSTOMER, "Mine.").complaintId)
     assert len(mailer.to(VICTIM)) == 5
     assert len(mailer.to(CUSTOMER)) == 1
 
     clock.advance(3600)
-    casework.acknowledge(submit_as(intake, None, VICTIM, "Next hour.").complaintId)
+    acknowledger.acknowledge(submit_as(intake, None, VICTIM, "Next hour.").complaintId)
 
     assert len(mailer.to(VICTIM)) == 6
 
 
-def test_a_withheld_acknowledgement_stays_withheld_when_the_step_is_retried(intake, casework, mailer, clock):
+def test_a_withheld_acknowledgement_stays_withheld_when_the_step_is_retried(
+    intake, acknowledger, mailer, clock
+):
     accepted = [submit_as(intake, None, VICTIM, f"Complaint {n}.") for n in range(6)]
     for a in accepted:
-        casework.acknowledge(a.complaintId)
+        acknowledger.acknowledge(a.complaintId)
     clock.advance(3600)
 
-    again = casework.acknowledge(accepted[5].complaintId)
+    again = acknowledger.acknowledge(accepted[5].complaintId)
 
     assert again.withheld and not again.sent
     assert len(mailer.to(VICTIM)) == 5
 
 
-def test_a_retried_acknowledgement_counts_once(intake, casework, mailer, repository):
+def test_a_retried_acknowledgement_counts_once(intake, acknowledger, mailer, repository):
     accepted = submit_as(intake, None, VICTIM, "Complaint.")
     mailer.reject_to = {VICTIM}
     for _ in range(3):
         with pytest.raises(MailRejected):
-            casework.acknowledge(accepted.complaintId)
+            acknowledger.acknowledge(accepted.complaintId)
     mailer.reject_to = set()
 
-    assert casework.acknowledge(accepted.complaintId).sent
+    assert acknowledger.acknowledge(accepted.complaintId).sent
     assert list(repository.mail_counters.values()) == [1]
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from complaints.core.evidence import GENESIS, chain, verify
 from complaints.core.tasks import Findings, TaskLink
-from complaints.investigation.evidence import GENESIS, chain, verify
 from complaints.tasklinks.links import link_url, signature, signature_matches
 
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

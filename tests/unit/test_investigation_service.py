@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from complaints.approval.service import ApprovalService
 from complaints.classification.classifier import RuleClassifier
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core.errors import TransientError
 from complaints.core.models import Case, ComplaintIn, Status
 from complaints.core.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
 from complaints.investigation.service import InvestigationService
+from complaints.tasklinks.pages import TaskPages
 from complaints.triage.service import TriageService
 from tests.fakes import FakeCallbacks, FakeInvestigationRepository, make_settings
 
@@ -78,6 +80,16 @@ def service(repository, sources, mailer, triage_policy, settings, callbacks, clo
     return InvestigationService(
         repository, sources, mailer, triage_policy, settings, KEY, callbacks, clock=clock
     )
+
+
+@pytest.fixture
+def approval(repository, mailer, triage_policy, settings, callbacks, clock) -> ApprovalService:
+    return ApprovalService(repository, mailer, triage_policy, settings, KEY, callbacks, clock=clock)
+
+
+@pytest.fixture
+def pages(repository, callbacks, clock) -> TaskPages:
+    return TaskPages(repository, KEY, callbacks, clock=clock)
 
 
 @pytest.fixture
@@ -151,13 +163,13 @@ def test_evidence_is_gathered_once_a_retry_asks_no_source_again(service, reposit
 
 
 def test_the_case_page_shows_the_evidence_and_that_its_chain_is_intact(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, pages
 ):
     service.gather_evidence(complaint_id)
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
 
-    page = service.open_page(link_id, sig)
+    page = pages.open_page(link_id, sig)
 
     assert page.case.complaint_id == complaint_id
     assert len(page.evidence) == 3
@@ -200,7 +212,7 @@ def test_the_waits_are_at_least_one_second_at_a_huge_time_scale(
 
 
 def test_the_assigned_investigator_is_emailed_a_link_that_does_not_carry_the_task_token(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, pages
 ):
     result = service.ask(complaint_id, "investigator", TOKEN, 3600)
 
@@ -224,7 +236,7 @@ def test_the_assigned_investigator_is_emailed_a_link_that_does_not_carry_the_tas
         TOKEN,
         LinkStatus.OPEN,
     )
-    assert service.open_page(link_id, sig).link.link_id == link_id
+    assert pages.open_page(link_id, sig).link.link_id == link_id
     assert repository.event_types(complaint_id)[-1] == "INVESTIGATION_ASSIGNED"
 
 
@@ -279,7 +291,7 @@ def test_a_reminder_that_failed_to_send_goes_out_as_a_reminder_when_asked_again(
 
 
 def test_a_reminder_keeps_the_first_link_working_and_binds_it_to_the_new_wait(
-    service, repository, mailer, clock, callbacks, complaint_id
+    service, repository, mailer, clock, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     first_link = link_of(mailer.sent[-1])
@@ -295,13 +307,13 @@ def test_a_reminder_keeps_the_first_link_working_and_binds_it_to_the_new_wait(
     link = repository.links[first_link[0]]
     assert link.token == "token-2"
     clock.advance(3000)  # past the first wait, within the second
-    service.submit(*first_link, REFUND_150)
+    pages.submit(*first_link, REFUND_150)
     assert [token for token, _ in callbacks.succeeded] == ["token-2"]
     assert repository.event_types(complaint_id).count("REMINDER_SENT") == 1
 
 
 def test_an_escalation_sends_a_new_link_to_the_lead_and_the_old_one_says_who_holds_it(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     old_link = link_of(mailer.sent[-1])
@@ -316,9 +328,9 @@ def test_an_escalation_sends_a_new_link_to_the_lead_and_the_old_one_says_who_hol
     old = repository.links[old_link[0]]
     assert (old.status, old.held_by) == (LinkStatus.SUPERSEDED, "Wu Jing")
     with pytest.raises(LinkGone) as refused:
-        service.open_page(*old_link)
+        pages.open_page(*old_link)
     assert refused.value.link.held_by == "Wu Jing"
-    assert service.open_page(*new_link).link.recipient_name == "Wu Jing"
+    assert pages.open_page(*new_link).link.recipient_name == "Wu Jing"
     assert repository.event_types(complaint_id)[-1] == "ESCALATED"
 
 
@@ -339,22 +351,22 @@ def test_the_lead_taking_over_after_the_investigators_wait_ran_out_is_a_missed_s
 
 
 def test_a_late_click_that_found_the_wait_over_still_counts_the_missed_sla(
-    service, mailer, callbacks, clock, complaint_id
+    service, mailer, callbacks, clock, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget(TOKEN)  # the wait timed out while the investigator had the page open
     with pytest.raises(AnswerKept):
-        service.submit(link_id, sig, REFUND_150)
+        pages.submit(link_id, sig, REFUND_150)
 
     assert service.ask(complaint_id, "lead", "token-lead", 3600)["slaMissed"] is True
 
 
 def test_the_lead_taking_a_case_the_customer_reopened_is_no_missed_sla(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
-    service.submit(*link_of(mailer.sent[-1]), EXPLANATION)  # findings in time
+    pages.submit(*link_of(mailer.sent[-1]), EXPLANATION)  # findings in time
 
     result = service.ask(complaint_id, "lead", "token-reopened", 3600)  # the customer said no
 
@@ -362,46 +374,48 @@ def test_the_lead_taking_a_case_the_customer_reopened_is_no_missed_sla(
 
 
 @pytest.mark.parametrize("sig", ["0" * 32, "", None])
-def test_a_link_with_a_wrong_or_missing_signature_is_refused_as_unknown(service, mailer, complaint_id, sig):
+def test_a_link_with_a_wrong_or_missing_signature_is_refused_as_unknown(
+    service, mailer, complaint_id, sig, pages
+):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, _ = link_of(mailer.sent[-1])
 
     with pytest.raises(LinkForged):
-        service.open_page(link_id, sig)
+        pages.open_page(link_id, sig)
     with pytest.raises(LinkForged):
-        service.submit(link_id, sig, REFUND_150)
+        pages.submit(link_id, sig, REFUND_150)
 
 
-def test_an_unknown_link_is_refused_as_unknown(service, complaint_id):
+def test_an_unknown_link_is_refused_as_unknown(service, complaint_id, pages):
     with pytest.raises(LinkForged):
-        service.open_page("no-such-link", "0" * 32)
+        pages.open_page("no-such-link", "0" * 32)
 
 
 # ------------------------------------------------------------------ submitting findings
 
 
 def test_bad_findings_are_refused_and_the_link_stays_open(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
 
     with pytest.raises(ValidationError):
-        service.submit(link_id, sig, {**REFUND_150, "amount": ""})  # a refund needs an amount
+        pages.submit(link_id, sig, {**REFUND_150, "amount": ""})  # a refund needs an amount
 
     assert repository.links[link_id].status == LinkStatus.OPEN
     assert callbacks.succeeded == []
-    service.submit(link_id, sig, REFUND_150)  # the person can correct it and send again
+    pages.submit(link_id, sig, REFUND_150)  # the person can correct it and send again
     assert len(callbacks.succeeded) == 1
 
 
 def test_findings_are_handed_to_the_waiting_task_once_and_a_second_submit_is_refused(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
 
-    service.submit(link_id, sig, REFUND_150)
+    pages.submit(link_id, sig, REFUND_150)
 
     ((token, output),) = callbacks.succeeded
     assert token == TOKEN
@@ -410,28 +424,28 @@ def test_findings_are_handed_to_the_waiting_task_once_and_a_second_submit_is_ref
     assert output["findings"]["customerMessage"] == "We refund the 150 CNY."
     assert repository.links[link_id].status == LinkStatus.DONE
     with pytest.raises(LinkDecided):
-        service.submit(link_id, sig, EXPLANATION)
+        pages.submit(link_id, sig, EXPLANATION)
     with pytest.raises(LinkDecided):
-        service.open_page(link_id, sig)
+        pages.open_page(link_id, sig)
     assert len(callbacks.succeeded) == 1
 
 
 def test_findings_for_a_task_that_no_longer_waits_are_kept_for_the_steps_next_task(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget(TOKEN)  # the wait timed out between the page's GET and its POST
 
     with pytest.raises(AnswerKept):
-        service.submit(link_id, sig, REFUND_150)
+        pages.submit(link_id, sig, REFUND_150)
 
     kept = repository.links[link_id]
     assert (kept.status, kept.kept) == (LinkStatus.DONE, True)
     assert kept.answer == {"findings": Findings.model_validate(REFUND_150).model_dump(mode="json")}
     assert callbacks.succeeded == []
     with pytest.raises(LinkDecided):  # answered: a second click is told so
-        service.open_page(link_id, sig)
+        pages.open_page(link_id, sig)
 
     # The reminder's new wait takes the kept findings at once: no email, no second wait.
     emails = len(mailer.sent)
@@ -446,14 +460,14 @@ def test_findings_for_a_task_that_no_longer_waits_are_kept_for_the_steps_next_ta
 
 
 def test_findings_step_functions_could_not_take_are_kept_and_taken_up_by_the_lead(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.unreachable = True  # SendTaskSuccess throttled or failing, retries spent
 
     with pytest.raises(AnswerKept):
-        service.submit(link_id, sig, EXPLANATION)
+        pages.submit(link_id, sig, EXPLANATION)
 
     callbacks.unreachable = False
     answer = service.ask(complaint_id, "lead", "token-lead", 3600)
@@ -462,13 +476,13 @@ def test_findings_step_functions_could_not_take_are_kept_and_taken_up_by_the_lea
 
 
 def test_a_kept_answer_that_cannot_be_handed_on_stays_kept_and_the_step_retries(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, pages
 ):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget(TOKEN)
     with pytest.raises(AnswerKept):
-        service.submit(link_id, sig, EXPLANATION)
+        pages.submit(link_id, sig, EXPLANATION)
     callbacks.unreachable = True
 
     with pytest.raises(TransientError):  # the state machine retries TransientError by name
@@ -480,15 +494,15 @@ def test_a_kept_answer_that_cannot_be_handed_on_stays_kept_and_the_step_retries(
     assert [token for token, _ in callbacks.succeeded] == ["token-2"]
 
 
-def test_a_link_past_its_wait_is_gone(service, repository, mailer, clock, callbacks, complaint_id):
+def test_a_link_past_its_wait_is_gone(service, repository, mailer, clock, callbacks, complaint_id, pages):
     service.ask(complaint_id, "investigator", TOKEN, 3600)
     link_id, sig = link_of(mailer.sent[-1])
     clock.advance(3601)
 
     with pytest.raises(LinkGone):
-        service.open_page(link_id, sig)
+        pages.open_page(link_id, sig)
     with pytest.raises(LinkGone):
-        service.submit(link_id, sig, REFUND_150)
+        pages.submit(link_id, sig, REFUND_150)
     assert callbacks.succeeded == []
 
 
@@ -550,7 +564,7 @@ def test_findings_recorded_twice_keep_the_first(service, repository, complaint_i
     ],
 )
 def test_the_first_approver_is_set_by_the_packaged_thresholds(
-    service, repository, settings, complaint_id, remedy, amount, level
+    service, repository, settings, complaint_id, remedy, amount, level, approval
 ):
     findings = {**EXPLANATION, "remedy": remedy}
     if amount is not None:
@@ -558,21 +572,23 @@ def test_the_first_approver_is_set_by_the_packaged_thresholds(
     investigating(repository, complaint_id)
     service.record_findings(complaint_id, findings)
 
-    planned = service.plan_approval(complaint_id)
+    planned = approval.plan_approval(complaint_id)
 
     assert planned == {"level": level, "timeoutSeconds": round(24 * 3600 / settings.time_scale)}
 
 
-def test_each_approver_who_does_not_decide_hands_over_to_the_next_level_up(service, complaint_id):
-    assert service.next_approver(complaint_id, "supervisor")["level"] == "manager"
-    assert service.next_approver(complaint_id, "manager")["level"] == "director"
-    assert service.next_approver(complaint_id, "director")["level"] == "none"
+def test_each_approver_who_does_not_decide_hands_over_to_the_next_level_up(service, complaint_id, approval):
+    assert approval.next_approver(complaint_id, "supervisor")["level"] == "manager"
+    assert approval.next_approver(complaint_id, "manager")["level"] == "director"
+    assert approval.next_approver(complaint_id, "director")["level"] == "none"
 
 
-def test_the_departments_approver_is_emailed_a_link_to_decide(service, repository, mailer, complaint_id):
+def test_the_departments_approver_is_emailed_a_link_to_decide(
+    service, repository, mailer, complaint_id, approval, pages
+):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
 
-    service.ask_approval(complaint_id, "supervisor", "approve-token", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "approve-token", 3600)
 
     (email,) = mailer.sent
     assert email.to == ["fin-supervisor@example.com"]
@@ -582,33 +598,35 @@ def test_the_departments_approver_is_emailed_a_link_to_decide(service, repositor
     assert repository.cases[complaint_id].approval_link_id == link_id
     link = repository.links[link_id]
     assert (link.kind, link.level, link.recipient_name) == ("approve", "supervisor", "Xie Na")
-    assert service.open_page(link_id, sig).case.findings["remedy"] == "refund"
+    assert pages.open_page(link_id, sig).case.findings["remedy"] == "refund"
     assert repository.event_types(complaint_id)[-1] == "APPROVAL_REQUESTED"
 
 
 def test_a_decision_that_came_as_the_approval_wait_ran_out_is_taken_by_the_next_level(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, approval, pages
 ):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
     link_id, sig = link_of(mailer.sent[-1])
     callbacks.forget("t-1")
 
     with pytest.raises(AnswerKept):
-        service.submit(link_id, sig, {"decision": "approve"})
+        pages.submit(link_id, sig, {"decision": "approve"})
     emails = len(mailer.sent)
-    service.ask_approval(complaint_id, "manager", "t-2", 3600)
+    approval.ask_approval(complaint_id, "manager", "t-2", 3600)
 
     assert callbacks.succeeded == [("t-2", {"decision": {"decision": "approve", "comment": ""}})]
     assert len(mailer.sent) == emails  # the manager is not asked: the supervisor's decision stands
     assert repository.event_types(complaint_id)[-1] == "ANSWER_HANDED_ON"
 
 
-def test_the_same_approval_wait_asked_twice_sends_one_email(service, repository, mailer, complaint_id):
+def test_the_same_approval_wait_asked_twice_sends_one_email(
+    service, repository, mailer, complaint_id, approval
+):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
 
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
 
     assert len(mailer.sent) == 1
     assert repository.event_types(complaint_id).count("APPROVAL_REQUESTED") == 1
@@ -616,59 +634,59 @@ def test_the_same_approval_wait_asked_twice_sends_one_email(service, repository,
 
 
 def test_an_approval_email_that_failed_goes_out_when_the_wait_is_asked_again(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, approval
 ):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
     mailer.throttle_next = 1
     with pytest.raises(TransientError):
-        service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+        approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
 
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
 
     assert len(mailer.sent) == 1
     assert repository.event_types(complaint_id).count("APPROVAL_REQUESTED") == 1
 
 
 def test_an_approval_escalation_supersedes_the_first_approvers_link(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, approval, pages
 ):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
     first = link_of(mailer.sent[-1])
 
-    service.ask_approval(complaint_id, "manager", "t-2", 3600)
+    approval.ask_approval(complaint_id, "manager", "t-2", 3600)
 
     second = link_of(mailer.sent[-1])
     assert mailer.sent[-1].to == ["fin-manager@example.com"]
     old = repository.links[first[0]]
     assert (old.status, old.held_by) == (LinkStatus.SUPERSEDED, "Song Wei")
     with pytest.raises(LinkGone):
-        service.submit(*first, {"decision": "approve"})
-    service.submit(*second, {"decision": "approve"})
+        pages.submit(*first, {"decision": "approve"})
+    pages.submit(*second, {"decision": "approve"})
     assert callbacks.succeeded == [("t-2", {"decision": {"decision": "approve", "comment": ""}})]
     assert repository.event_types(complaint_id)[-1] == "APPROVAL_ESCALATED"
 
 
 def test_a_rejection_without_a_comment_is_refused_and_the_approval_link_stays_open(
-    service, repository, mailer, callbacks, complaint_id
+    service, repository, mailer, callbacks, complaint_id, approval, pages
 ):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
     link_id, sig = link_of(mailer.sent[-1])
 
     with pytest.raises(ValidationError):
-        service.submit(link_id, sig, {"decision": "reject"})
+        pages.submit(link_id, sig, {"decision": "reject"})
 
     assert repository.links[link_id].status == LinkStatus.OPEN
     assert callbacks.succeeded == []
 
 
-def test_an_approval_sends_the_case_on_to_the_remedy(service, repository, mailer, complaint_id):
+def test_an_approval_sends_the_case_on_to_the_remedy(service, repository, mailer, complaint_id, approval):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
 
-    result = service.record_decision(complaint_id, {"decision": "approve"})
+    result = approval.record_decision(complaint_id, {"decision": "approve"})
 
     assert result == {"complaintId": complaint_id, "decision": "approve"}
     case, events = repository.get(complaint_id)
@@ -678,12 +696,12 @@ def test_an_approval_sends_the_case_on_to_the_remedy(service, repository, mailer
 
 
 def test_a_rejection_returns_the_case_to_the_investigator_with_the_comment(
-    service, repository, mailer, complaint_id
+    service, repository, mailer, complaint_id, approval
 ):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.ask_approval(complaint_id, "supervisor", "t-1", 3600)
+    approval.ask_approval(complaint_id, "supervisor", "t-1", 3600)
 
-    service.record_decision(complaint_id, {"decision": "reject", "comment": "Only 50 was lost."})
+    approval.record_decision(complaint_id, {"decision": "reject", "comment": "Only 50 was lost."})
 
     case = repository.cases[complaint_id]
     assert case.status == Status.INVESTIGATING
@@ -698,12 +716,14 @@ def test_a_rejection_returns_the_case_to_the_investigator_with_the_comment(
     assert repository.cases[complaint_id].status == Status.RESOLVING
 
 
-def test_a_decision_for_a_case_no_longer_awaiting_approval_changes_nothing(service, repository, complaint_id):
+def test_a_decision_for_a_case_no_longer_awaiting_approval_changes_nothing(
+    service, repository, complaint_id, approval
+):
     awaiting_approval(service, repository, complaint_id, REFUND_150)
-    service.record_decision(complaint_id, {"decision": "approve"})
+    approval.record_decision(complaint_id, {"decision": "approve"})
     version = repository.cases[complaint_id].version
 
-    service.record_decision(complaint_id, {"decision": "reject", "comment": "Too late."})
+    approval.record_decision(complaint_id, {"decision": "reject", "comment": "Too late."})
 
     case = repository.cases[complaint_id]
     assert (case.status, case.version, case.rejection_comment) == (Status.RESOLVING, version, None)

@@ -188,12 +188,19 @@ def _emissions(stdout: str) -> set[Emission]:
     return found
 
 
+# The wiring each function's handler builds its services with, at cold start.
+FACTORIES = {
+    "investigation_service": ("signing_key", "investigation_service", "approval_service"),
+}
+
+
 def run_handler(spec: FunctionSpec, factory: str, stub: Any, event: dict[str, Any]) -> set[Emission]:
-    """Cold-start the function's real handler with `complaints.wiring.<factory>` answering `stub`, invoke
-    it once and return the metrics it printed."""
+    """Cold-start the function's real handler with `complaints.wiring.<factory>` (and the other factories
+    that handler calls) answering `stub`, invoke it once and return the metrics it printed."""
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wiring, factory, lambda *args, **kwargs: stub)
+        for name in FACTORIES.get(factory, (factory,)):
+            patch.setattr(wiring, name, lambda *args, **kwargs: stub)
         patch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
         patch.delenv("POWERTOOLS_DEV", raising=False)
         arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{spec.logical_id}"

@@ -10,20 +10,23 @@ from complaints.adapters.dynamo.cases import DynamoCaseRepository
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
 from complaints.adapters.dynamo.triage import DynamoTriageRepository
 from complaints.adapters.ledger import LedgerTableAdapter
+from complaints.adapters.ops import OpsQueries
 from complaints.adapters.ses import SesMailer
 from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.approval.service import ApprovalService
 from complaints.classification.classifier import classifier_from_config
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids
 from complaints.core.calendar import Policy, load_policy
 from complaints.core.rules import load_triage_policy
 from complaints.core.settings import Settings
+from complaints.intake.acknowledgement import Acknowledger
 from complaints.intake.service import IntakeService
 from complaints.investigation.evidence import EarlierComplaints, ReferencedRecords
 from complaints.investigation.service import InvestigationService
-from complaints.ops.queries import OpsQueries
 from complaints.resolution.service import ResolutionService
 from complaints.supervision.casework import Casework
+from complaints.tasklinks.pages import TaskPages
 from complaints.triage.service import TriageService
 
 
@@ -38,6 +41,15 @@ def intake_service(settings: Settings, policy: Policy | None = None) -> IntakeSe
         policy=policy or load_policy(),
         settings=settings,
         classifier=classifier_from_config(load_taxonomy()),
+    )
+
+
+def acknowledger(settings: Settings) -> Acknowledger:
+    return Acknowledger(
+        repository=case_repository(settings),
+        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        policy=load_policy(),
+        settings=settings,
     )
 
 
@@ -69,17 +81,41 @@ def signing_key(settings: Settings) -> bytes:
     return secret["SecretString"].encode()
 
 
-def investigation_service(settings: Settings) -> InvestigationService:
-    repository = DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name))
+def _investigation_repository(settings: Settings) -> DynamoInvestigationRepository:
+    return DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name))
+
+
+def investigation_service(settings: Settings, key: bytes | None = None) -> InvestigationService:
+    repository = _investigation_repository(settings)
     return InvestigationService(
         repository=repository,
         sources=[ReferencedRecords(repository), EarlierComplaints(repository, ids.customer_key)],
         mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
         triage_policy=load_triage_policy(),
         settings=settings,
-        signing_key=signing_key(settings),
+        signing_key=key or signing_key(settings),
         callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
         timezone=load_policy().calendar.timezone,
+    )
+
+
+def approval_service(settings: Settings, key: bytes | None = None) -> ApprovalService:
+    return ApprovalService(
+        repository=_investigation_repository(settings),
+        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        triage_policy=load_triage_policy(),
+        settings=settings,
+        signing_key=key or signing_key(settings),
+        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+        timezone=load_policy().calendar.timezone,
+    )
+
+
+def task_pages(settings: Settings) -> TaskPages:
+    return TaskPages(
+        repository=_investigation_repository(settings),
+        signing_key=signing_key(settings),
+        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
     )
 
 

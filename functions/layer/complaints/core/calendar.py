@@ -212,6 +212,10 @@ def load_policy(text: str | None = None) -> Policy:
     return Policy.model_validate(yaml.safe_load(text))
 
 
+# Step Functions waits are whole seconds, and never 0 (at a large TIME_SCALE a policy hour is a moment).
+MIN_WAIT_SECONDS = 1
+
+
 def real_seconds(policy_seconds: float, time_scale: float) -> float:
     """How long a policy duration lasts in real time (TIME_SCALE policy seconds pass per real second)."""
     return policy_seconds / time_scale

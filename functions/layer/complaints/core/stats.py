@@ -6,7 +6,7 @@ change it counts (triage, escalation, NEEDS_ATTENTION, closure): a retried step 
 already counts nothing, so every figure counts each event exactly once.
 
 A day's counters are spread over SHARDS items, chosen by complaint id, so that concurrent cases do not
-all write one item. Counter names are `<figure>` or `<figure>#<value>`; `repository.py` stores them.
+all write one item. Counter names are `<figure>` or `<figure>#<value>`; the DynamoDB adapters store them.
 
 Durations are policy time: the real time taken multiplied by the stack's time scale (1 on AWS; the
 embedded stack runs its clocks faster), so a case handled in 30 s at a scale of 3,600 counts as 30 h.

@@ -1,87 +1,13 @@
-"""Evidence for an investigation: pluggable sources, and a SHA-256 hash chain that shows any later change."""
+"""Evidence for an investigation: the pluggable sources it is gathered from, chained in order."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from complaints.core.evidence import EvidenceItem, chain
 from complaints.core.models import Case
 from complaints.investigation.ports import EvidenceSource, RecordStore
-
-GENESIS = "0" * 64
-
-
-class EvidenceItem(BaseModel):
-    seq: int
-    source: str
-    reference: str
-    fetched_at: datetime
-    data: dict[str, Any] = Field(default_factory=dict)
-    prev_hash: str
-    hash: str
-
-
-def item_hash(prev_hash: str, seq: int, source: str, reference: str, fetched_at: datetime, data: dict) -> str:
-    """SHA-256 over the previous hash and this item's content, in a canonical JSON form."""
-    canonical = json.dumps(
-        {
-            "prev": prev_hash,
-            "seq": seq,
-            "source": source,
-            "reference": reference,
-            "fetched_at": fetched_at.isoformat(),
-            "data": data,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def chain(
-    found: list[tuple[str, str, dict[str, Any]]], fetched_at: datetime, start: str = GENESIS
-) -> list[EvidenceItem]:
-    """Link (source, reference, data) triples into a hash chain, in order."""
-    items, previous = [], start
-    for seq, (source, reference, data) in enumerate(found):
-        digest = item_hash(previous, seq, source, reference, fetched_at, data)
-        items.append(
-            EvidenceItem(
-                seq=seq,
-                source=source,
-                reference=reference,
-                fetched_at=fetched_at,
-                data=data,
-                prev_hash=previous,
-                hash=digest,
-            )
-        )
-        previous = digest
-    return items
-
-
-@dataclass(frozen=True)
-class ChainCheck:
-    intact: bool
-    broken_at: int | None = None
-
-
-def verify(items: list[EvidenceItem]) -> ChainCheck:
-    """Recompute every link: the first item whose content or link does not match breaks the chain."""
-    previous = GENESIS
-    for expected_seq, item in enumerate(sorted(items, key=lambda i: i.seq)):
-        recomputed = item_hash(previous, item.seq, item.source, item.reference, item.fetched_at, item.data)
-        if item.seq != expected_seq or item.prev_hash != previous or item.hash != recomputed:
-            return ChainCheck(False, expected_seq)
-        previous = item.hash
-    return ChainCheck(True)
 
 
 class ReferencedRecords:

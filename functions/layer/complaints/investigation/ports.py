@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from complaints.core.evidence import EvidenceItem
 from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.stats import Tally
 from complaints.core.tasks import Findings, TaskLink
-
-if TYPE_CHECKING:
-    from complaints.investigation.evidence import EvidenceItem
 
 
 class EvidenceSource(Protocol):

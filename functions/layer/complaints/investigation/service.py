@@ -4,42 +4,29 @@ with a reminder at 75% of the SLA and escalation to the department lead, then it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from complaints.adapters.dynamo.keys import WATCH_KEYS
 from complaints.core import stats
-from complaints.core.calendar import real_seconds
+from complaints.core.calendar import MIN_WAIT_SECONDS, real_seconds
 from complaints.core.clock import Clock, utc_now
-from complaints.core.errors import CaseNotFound, TransientError
+from complaints.core.errors import CaseNotFound
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.ports import Callbacks, Mailer
 from complaints.core.retry import recorded_after_sending
 from complaints.core.rules import Person, TriagePolicy
 from complaints.core.settings import Settings
 from complaints.core.tasks import (
-    AnswerKept,
-    CallbackFailed,
-    CustomerAnswer,
-    Decision,
     Findings,
-    LinkDecided,
-    LinkForged,
-    LinkGone,
     LinkStatus,
-    TaskGone,
     TaskLink,
 )
-from complaints.investigation.evidence import ChainCheck, EvidenceItem, gather, verify
+from complaints.investigation.evidence import gather
 from complaints.investigation.ports import EvidenceSource, InvestigationRepository
 from complaints.presentation.email import compose
 from complaints.presentation.i18n import messages
-from complaints.tasklinks.links import expires, link_url, open_link, signature_matches
+from complaints.tasklinks.links import expires, hand_on, link_url, open_link
 
 LEVELS = ("investigator", "lead", "head")
-
-
-MIN_WAIT_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -49,14 +36,6 @@ class Clocks:
     reminderSeconds: int
     finalSeconds: int
     escalationSeconds: int
-
-
-@dataclass
-class PageView:
-    link: TaskLink
-    case: Case
-    evidence: list[EvidenceItem]
-    chain: ChainCheck
 
 
 class InvestigationService:
@@ -77,7 +56,7 @@ class InvestigationService:
         self._timezone = timezone  # the day report counters are counted on
         self._mailer = mailer
         self._roster = triage_policy.roster
-        self._approval = triage_policy.approval
+        self._approval = triage_policy.approval  # whether findings need an approver
         self._settings = settings
         self._key = signing_key
         self._callbacks = callbacks
@@ -137,7 +116,7 @@ class InvestigationService:
             and current.level == "investigator"
             and (current.status != LinkStatus.DONE or current.kept)
         )
-        if self._hand_on(current, token, now):
+        if hand_on(self._repository, self._callbacks, current, token, now):
             return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
         if current is not None and current.token == token and current.status == LinkStatus.OPEN:
             # The same wait asked again (an invocation delivered again, or retried after its email or the
@@ -173,153 +152,7 @@ class InvestigationService:
             self._repository.record_findings(case, parsed, status, event)
         return {"complaintId": complaint_id, "remedy": parsed.remedy}
 
-    # ------------------------------------------------------------ approval
-    def plan_approval(self, complaint_id: str) -> dict[str, Any]:
-        """Who approves the proposed remedy first (thresholds in config), or "none"."""
-        case, _ = self._repository.get(complaint_id)
-        findings = Findings.model_validate(case.findings or {})
-        level = self._approval.required_level(findings.remedy, findings.amount)
-        return {"level": level or "none", "timeoutSeconds": self._approval_wait()}
-
-    def next_approver(self, complaint_id: str, level: str) -> dict[str, Any]:
-        """The next level up after `level` timed out, or "none" after the last."""
-        return {"level": self._approval.next_level(level) or "none", "timeoutSeconds": self._approval_wait()}
-
-    def ask_approval(
-        self, complaint_id: str, level: str, token: str, timeout_seconds: float
-    ) -> dict[str, Any]:
-        """Email the approver at `level` a link to decide; an earlier approver's link answers 410."""
-        case, _ = self._repository.get(complaint_id)
-        team = self._roster[case.department or "customer-service"]
-        person = team.approvers[level]
-        now = self._clock()
-        previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
-        if self._hand_on(previous, token, now):
-            return {"complaintId": complaint_id, "level": level}
-        if previous is not None and previous.token == token and previous.status == LinkStatus.OPEN:
-            if previous.notified_at is None:  # the same wait asked again, its email not out yet
-                self._ask_approver(case, previous, person)
-            return {"complaintId": complaint_id, "level": level}
-        link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
-        escalated = previous is not None and previous.status == LinkStatus.OPEN
-        text = messages(case.locale)
-        event = CaseEvent(
-            at=now,
-            type="APPROVAL_ESCALATED" if escalated else "APPROVAL_REQUESTED",
-            params={"assignee": person.name, "level": text["levels"][level]},
-        )
-        counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("approval", level))
-        self._repository.put_link(
-            link, case.approval_link_id if escalated else None, event, counted if escalated else None
-        )
-        self._ask_approver(case, link, person)
-        return {"complaintId": complaint_id, "level": level}
-
-    def _ask_approver(self, case: Case, link: TaskLink, person: Person) -> None:
-        findings = Findings.model_validate(case.findings or {})
-        self._mailer.send(
-            compose(
-                "approval_email",
-                to=[person.email],
-                message_key=f"link.{link.link_id}",
-                subject=f"Approve a {findings.remedy} for complaint {case.complaint_id}?",
-                name=person.name,
-                complaint_id=case.complaint_id,
-                findings=findings,
-                level=link.level,
-                url=link_url(self._settings.links_base(case.public_base_url), self._key, link),
-            )
-        )
-        self._notified(link)
-
-    def record_decision(self, complaint_id: str, decision: dict[str, Any]) -> dict[str, Any]:
-        """Approve: on to the remedy. Reject: back to the investigator, with the comment."""
-        case, _ = self._repository.get(complaint_id)
-        parsed = Decision.model_validate(decision)
-        link = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
-        approver = link.recipient_name if link else "-"
-        now = self._clock()
-        if parsed.decision == "approve":
-            values = {"status": Status.RESOLVING.value, "rejection_comment": None}
-            event = CaseEvent(at=now, type="APPROVED", params={"assignee": approver})
-        else:
-            values = {
-                "status": Status.INVESTIGATING.value,
-                "findings": None,
-                "rejection_comment": parsed.comment,
-            }
-            event = CaseEvent(at=now, type="REJECTED", params={"assignee": approver})
-        if case.status in (Status.AWAITING_APPROVAL,):
-            self._repository.record_decision(case, values, event, remove=WATCH_KEYS)
-        return {"complaintId": complaint_id, "decision": parsed.decision}
-
-    def _approval_wait(self) -> int:
-        seconds = real_seconds(self._approval.timeout_hours * 3600, self._settings.time_scale)
-        return max(MIN_WAIT_SECONDS, round(seconds))
-
-    # ------------------------------------------------------------ the link pages
-    def open_page(self, link_id: str, sig: str | None) -> PageView:
-        """What GET shows. Decides nothing."""
-        link = self._checked(link_id, sig)
-        case, _ = self._repository.get(link.complaint_id)
-        evidence = self._repository.evidence(link.complaint_id)
-        return PageView(link, case, evidence, verify(evidence))
-
-    def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
-        """Record the person's answer (findings, or an approval decision) exactly once and hand it to the
-        waiting task. Bad input raises ValidationError and records nothing: the link stays open."""
-        link = self._checked(link_id, sig)
-        if link.kind == "approve":
-            answer = {"decision": Decision.model_validate(form).model_dump(mode="json")}
-        elif link.kind == "confirm":
-            answer = {"answer": CustomerAnswer.model_validate(form).model_dump(mode="json")}
-        else:
-            answer = {"findings": Findings.model_validate(form).model_dump(mode="json")}
-        now = self._clock()
-        # Stored first: whatever happens next, the answer is not lost.
-        if not self._repository.complete_link(link.link_id, now, answer):
-            raise self._refusal(self._repository.get_link(link.link_id) or link)
-        try:
-            self._callbacks.succeed(link.token, answer)
-        except (TaskGone, CallbackFailed):
-            # The wait timed out a moment ago (its next task, a reminder or the next person, takes the
-            # answer), or Step Functions could not be reached (the wait times out, and the same happens).
-            self._repository.keep_answer(link.link_id)
-            raise AnswerKept(link) from None
-        return link
-
-    def open_case(self, complaint_id: str) -> Case:
-        return self._repository.get(complaint_id)[0]
-
-    def _checked(self, link_id: str, sig: str | None) -> TaskLink:
-        link = self._repository.get_link(link_id) if link_id else None
-        if link is None or not signature_matches(self._key, link, sig):
-            raise LinkForged(link_id)
-        if link.status != LinkStatus.OPEN or self._clock() > link.expires_at:
-            raise self._refusal(link)
-        return link
-
-    def _refusal(self, link: TaskLink) -> Exception:
-        if link.status == LinkStatus.DONE:
-            return LinkDecided(link)
-        return LinkGone(link)
-
     # ------------------------------------------------------------ helpers
-    def _hand_on(self, link: TaskLink | None, token: str, now: datetime) -> bool:
-        """A kept answer (it reached no waiting task) answers this step's new task at once: no email, no
-        second wait. True if there was one."""
-        if link is None or not link.kept or link.answer is None:
-            return False
-        # Marked first, so that a later wait of this step (after a rejection, say) never takes it again.
-        event = CaseEvent(at=now, type="ANSWER_HANDED_ON", params={"assignee": link.recipient_name})
-        self._repository.hand_on(link.link_id, event)
-        try:
-            self._callbacks.succeed(token, link.answer)
-        except (TaskGone, CallbackFailed) as error:
-            self._repository.keep_answer(link.link_id)  # kept again; the step's retry hands it on
-            raise TransientError(f"handing on a kept answer: {type(error).__name__}") from error
-        return True
-
     def _holder(self, case: Case, level: str) -> Person:
         team = self._roster[case.department or "customer-service"]
         if level == "lead":

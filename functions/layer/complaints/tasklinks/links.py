@@ -12,7 +12,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from complaints.core.tasks import TaskLink
+from complaints.core.errors import TransientError
+from complaints.core.models import CaseEvent
+from complaints.core.ports import Callbacks
+from complaints.core.tasks import CallbackFailed, TaskGone, TaskLink
+from complaints.tasklinks.ports import KeptAnswers
 
 
 def new_link_id() -> str:
@@ -63,3 +67,21 @@ def signature_matches(key: bytes, link: TaskLink, sig: str | None) -> bool:
 
 def expires(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)
+
+
+def hand_on(
+    repository: KeptAnswers, callbacks: Callbacks, link: TaskLink | None, token: str, now: datetime
+) -> bool:
+    """A kept answer (it reached no waiting task) answers this step's new task at once: no email, no
+    second wait. True if there was one."""
+    if link is None or not link.kept or link.answer is None:
+        return False
+    # Marked first, so that a later wait of this step (after a rejection, say) never takes it again.
+    event = CaseEvent(at=now, type="ANSWER_HANDED_ON", params={"assignee": link.recipient_name})
+    repository.hand_on(link.link_id, event)
+    try:
+        callbacks.succeed(token, link.answer)
+    except (TaskGone, CallbackFailed) as error:
+        repository.keep_answer(link.link_id)  # kept again; the step's retry hands it on
+        raise TransientError(f"handing on a kept answer: {type(error).__name__}") from error
+    return True

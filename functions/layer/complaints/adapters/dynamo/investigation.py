@@ -54,17 +54,17 @@ from complaints.adapters.dynamo.keys import (
 )
 from complaints.adapters.dynamo.triage import DynamoTriageRepository
 from complaints.core.errors import ConflictError
+from complaints.core.evidence import EvidenceItem
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
 from complaints.core.tasks import Findings, TaskLink
-from complaints.investigation.evidence import EvidenceItem
 
 
 class DynamoInvestigationRepository(DynamoTriageRepository):
     """Evidence, task links and findings on the same table."""
 
     def evidence(self, complaint_id: str) -> list[EvidenceItem]:
-        from complaints.investigation.evidence import EvidenceItem
+        from complaints.core.evidence import EvidenceItem
 
         with aws_errors():
             page = self._table.query(
@@ -273,6 +273,14 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         if event is not None:
             items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
         self._transact(items + self._stats(stats))
+
+    def approve(self, case: Case, event: CaseEvent) -> None:
+        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
+        self.record_decision(case, values, event, remove=WATCH_KEYS)
+
+    def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
+        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
+        self.record_decision(case, values, event, remove=WATCH_KEYS)
 
     def _decision(
         self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
