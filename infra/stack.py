@@ -125,13 +125,16 @@ DEMO_RECORDS = Path(__file__).with_name("demo_records.yaml")
 
 
 def seed_demo_records(table: Any) -> int:
-    """The platform records that local investigations find as evidence (infra/demo_records.yaml)."""
+    """The platform records that local investigations find as evidence (infra/demo_records.yaml), stored as
+    the record store adapter reads them."""
     import yaml
+
+    from complaints.adapters.dynamo.keys import record_key
 
     records = yaml.safe_load(DEMO_RECORDS.read_text(encoding="utf-8"))
     with table.batch_writer() as batch:
         for reference, record in records.items():
-            batch.put_item(Item={"pk": f"RECORD#{reference}", "sk": "RECORD", "kind": "record", **record})
+            batch.put_item(Item={**record_key(reference), "kind": "record", **record})
     return len(records)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from complaints.adapters.dynamo.keys import ledger_key
 from complaints.core.errors import LedgerUnavailable
 
 
@@ -18,7 +19,7 @@ class LedgerTableAdapter:
         self._table = table
 
     def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Decimal, currency: str) -> str:
-        key = {"pk": f"LEDGER#{complaint_id}", "sk": f"REMEDY#{remedy_id}"}
+        key = ledger_key(complaint_id, remedy_id)
         reference = f"PAY-{remedy_id}"
         try:
             self._table.put_item(

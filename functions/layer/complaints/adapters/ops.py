@@ -19,7 +19,14 @@ from botocore.exceptions import ClientError
 
 from complaints.adapters.dynamo.base import aws_errors
 from complaints.adapters.dynamo.cases import DynamoCaseRepository
-from complaints.adapters.dynamo.keys import STATS_PK, WATCH_ALERT, WATCH_APPROVAL, WATCH_ATTENTION
+from complaints.adapters.dynamo.keys import (
+    STATS_PK,
+    WATCH_ALERT,
+    WATCH_APPROVAL,
+    WATCH_ATTENTION,
+    queue_partition,
+    stats_range,
+)
 from complaints.core.clock import utc_now
 from complaints.core.errors import CaseNotFound
 from complaints.ops.reports import Report, build_report
@@ -98,7 +105,7 @@ class OpsQueries:
                 if wanted <= 0:
                     break
                 key = "gsi3pk = :pk AND begins_with(gsi3sk, :p)"
-                values: dict[str, Any] = {":pk": f"QUEUE#{name}", ":p": f"{level}#"}
+                values: dict[str, Any] = {":pk": queue_partition(name), ":p": f"{level}#"}
                 exact = not overdue
                 if overdue and self._scale == 1:
                     # Due before now: the key range holds exactly the overdue cases.
@@ -274,8 +281,8 @@ class OpsQueries:
             KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
             ExpressionAttributeValues={
                 ":pk": STATS_PK,
-                ":from": f"DAY#{start.isoformat()}",
-                ":to": f"DAY#{end.isoformat()}#~",
+                ":from": stats_range(start, end)[0],
+                ":to": stats_range(start, end)[1],
             },
         )
         return build_report(items, start, end)

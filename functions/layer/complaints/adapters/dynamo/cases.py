@@ -1,39 +1,5 @@
-"""Data access for cases, behind an interface, with the DynamoDB implementation.
-
-Single-table layout (every key and index is documented here and nowhere else):
-
-| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
-|-----------------|--------------------|--------------------------|----------------------------|
-| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
-| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
-| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
-| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
-| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
-| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
-| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
-| task link       | LINK#<link id>     | LINK                     |                            |
-| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
-| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
-| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
-
-(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
-just the cases it has to start. One Query on pk returns a case and its whole timeline.
-
-GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
-what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
-gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
-by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
-the size of the table. A case leaves its queue when it closes.
-GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
-was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
-alert, gsi4sk = when): ops read what waits for them, not the table.
-Report counters (`stats.py`) are added in the same transaction as the change they count.
-Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
-table's TTL attribute `ttl` (removal).
-
-AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
-cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
-"""
+"""The case store on DynamoDB: a case and its timeline, its intake claims, acknowledgement counters,
+NEEDS_ATTENTION and resume (keys: keys.py)."""
 
 from __future__ import annotations
 
@@ -41,7 +7,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from complaints.adapters.dynamo.base import _cancellation_codes, aws_errors, dynamo_value, stats_update
-from complaints.adapters.dynamo.keys import UNSTARTED, WATCH_ATTENTION, _case_key, _event_item, _iso
+from complaints.adapters.dynamo.keys import (
+    CASE_SK,
+    EVENT_PREFIX,
+    UNSTARTED,
+    WATCH_ATTENTION,
+    _case_key,
+    _event_item,
+    _iso,
+    case_partition,
+    claim_key,
+    complaint_id_of,
+    customer_partition,
+    mail_counter_key,
+)
 from complaints.core import ids
 from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
 from complaints.core.models import Case, CaseEvent, Status
@@ -70,13 +49,12 @@ class DynamoCaseRepository:
             "kind": "case",
             "gsi1pk": UNSTARTED,
             "gsi1sk": _iso(case.created_at),
-            "gsi2pk": f"CUSTOMER#{ids.customer_key(case.customer.email)}",
+            "gsi2pk": customer_partition(ids.customer_key(case.customer.email)),
             "gsi2sk": _iso(case.created_at),
             **dynamo_value(case.model_dump(mode="json", exclude_none=True)),
         }
         claim_item = {
-            "pk": f"CLAIM#{claim.key}",
-            "sk": "CLAIM",
+            **claim_key(claim.key),
             "kind": "claim",
             "complaintId": claim.complaint_id,
             "accessCode": claim.access_code,
@@ -112,7 +90,7 @@ class DynamoCaseRepository:
 
     def _get_claim(self, key: str) -> Claim | None:
         with aws_errors():
-            found = self._table.get_item(Key={"pk": f"CLAIM#{key}", "sk": "CLAIM"}, ConsistentRead=True)
+            found = self._table.get_item(Key=claim_key(key), ConsistentRead=True)
         item = found.get("Item")
         if not item:
             return None
@@ -128,7 +106,7 @@ class DynamoCaseRepository:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": f"CASE#{complaint_id}"},
+            "ExpressionAttributeValues": {":pk": case_partition(complaint_id)},
             "ConsistentRead": True,
         }
         with aws_errors():
@@ -138,10 +116,10 @@ class DynamoCaseRepository:
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        cases = [item for item in items if item["sk"] == "CASE"]
+        cases = [item for item in items if item["sk"] == CASE_SK]
         if not cases:
             raise CaseNotFound(complaint_id)
-        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith("EVENT#")]
+        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith(EVENT_PREFIX)]
         return Case.model_validate(cases[0]), events
 
     def _update_with_event(
@@ -217,7 +195,7 @@ class DynamoCaseRepository:
                         {
                             "Update": {
                                 "TableName": self._table.name,
-                                "Key": {"pk": f"MAILTO#{recipient}", "sk": f"HOUR#{hour}"},
+                                "Key": mail_counter_key(recipient, hour),
                                 "UpdateExpression": "ADD sent :one SET kind = :kind, #ttl = :ttl",
                                 "ConditionExpression": "attribute_not_exists(sent) OR sent < :limit",
                                 "ExpressionAttributeNames": {"#ttl": "ttl"},
@@ -332,4 +310,4 @@ class DynamoCaseRepository:
                 ExpressionAttributeValues={":pk": UNSTARTED, ":before": _iso(created_before)},
                 Limit=limit,
             )
-        return [item["pk"].removeprefix("CASE#") for item in page.get("Items", [])]
+        return [complaint_id_of(item["pk"]) for item in page.get("Items", [])]

@@ -1,39 +1,5 @@
-"""Data access for cases, behind an interface, with the DynamoDB implementation.
-
-Single-table layout (every key and index is documented here and nowhere else):
-
-| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
-|-----------------|--------------------|--------------------------|----------------------------|
-| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
-| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
-| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
-| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
-| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
-| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
-| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
-| task link       | LINK#<link id>     | LINK                     |                            |
-| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
-| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
-| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
-
-(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
-just the cases it has to start. One Query on pk returns a case and its whole timeline.
-
-GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
-what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
-gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
-by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
-the size of the table. A case leaves its queue when it closes.
-GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
-was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
-alert, gsi4sk = when): ops read what waits for them, not the table.
-Report counters (`stats.py`) are added in the same transaction as the change they count.
-Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
-table's TTL attribute `ttl` (removal).
-
-AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
-cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
-"""
+"""The investigation, approval and resolution writes on DynamoDB: evidence, task links, findings,
+decisions and closure, each state change one transaction (keys: keys.py)."""
 
 from __future__ import annotations
 
@@ -44,6 +10,7 @@ from typing import Any
 
 from complaints.adapters.dynamo.base import _set_clause, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
+    EVIDENCE_PREFIX,
     LINK_ATTRIBUTE,
     QUEUE_KEYS,
     WATCH_APPROVAL,
@@ -51,6 +18,12 @@ from complaints.adapters.dynamo.keys import (
     _case_key,
     _event_item,
     _iso,
+    archive_key,
+    case_partition,
+    evidence_key,
+    link_key,
+    record_key,
+    roster_key,
 )
 from complaints.adapters.dynamo.triage import DynamoTriageRepository
 from complaints.core.errors import ConflictError
@@ -69,7 +42,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         with aws_errors():
             page = self._table.query(
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :evidence)",
-                ExpressionAttributeValues={":pk": f"CASE#{complaint_id}", ":evidence": "EVIDENCE#"},
+                ExpressionAttributeValues={":pk": case_partition(complaint_id), ":evidence": EVIDENCE_PREFIX},
                 ConsistentRead=True,
             )
         return [EvidenceItem.model_validate(item) for item in page.get("Items", [])]
@@ -79,8 +52,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             self._put(
                 dynamo_value(
                     {
-                        "pk": f"CASE#{case.complaint_id}",
-                        "sk": f"EVIDENCE#{item.seq:04d}",
+                        **evidence_key(case.complaint_id, item.seq),
                         "kind": "evidence",
                         **item.model_dump(mode="json"),
                     }
@@ -125,7 +97,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             values |= {":level": link.level, ":watch": WATCH_APPROVAL}
         items: list[dict[str, Any]] = [
             self._put(
-                {"pk": f"LINK#{link.link_id}", "sk": "LINK", "kind": "link", **link.model_dump(mode="json")},
+                {**link_key(link.link_id), "kind": "link", **link.model_dump(mode="json")},
                 "attribute_not_exists(pk)",
             ),
             {
@@ -145,7 +117,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
                 {
                     "Update": {
                         "TableName": self._table.name,
-                        "Key": {"pk": f"LINK#{supersede}", "sk": "LINK"},
+                        "Key": link_key(supersede),
                         "UpdateExpression": "SET #status = :superseded, held_by = :holder",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
@@ -172,7 +144,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         """The link's email went out for its current wait."""
         with aws_errors():
             self._table.update_item(
-                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                Key=link_key(link_id),
                 UpdateExpression="SET notified_at = :at",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":at": _iso(at)},
@@ -182,7 +154,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         """One transaction: the link item updated as `update` says, and the case's audit event."""
         link = self.get_link(link_id)
         assert link is not None
-        key = {"pk": f"LINK#{link_id}", "sk": "LINK"}
+        key = link_key(link_id)
         self._transact(
             [
                 {"Update": {"TableName": self._table.name, "Key": key, **update}},
@@ -194,7 +166,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         from complaints.core.tasks import TaskLink
 
         with aws_errors():
-            found = self._table.get_item(Key={"pk": f"LINK#{link_id}", "sk": "LINK"}, ConsistentRead=True)
+            found = self._table.get_item(Key=link_key(link_id), ConsistentRead=True)
         item = found.get("Item")
         return TaskLink.model_validate(item) if item else None
 
@@ -202,7 +174,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         try:
             with aws_errors():
                 self._table.update_item(
-                    Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                    Key=link_key(link_id),
                     UpdateExpression="SET #status = :done, decided_at = :at, answer = :answer",
                     ConditionExpression="#status = :open",
                     ExpressionAttributeNames={"#status": "status"},
@@ -220,7 +192,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
     def keep_answer(self, link_id: str) -> None:
         with aws_errors():
             self._table.update_item(
-                Key={"pk": f"LINK#{link_id}", "sk": "LINK"},
+                Key=link_key(link_id),
                 UpdateExpression="SET kept = :kept",
                 ExpressionAttributeValues={":kept": True},
             )
@@ -314,8 +286,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             }
         )
         archive = {
-            "pk": f"ARCHIVE#{case.complaint_id}",
-            "sk": "ARCHIVE",
+            **archive_key(case.complaint_id),
             "kind": "archive",
             "case": dynamo_value(closed.model_dump(mode="json", exclude_none=True)),
             "archivedAt": _iso(event.at),
@@ -341,7 +312,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         took the last one meanwhile (ConflictError: the step reads again)."""
         if not case.department or not case.assignee:
             return []
-        key = {"pk": f"ROSTER#{case.department}", "sk": f"INV#{case.assignee}"}
+        key = roster_key(case.department, case.assignee)
         with aws_errors():
             counter = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
         if int(counter.get("open_cases", 0)) <= 0:
@@ -361,7 +332,7 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
     def record(self, reference: str) -> dict[str, Any] | None:
         """A platform record (ledger entry, bet, order, account event) by its id: the demo records locally."""
         with aws_errors():
-            found = self._table.get_item(Key={"pk": f"RECORD#{reference}", "sk": "RECORD"})
+            found = self._table.get_item(Key=record_key(reference))
         item = found.get("Item")
         if not item:
             return None

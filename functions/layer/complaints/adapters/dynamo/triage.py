@@ -1,39 +1,5 @@
-"""Data access for cases, behind an interface, with the DynamoDB implementation.
-
-Single-table layout (every key and index is documented here and nowhere else):
-
-| item            | pk                 | sk                       | gsi1pk / gsi1sk            |
-|-----------------|--------------------|--------------------------|----------------------------|
-| case            | CASE#<complaintId> | CASE                     | UNSTARTED / createdAt (*)  |
-| timeline event  | CASE#<complaintId> | EVENT#<at>#<random>      |                            |
-| intake claim    | CLAIM#<sha256>     | CLAIM                    |                            |
-| roster load     | ROSTER#<department>| INV#<investigator id>    |                            |
-| spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
-| spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
-| evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
-| task link       | LINK#<link id>     | LINK                     |                            |
-| report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
-| mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
-| archived case   | ARCHIVE#<id>       | ARCHIVE                  |                            |
-
-(*) only while no execution has been started for the case: GSI1 is sparse, so the reconciler reads
-just the cases it has to start. One Query on pk returns a case and its whole timeline.
-
-GSI2 (customer history): gsi2pk = CUSTOMER#<sha256 of the address>, gsi2sk = createdAt, projecting
-what duplicate and repeat checks need. GSI3 (work queues): gsi3pk = QUEUE#<department>,
-gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every triage read is bounded
-by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
-the size of the table. A case leaves its queue when it closes.
-GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
-was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
-alert, gsi4sk = when): ops read what waits for them, not the table.
-Report counters (`stats.py`) are added in the same transaction as the change they count.
-Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
-table's TTL attribute `ttl` (removal).
-
-AWS errors become domain errors here: failed conditions -> ConflictError, throttling and transactions
-cancelled by a conflict or by throttling (and by nothing else) -> TransientError.
-"""
+"""The triage writes on DynamoDB: customer history, the roster's loads, the triaged case in its queue,
+related cases and the hourly spike counters (keys: keys.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +8,20 @@ from typing import Any
 
 from complaints.adapters.dynamo.base import _cancellation_codes, _set_clause, aws_errors, stats_update
 from complaints.adapters.dynamo.cases import DynamoCaseRepository
-from complaints.adapters.dynamo.keys import WATCH_ALERT, _case_key, _event_item, _iso
+from complaints.adapters.dynamo.keys import (
+    WATCH_ALERT,
+    _case_key,
+    _event_item,
+    _iso,
+    customer_partition,
+    hour_of,
+    investigator_of,
+    queue_partition,
+    roster_key,
+    roster_partition,
+    spike_alert_key,
+    spike_hour_key,
+)
 from complaints.core.errors import ComplaintsError, ConflictError
 from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.stats import Tally
@@ -57,7 +36,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             page = self._table.query(
                 IndexName="GSI2",
                 KeyConditionExpression="gsi2pk = :pk AND gsi2sk >= :since",
-                ExpressionAttributeValues={":pk": f"CUSTOMER#{customer_key}", ":since": _iso(since)},
+                ExpressionAttributeValues={":pk": customer_partition(customer_key), ":since": _iso(since)},
                 ScanIndexForward=False,
                 Limit=limit,
             )
@@ -67,11 +46,11 @@ class DynamoTriageRepository(DynamoCaseRepository):
         with aws_errors():
             page = self._table.query(
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": f"ROSTER#{department}"},
+                ExpressionAttributeValues={":pk": roster_partition(department)},
                 ConsistentRead=True,
             )
         return {
-            item["sk"].removeprefix("INV#"): (
+            investigator_of(item["sk"]): (
                 int(item.get("open_cases", 0)),
                 item.get("last_assigned_at", ""),
             )
@@ -130,14 +109,14 @@ class DynamoTriageRepository(DynamoCaseRepository):
             "response_due_at": _iso(fields.response_due),
             "triaged_at": _iso(event.at),
             "updated_at": _iso(event.at),
-            "gsi3pk": f"QUEUE#{fields.department}",
+            "gsi3pk": queue_partition(fields.department),
             # In UTC, whatever zone the policy gives it in: ops compare it as text with the time now.
             "gsi3sk": f"{p.priority}#{_iso(fields.resolution_due.astimezone(UTC))}",
         }
         expected = assignment.expected_open
         roster: dict[str, Any] = {
             "TableName": self._table.name,
-            "Key": {"pk": f"ROSTER#{assignment.department}", "sk": f"INV#{assignment.investigator.id}"},
+            "Key": roster_key(assignment.department, assignment.investigator.id),
             "UpdateExpression": "SET open_cases = if_not_exists(open_cases, :zero) + :one, "
             "last_assigned_at = :at, kind = :kind",
             "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":at": _iso(event.at), ":kind": "roster"},
@@ -191,7 +170,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def count_for_spikes(self, case: Case, hour: str, at: datetime) -> int | None:
         category = case.category or "other"
-        key = {"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}
+        key = spike_hour_key(category, hour)
         expires = int((at + timedelta(days=30)).timestamp())
         try:
             self._transact(
@@ -228,7 +207,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
         return int(found.get("complaints", 0))
 
     def hour_counts(self, category: str, hours: list[str]) -> dict[str, int]:
-        keys = [{"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"} for hour in hours]
+        keys = [spike_hour_key(category, hour) for hour in hours]
         counts: dict[str, int] = {}
         for start in range(0, len(keys), 100):
             request = {self._table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
@@ -236,7 +215,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
                 with aws_errors():
                     answer = self._client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self._table.name, []):
-                    counts[item["sk"].removeprefix("HOUR#")] = int(item.get("complaints", 0))
+                    counts[hour_of(item["sk"])] = int(item.get("complaints", 0))
                 request = answer.get("UnprocessedKeys") or {}
         return counts
 
@@ -244,7 +223,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
         try:
             with aws_errors():
                 self._table.update_item(
-                    Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"},
+                    Key=spike_hour_key(category, hour),
                     UpdateExpression="SET examples = list_append(if_not_exists(examples, :empty), :id)",
                     ConditionExpression="attribute_not_exists(examples) OR size(examples) < :limit",
                     ExpressionAttributeValues={":empty": [], ":id": [complaint_id], ":limit": limit},
@@ -254,9 +233,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
 
     def spike_examples(self, category: str, hour: str) -> list[str]:
         with aws_errors():
-            found = self._table.get_item(
-                Key={"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}, ConsistentRead=True
-            )
+            found = self._table.get_item(Key=spike_hour_key(category, hour), ConsistentRead=True)
         return list(found.get("Item", {}).get("examples", []))
 
     def claim_spike_alert(self, category: str, hour: str, complaint_id: str, at: datetime) -> bool:
@@ -264,8 +241,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
             with aws_errors():
                 self._table.put_item(
                     Item={
-                        "pk": f"SPIKE#{category}",
-                        "sk": f"ALERT#{hour}",
+                        **spike_alert_key(category, hour),
                         "kind": "spike_alert",
                         "claimedBy": complaint_id,
                         "claimedAt": _iso(at),
@@ -287,7 +263,7 @@ class DynamoTriageRepository(DynamoCaseRepository):
     def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
         with aws_errors():
             self._table.update_item(
-                Key={"pk": f"SPIKE#{category}", "sk": f"ALERT#{hour}"},
+                Key=spike_alert_key(category, hour),
                 UpdateExpression="SET sentAt = :at",
                 ExpressionAttributeValues={":at": _iso(at)},
             )
