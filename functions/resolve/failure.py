@@ -7,11 +7,12 @@ import json
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
+from pydantic import TypeAdapter
 
 from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
+from complaints.supervision.contracts import FailureRecorded, FailureRequest
 
 settings = Settings()
 logger = Logger()
@@ -19,17 +20,9 @@ tracer = Tracer()
 metrics = Metrics()
 casework = wiring.casework(settings)
 
-
-class StepError(BaseModel):
-    Error: str = "Unknown"
-    Cause: str = ""
-
-
-class FailureRequest(BaseModel):
-    complaintId: str
-    state: str
-    execution: str = ""
-    error: StepError = Field(default_factory=StepError)
+# The task's input; its answer is Request.Result (both in the stage's contracts module).
+Request = FailureRequest
+parse = TypeAdapter(Request).validate_python
 
 
 def _cause_message(cause: str) -> str:
@@ -45,7 +38,7 @@ def _cause_message(cause: str) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
-    request = FailureRequest.model_validate(event)
+    request = parse(event)
     record = casework.record_failure(
         request.complaintId,
         request.state,
@@ -60,4 +53,4 @@ def handler(event: dict, context) -> dict:
     if not record.alerted:
         metrics.add_metric(name="OpsAlertFailed", unit=MetricUnit.Count, value=1)
         logger.error("the ops alert email was refused")
-    return {"complaintId": request.complaintId, "status": "NEEDS_ATTENTION", "reason": record.reason}
+    return FailureRecorded(complaintId=request.complaintId, reason=record.reason).model_dump(mode="json")

@@ -4,15 +4,17 @@ a costly remedy: plan it, ask the approver, escalate, record the decision."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field, TypeAdapter
 
 from complaints import wiring
+from complaints.approval.contracts import AskApproval, NextApprover, PlanApproval, RecordDecision
 from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
+from complaints.investigation.contracts import Ask, Gather, RecordFindings, SetClocks
 
 settings = Settings()
 logger = Logger()
@@ -23,106 +25,54 @@ service = wiring.investigation_service(settings, key)
 approval = wiring.approval_service(settings, key)
 
 
-class Gather(BaseModel):
-    step: Literal["gather"]
-    complaintId: str
-
-
-class SetClocks(BaseModel):
-    step: Literal["clocks"]
-    complaintId: str
-
-
-class Ask(BaseModel):
-    step: Literal["ask"]
-    complaintId: str
-    level: Literal["investigator", "lead", "head"]
-    token: str
-    timeoutSeconds: float
-
-
-class RecordFindings(BaseModel):
-    step: Literal["findings"]
-    complaintId: str
-    findings: dict[str, Any]
-
-
-class PlanApproval(BaseModel):
-    step: Literal["plan_approval"]
-    complaintId: str
-
-
-class NextApprover(BaseModel):
-    step: Literal["next_approver"]
-    complaintId: str
-    level: str
-
-
-class AskApproval(BaseModel):
-    step: Literal["ask_approval"]
-    complaintId: str
-    level: str
-    token: str
-    timeoutSeconds: float
-
-
-class RecordDecision(BaseModel):
-    step: Literal["decision"]
-    complaintId: str
-    decision: dict[str, Any]
-
-
-Request = TypeAdapter(
-    Annotated[
-        Gather
-        | SetClocks
-        | Ask
-        | RecordFindings
-        | PlanApproval
-        | NextApprover
-        | AskApproval
-        | RecordDecision,
-        Field(discriminator="step"),
-    ]
-)
+# The tasks' inputs, by step; each names its answer as Result (in the stages' contracts modules).
+Request = Annotated[
+    Gather | SetClocks | Ask | RecordFindings | PlanApproval | NextApprover | AskApproval | RecordDecision,
+    Field(discriminator="step"),
+]
+parse = TypeAdapter(Request).validate_python
 
 
 @logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
-    request = Request.validate_python(event)
+    request = parse(event)
     metrics.add_dimension(name="step", value=request.step)
+    result: BaseModel
     if isinstance(request, Gather):
         result = service.gather_evidence(request.complaintId)
     elif isinstance(request, SetClocks):
-        result = service.clocks(request.complaintId).__dict__
+        result = service.clocks(request.complaintId)
     elif isinstance(request, Ask):
-        result = service.ask(request.complaintId, request.level, request.token, request.timeoutSeconds)
+        asked = service.ask(request.complaintId, request.level, request.token, request.timeoutSeconds)
         if request.level != "investigator":
             metrics.add_metric(name="InvestigationEscalated", unit=MetricUnit.Count, value=1)
-        elif result["reminder"]:
+        elif asked.reminder:
             metrics.add_metric(name="InvestigatorReminded", unit=MetricUnit.Count, value=1)
-        if result["slaMissed"]:
+        if asked.slaMissed:
             count_for_alarm(metrics, "SlaBreached")
             logger.warning("SLA breached: the resolution time ran out; the department lead has the case")
+        result = asked
     elif isinstance(request, RecordFindings):
         result = service.record_findings(request.complaintId, request.findings)
     elif isinstance(request, PlanApproval):
         result = approval.plan_approval(request.complaintId)
     elif isinstance(request, NextApprover):
-        result = approval.next_approver(request.complaintId, request.level)
+        plan = approval.next_approver(request.complaintId, request.level)
         metrics.add_metric(name="ApprovalEscalated", unit=MetricUnit.Count, value=1)
-        if result["level"] == "none":  # "Approval overdue": every approver's wait ran out
+        if plan.level == "none":  # "Approval overdue": every approver's wait ran out
             count_for_alarm(metrics, "SlaBreached")
             logger.warning("SLA breached: no approver decided in time; the case needs attention")
+        result = plan
     elif isinstance(request, AskApproval):
         result = approval.ask_approval(
             request.complaintId, request.level, request.token, request.timeoutSeconds
         )
     else:
-        result = approval.record_decision(request.complaintId, request.decision)
-        metrics.add_metric(name=f"Remedy{result['decision'].title()}d", unit=MetricUnit.Count, value=1)
+        decided = approval.record_decision(request.complaintId, request.decision)
+        metrics.add_metric(name=f"Remedy{decided.decision.title()}d", unit=MetricUnit.Count, value=1)
+        result = decided
     metrics.add_metric(name="InvestigationStep", unit=MetricUnit.Count, value=1)
     logger.info("investigation step", extra={"step": request.step})
-    return result
+    return result.model_dump(mode="json")

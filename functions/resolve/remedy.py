@@ -3,7 +3,7 @@ their answer, send the final response, close the case."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from complaints import wiring
 from complaints.core.settings import Settings
+from complaints.resolution.contracts import Answer, Apply, AskCustomer, Close, FinalResponse
 
 settings = Settings()
 logger = Logger()
@@ -19,56 +20,30 @@ metrics = Metrics()
 service = wiring.resolution_service(settings)
 
 
-class Apply(BaseModel):
-    step: Literal["apply"]
-    complaintId: str
-
-
-class AskCustomer(BaseModel):
-    step: Literal["ask_customer"]
-    complaintId: str
-    token: str
-    timeoutSeconds: float
-
-
-class Answer(BaseModel):
-    step: Literal["answer"]
-    complaintId: str
-    answer: dict[str, Any] | None = None
-
-
-class FinalResponse(BaseModel):
-    step: Literal["final"]
-    complaintId: str
-
-
-class Close(BaseModel):
-    step: Literal["close"]
-    complaintId: str
-
-
-Request = TypeAdapter(
-    Annotated[Apply | AskCustomer | Answer | FinalResponse | Close, Field(discriminator="step")]
-)
+# The tasks' inputs, by step; each names its answer as Result (in the stages' contracts modules).
+Request = Annotated[Apply | AskCustomer | Answer | FinalResponse | Close, Field(discriminator="step")]
+parse = TypeAdapter(Request).validate_python
 
 
 @logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
-    request = Request.validate_python(event)
+    request = parse(event)
     metrics.add_dimension(name="step", value=request.step)
+    result: BaseModel
     if isinstance(request, Apply):
         result = service.apply_remedy(request.complaintId)
     elif isinstance(request, AskCustomer):
         result = service.ask_customer(request.complaintId, request.token, request.timeoutSeconds)
     elif isinstance(request, Answer):
-        result = service.record_answer(request.complaintId, request.answer)
-        metrics.add_metric(name=f"CustomerOutcome{result['outcome'].title()}", unit=MetricUnit.Count, value=1)
+        recorded = service.record_answer(request.complaintId, request.answer)
+        metrics.add_metric(name=f"CustomerOutcome{recorded.outcome.title()}", unit=MetricUnit.Count, value=1)
+        result = recorded
     elif isinstance(request, FinalResponse):
         result = service.send_final_response(request.complaintId)
     else:
         result = service.close(request.complaintId)
         metrics.add_metric(name="CaseClosed", unit=MetricUnit.Count, value=1)
     logger.info("resolution step", extra={"step": request.step})
-    return result
+    return result.model_dump(mode="json")

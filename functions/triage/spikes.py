@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
+from complaints.triage.contracts import SpikeRequest, SpikeWatched
 
 settings = Settings()
 logger = Logger()
@@ -17,16 +18,16 @@ tracer = Tracer()
 metrics = Metrics()
 service = wiring.triage_service(settings)
 
-
-class SpikeRequest(BaseModel):
-    complaintId: str
+# The task's input; its answer is Request.Result (both in the stage's contracts module).
+Request = SpikeRequest
+parse = TypeAdapter(Request).validate_python
 
 
 @logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
-    request = SpikeRequest.model_validate(event)
+    request = parse(event)
     outcome = service.watch_spikes(request.complaintId)
     metrics.add_dimension(name="category", value=outcome.category)
     metrics.add_metric(name="ComplaintsThisHour", unit=MetricUnit.Count, value=outcome.count)
@@ -34,4 +35,5 @@ def handler(event: dict, context) -> dict:
         metrics.add_metric(name="ComplaintSpike", unit=MetricUnit.Count, value=1)  # per category
         count_for_alarm(metrics, "ComplaintSpike")
         logger.warning("complaint spike", extra={"category": outcome.category, "count": outcome.count})
-    return {"complaintId": outcome.complaintId, "count": outcome.count, "alerted": outcome.alerted}
+    watched = SpikeWatched(complaintId=outcome.complaintId, count=outcome.count, alerted=outcome.alerted)
+    return watched.model_dump(mode="json")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from complaints import wiring
 from complaints.core.settings import Settings
+from complaints.triage.contracts import TriageRequest
 
 settings = Settings()
 logger = Logger()
@@ -16,16 +17,16 @@ tracer = Tracer()
 metrics = Metrics()
 service = wiring.triage_service(settings)
 
-
-class TriageRequest(BaseModel):
-    complaintId: str
+# The task's input; its answer is Request.Result (both in the stage's contracts module).
+Request = TriageRequest
+parse = TypeAdapter(Request).validate_python
 
 
 @logger.inject_lambda_context(correlation_id_path="complaintId", log_event=False)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
-    request = TriageRequest.model_validate(event)
+    request = parse(event)
     outcome = service.triage(request.complaintId)
     if outcome.outcome == "RELATED":
         metrics.add_metric(name="ComplaintLinkedAsDuplicate", unit=MetricUnit.Count, value=1)
@@ -36,10 +37,4 @@ def handler(event: dict, context) -> dict:
         "triaged",
         extra={"outcome": outcome.outcome, "category": outcome.category, "priority": outcome.priority},
     )
-    return {
-        "complaintId": outcome.complaintId,
-        "outcome": outcome.outcome,
-        "category": outcome.category,
-        "priority": outcome.priority,
-        "relatedTo": outcome.relatedTo,
-    }
+    return outcome.model_dump(mode="json")

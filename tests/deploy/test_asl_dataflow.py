@@ -13,18 +13,34 @@ a value the input gave, as "Start or resume?" does with `resumeAt`.
 
 A task's result is opaque (a Lambda's payload, a human's answer): a read below `$.answer` counts as set
 once `$.answer` is. A ResultSelector names the fields a task keeps: `$.clocks.finalSeconds` is set only
-where a task that selects `finalSeconds` into `$.clocks` ran."""
+where a task that selects `finalSeconds` into `$.clocks` ran.
+
+With the functions' contracts (`test_each_task_keeps_its_functions_contract`) a task that invokes one of
+our functions is no longer opaque: the Payload it sends must be that function's request model for its
+`step` (every required field sent, no field the model lacks, a constant a Literal field allows), its
+ResultSelector may read only fields of the request's `Result` model (`$.Payload.<field>`), and the result
+of a wait for a task token is the request's `Callback` model, the answer the link's page hands on. Each
+field then carries on as set, with the values a Literal allows, so a Choice rule comparing it with a
+value the model never has is reported too."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import typing
 from collections import deque
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pytest
+from cfnlint.decode import cfn_yaml
+from pydantic import BaseModel
 
+from complaints import wiring
 from complaints.core.models import Status
+from infra import template as local_template
+from infra.lambdas import load_module
 from infra.template import ROOT
 
 ASL = ROOT / "statemachine" / "complaint.asl.json"
@@ -36,8 +52,20 @@ class _Opaque:
 
 
 ANY = _Opaque()  # set, with contents the check does not know
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Set, to one of these strings (a Literal field of a function's response)."""
+
+    values: frozenset[str]
+
+    def __repr__(self) -> str:
+        return f"one of {sorted(self.values)}"
+
+
 FieldPath = tuple[str, ...]
-Known = dict[FieldPath, Any]  # the fields set, each a constant or ANY; their parent objects are set too
+Known = dict[FieldPath, Any]  # the fields set, each a constant, ANY or OneOf; their parents are set too
 PATH_FIELDS = ("TimeoutSecondsPath", "HeartbeatSecondsPath", "ItemsPath", "SecondsPath", "TimestampPath")
 
 
@@ -81,10 +109,12 @@ def constant(value: Any) -> Known:
 
 
 class Reads:
-    """The reference paths a state reads, and those of them not set."""
+    """The reference paths a state reads, and those of them not set; and where the state disagrees with
+    the contract of the function it invokes (or reads the result of)."""
 
     def __init__(self) -> None:
         self.missing: list[str] = []
+        self.mismatches: list[str] = []
 
     def __call__(self, known: Known, path: str) -> Known:
         if is_set(known, fields(path)) is False:
@@ -127,6 +157,9 @@ def holds(rule: dict[str, Any], known: Known, read: Reads) -> bool | None:
     value = known.get(path, ANY)
     if "StringEquals" in rule and isinstance(value, str):
         return value == rule["StringEquals"]
+    if "StringEquals" in rule and isinstance(value, OneOf) and rule["StringEquals"] not in value.values:
+        read.mismatches.append(f"compares {rule['Variable']}, {value}, with {rule['StringEquals']!r}")
+        return False
     return None
 
 
@@ -146,8 +179,11 @@ def filtered(known: Known, path: str | None, read: Reads) -> Known:
     return {} if path is None else read(known, path)
 
 
-def moves(state: dict[str, Any], known: Known, read: Reads) -> list[tuple[str, Known]]:
-    """Where the state can go next, with what set."""
+def moves(
+    state: dict[str, Any], known: Known, read: Reads, contracts: Contracts | None = None
+) -> list[tuple[str, Known]]:
+    """Where the state can go next, with what set. With `contracts`, a task that invokes one of our
+    functions sends its request model and gets its response model."""
     kind = state["Type"]
     if kind == "Fail":
         for key in ("ErrorPath", "CausePath"):
@@ -166,6 +202,15 @@ def moves(state: dict[str, Any], known: Known, read: Reads) -> list[tuple[str, K
         result = constant(state["Result"]) if "Result" in state else parameters
     elif kind == "Wait":
         result = effective
+    elif contracts is not None and contracts.invokes(state):
+        raw = contracts.result(state, parameters, read)
+        result = raw
+        if "ResultSelector" in state:
+            selected = Reads()
+            result = evaluate(state["ResultSelector"], raw, selected)
+            read.mismatches += [
+                f"ResultSelector reads {path}, not in the result" for path in selected.missing
+            ]
     elif "ResultSelector" in state:  # over the task's result, which the walk does not know
         result = evaluate(state["ResultSelector"], {(): ANY}, Reads())
     else:
@@ -178,8 +223,116 @@ def moves(state: dict[str, Any], known: Known, read: Reads) -> list[tuple[str, K
     return [(state["Next"], output), *caught]
 
 
-def unset_reads(machine: dict[str, Any], execution_input: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
-    """Each (state, reference path) read where it was not set, with the first path found that gets there."""
+# ------------------------------------------------------------------ the functions' contracts
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _allowed(annotation: Any) -> frozenset[str]:
+    """The strings a Literal field allows (empty: any value)."""
+    if typing.get_origin(annotation) is Literal:
+        return frozenset(value for value in typing.get_args(annotation) if isinstance(value, str))
+    return frozenset()
+
+
+def fields_of(model: type[BaseModel]) -> Known:
+    """The fields a model's JSON always has (model_dump writes every field, None too)."""
+    known: Known = {}
+    for name, field in model.model_fields.items():
+        nested = _model_in(field.annotation)
+        if nested is not None:
+            known |= {(name, *path): value for path, value in fields_of(nested).items()}
+        else:
+            allowed = _allowed(field.annotation)
+            known[(name,)] = OneOf(allowed) if allowed else ANY
+    return known
+
+
+def sent_mismatches(model: type[BaseModel], payload: Known, where: str = "") -> list[str]:
+    """How a payload disagrees with a request model: a key it has no field for, a required field not sent,
+    a value its Literal does not allow; inside nested models too."""
+    if not payload or () in payload:
+        return [f"sends {where or 'a payload'} the check cannot see into, for {model.__name__}"]
+    sent = {path[0] for path in payload}
+    fields = model.model_fields
+    problems = [
+        f"sends {where}{key}, which {model.__name__} has no field for" for key in sorted(sent - set(fields))
+    ]
+    problems += [
+        f"does not send {where}{name}, which {model.__name__} requires"
+        for name, field in fields.items()
+        if field.is_required() and name not in sent
+    ]
+    for name in sorted(sent & set(fields)):
+        inner = select(payload, (name,))
+        annotation = fields[name].annotation
+        nested = _model_in(annotation)
+        if nested is not None and inner.get(()) is not ANY:
+            problems += sent_mismatches(nested, inner, f"{where}{name}.")
+        allowed, value = _allowed(annotation), inner.get(())
+        if allowed and (
+            (isinstance(value, str) and value not in allowed)
+            or (isinstance(value, OneOf) and not value.values <= allowed)
+        ):
+            problems.append(f"sends {where}{name} {value!r}, which {model.__name__} does not allow")
+    return problems
+
+
+class Contracts:
+    """The request model of each function the state machine invokes (its handler's `Request`: a model, or
+    a union of models told apart by `step`), by the FunctionName the definition gives it."""
+
+    def __init__(self, requests: dict[str, Any]):
+        self.requests = requests
+
+    @staticmethod
+    def invokes(state: dict[str, Any]) -> bool:
+        return state["Type"] == "Task" and state["Resource"].startswith("arn:aws:states:::lambda:invoke")
+
+    def request_model(self, function: str, payload: Known, read: Reads) -> type[BaseModel] | None:
+        request = self.requests[function]
+        if typing.get_origin(request) is typing.Annotated:  # Annotated[A | B, Field(discriminator=...)]
+            request = typing.get_args(request)[0]
+        models = typing.get_args(request) or (request,)
+        if len(models) == 1:
+            return models[0]
+        step = payload.get(("step",))
+        chosen = [model for model in models if step in _allowed(model.model_fields["step"].annotation)]
+        if len(chosen) != 1:
+            read.mismatches.append(f"sends {function} step {step!r}, which no request model of it takes")
+            return None
+        return chosen[0]
+
+    def result(self, state: dict[str, Any], parameters: Known, read: Reads) -> Known:
+        """What the task gives back (before its ResultSelector): Lambda's invoke result with the response
+        model as its Payload, or, for a wait for a task token, the request model's Callback."""
+        function = parameters.get(("FunctionName",))
+        if function not in self.requests:
+            read.mismatches.append(f"invokes {function}, a function with no known request model")
+            return {(): ANY}
+        payload = select(parameters, ("Payload",))
+        model = self.request_model(function, payload, read)
+        if model is None:
+            return {(): ANY}
+        read.mismatches += [f"{problem} ({function})" for problem in sent_mismatches(model, payload)]
+        kind = "Callback" if state["Resource"].endswith(".waitForTaskToken") else "Result"
+        response = getattr(model, kind, None)
+        if _model_in(response) is None:
+            read.mismatches.append(f"{model.__name__} names no {kind} model")
+            return {(): ANY}
+        if kind == "Callback":
+            return fields_of(response)
+        payload_fields = {("Payload", *path): value for path, value in fields_of(response).items()}
+        return payload_fields | {("StatusCode",): ANY, ("ExecutedVersion",): ANY}
+
+
+def unset_reads(
+    machine: dict[str, Any], execution_input: dict[str, Any], contracts: Contracts | None = None
+) -> dict[tuple[str, str], list[str]]:
+    """Each (state, reference path) read where it was not set, with the first path found that gets there;
+    with `contracts`, also each (state, what disagrees with a function's contract)."""
     found: dict[tuple[str, str], list[str]] = {}
     seen = set()
     start = constant(execution_input) if execution_input else {}
@@ -190,9 +343,9 @@ def unset_reads(machine: dict[str, Any], execution_input: dict[str, Any]) -> dic
             continue
         seen.add((name, frozenset(known.items())))
         read = Reads()
-        for target, after in moves(machine["States"][name], known, read):
+        for target, after in moves(machine["States"][name], known, read, contracts):
             pending.append((target, after, [*trail, target]))
-        for path in read.missing:
+        for path in [*read.missing, *read.mismatches]:
             found.setdefault((name, path), trail)
     return found
 
@@ -233,3 +386,131 @@ def test_the_check_follows_result_paths_and_is_present():
     assert unset_reads(machine, {}) == {("Use x and y", "$.y"): ["Has x?", "Set x", "Use x and y"]}
     assert unset_reads(machine, {"x": {"z": 2}, "y": 0}) == {}
     assert unset_reads(machine, {"x": 2, "y": 0}) == {("Use x and y", "$.x.z"): ["Has x?", "Use x and y"]}
+
+
+def _request_of(spec: local_template.FunctionSpec) -> Any:
+    """The handler's `Request`, from its module loaded as Lambda loads it (its services stubbed)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, factory in vars(wiring).items():
+            if inspect.isfunction(factory) and factory.__module__ == wiring.__name__:
+                patch.setattr(wiring, name, lambda *args, **kwargs: None)
+        env = {
+            **spec.environment,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+        }
+        return load_module(spec, env).Request
+
+
+@pytest.fixture(scope="module")
+def contracts() -> Contracts:
+    """The request model of each function the definition names (${XFunctionArn}: its substitution)."""
+    resources = cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"]
+    machine = next(
+        r
+        for r in resources.values()
+        if r.get("Properties", {}).get("DefinitionUri") == "statemachine/complaint.asl.json"
+    )
+    functions = local_template.load().functions
+    return Contracts(
+        {
+            f"${{{name}}}": _request_of(functions[value["Fn::GetAtt"][0]])
+            for name, value in machine["Properties"]["DefinitionSubstitutions"].items()
+        }
+    )
+
+
+def _said(problem: str) -> str:
+    return f"reads {problem}, not set" if problem.startswith("$") else problem
+
+
+@pytest.mark.parametrize("execution_input", STARTS.values(), ids=STARTS.keys())
+def test_each_task_keeps_its_functions_contract(execution_input, contracts):
+    """Each task sends its function the request model of its step, reads only fields of the response
+    model (or, after a wait for a task token, of the answer the page hands on), and compares them only
+    with values they can have."""
+    machine = json.loads(ASL.read_text(encoding="utf-8"))
+
+    problems = unset_reads(machine, execution_input, contracts)
+
+    assert not problems, "\n".join(
+        f"{state!r} {_said(problem)}, on: {' -> '.join(trail)}"
+        for (state, problem), trail in problems.items()
+    )
+
+
+def test_every_task_of_the_definition_invokes_a_function_with_a_contract(contracts):
+    machine = json.loads(ASL.read_text(encoding="utf-8"))
+    tasks = {name: state for name, state in machine["States"].items() if state["Type"] == "Task"}
+
+    assert tasks and all(Contracts.invokes(state) for state in tasks.values())
+    assert {state["Parameters"]["FunctionName"] for state in tasks.values()} == set(contracts.requests)
+
+
+class _Answer(BaseModel):
+    complaintId: str
+    outcome: Literal["DONE", "LATER"]
+
+
+class _Ask(BaseModel):
+    Result: typing.ClassVar[type[BaseModel]] = _Answer
+
+    step: Literal["ask"]
+    complaintId: str
+    level: Literal["a", "b"] = "a"
+
+
+class _Other(BaseModel):
+    Result: typing.ClassVar[type[BaseModel]] = _Answer
+
+    step: Literal["other"]
+    complaintId: str
+
+
+def _machine(payload: dict[str, Any], selector: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${F}", "Payload": payload},
+                "ResultSelector": selector,
+                "ResultPath": "$.asked",
+                "Next": "Done?",
+            },
+            "Done?": {"Type": "Choice", "Choices": [rule | {"Next": "End"}], "Default": "End"},
+            "End": {"Type": "Succeed"},
+        },
+    }
+
+
+def test_the_contract_check_finds_a_renamed_field_on_either_side():
+    contracts = Contracts({"${F}": typing.Annotated[_Ask | _Other, "by step"]})
+    payload = {"step": "ask", "complaintId.$": "$.complaintId"}
+    selector = {"outcome.$": "$.Payload.outcome"}
+    rule = {"Variable": "$.asked.outcome", "StringEquals": "DONE"}
+    start = {"complaintId": "C-1"}
+
+    def problems(machine: dict[str, Any]) -> list[tuple[str, str]]:
+        return sorted(unset_reads(machine, start, contracts))
+
+    assert problems(_machine(payload, selector, rule)) == []
+    renamed = {"step": "ask", "caseId.$": "$.complaintId"}
+    assert problems(_machine(renamed, selector, rule)) == [
+        ("Ask", "does not send complaintId, which _Ask requires (${F})"),
+        ("Ask", "sends caseId, which _Ask has no field for (${F})"),
+    ]
+    assert problems(_machine(payload | {"level": "c"}, selector, rule)) == [
+        ("Ask", "sends level 'c', which _Ask does not allow (${F})")
+    ]
+    assert problems(_machine(payload | {"step": "nope"}, selector, rule))[0] == (
+        "Ask",
+        "sends ${F} step 'nope', which no request model of it takes",
+    )
+    assert problems(_machine(payload, {"outcome.$": "$.Payload.result"}, rule)) == [
+        ("Ask", "ResultSelector reads $.Payload.result, not in the result")
+    ]
+    assert problems(_machine(payload, selector, rule | {"StringEquals": "DONE!"})) == [
+        ("Done?", "compares $.asked.outcome, one of ['DONE', 'LATER'], with 'DONE!'")
+    ]

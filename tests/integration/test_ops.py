@@ -224,7 +224,10 @@ def test_a_closed_case_leaves_the_queue(queued: Aws):
     repo = repository(queued)
     service = resolution(queued)
 
-    assert service.close("CMP-20261120-F1") == {"complaintId": "CMP-20261120-F1", "status": "CLOSED"}
+    assert service.close("CMP-20261120-F1").model_dump() == {
+        "complaintId": "CMP-20261120-F1",
+        "status": "CLOSED",
+    }
     case, _ = repo.get("CMP-20261120-F5")
     repo.record_decision(
         case, {"status": Status.CLOSED.value, "closed_at": NOW}, None, remove=QUEUE_KEYS + WATCH_KEYS
@@ -254,7 +257,7 @@ def test_closing_is_one_transaction_a_refused_one_changes_nothing_and_the_retry_
     assert "Item" not in queued.table.get_item(Key=archive_key)
     assert repo.investigator_loads("finance")[person.id][0] == open_before
 
-    assert service.close(complaint_id) == {"complaintId": complaint_id, "status": "CLOSED"}
+    assert service.close(complaint_id).model_dump() == {"complaintId": complaint_id, "status": "CLOSED"}
     stored = queued.case(complaint_id)
     assert stored["status"] == "CLOSED" and "gsi3pk" not in stored and "gsi4pk" not in stored
     archived = queued.table.get_item(Key=archive_key)["Item"]

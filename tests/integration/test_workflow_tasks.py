@@ -6,6 +6,10 @@ import json
 
 import pytest
 
+from complaints.intake.contracts import AcknowledgeRequest
+from complaints.investigation.contracts import Gather, SetClocks
+from complaints.supervision.contracts import FailureRequest
+from complaints.triage.contracts import SpikeRequest, TriageRequest
 from infra import moto_hooks
 from infra.lambdas import HandlerError
 from tests.integration.conftest import BASE_URL, Aws
@@ -226,3 +230,21 @@ def test_the_reported_spam_relay_is_closed(aws: Aws):
     (counter,) = aws.items("mail_counter")
     assert counter["sent"] == 5
     assert victim not in json.dumps(counter, default=str)
+
+
+def test_the_first_tasks_answer_exactly_their_result_models(aws: Aws):
+    """What each function gives Step Functions is its request's Result model, key for key (the ASL's
+    ResultSelectors are checked against those models in tests/deploy/test_asl_dataflow.py)."""
+    complaint_id = submit(aws)["complaintId"]
+    steps = [
+        ("AcknowledgeFunction", AcknowledgeRequest, {"complaintId": complaint_id}),
+        ("TriageFunction", TriageRequest, {"complaintId": complaint_id}),
+        ("SpikeWatchFunction", SpikeRequest, {"complaintId": complaint_id}),
+        ("InvestigationFunction", Gather, {"step": "gather", "complaintId": complaint_id}),
+        ("InvestigationFunction", SetClocks, {"step": "clocks", "complaintId": complaint_id}),
+        ("RecordFailureFunction", FailureRequest, {"complaintId": complaint_id, "state": "Gather evidence"}),
+    ]
+    for function, request, event in steps:
+        answer = aws.invoke(function, event)
+
+        assert answer == request.Result.model_validate(answer).model_dump(mode="json"), function

@@ -138,7 +138,7 @@ def test_evidence_from_every_source_is_chained_in_order_and_the_case_is_investig
 ):
     result = service.gather_evidence(complaint_id)
 
-    assert result == {"complaintId": complaint_id, "items": 3}
+    assert result.model_dump() == {"complaintId": complaint_id, "items": 3}
     items = repository.evidence(complaint_id)
     assert [(i.seq, i.source, i.reference) for i in items] == [
         (0, "records", "transactionId:TX-1"),
@@ -154,7 +154,7 @@ def test_evidence_is_gathered_once_a_retry_asks_no_source_again(service, reposit
     service.gather_evidence(complaint_id)
     version = repository.cases[complaint_id].version
 
-    assert service.gather_evidence(complaint_id) == {"complaintId": complaint_id, "items": 3}
+    assert service.gather_evidence(complaint_id).model_dump() == {"complaintId": complaint_id, "items": 3}
 
     assert [source.asked for source in sources] == [1, 1]
     assert len(repository.evidence(complaint_id)) == 3
@@ -216,7 +216,7 @@ def test_the_assigned_investigator_is_emailed_a_link_that_does_not_carry_the_tas
 ):
     result = service.ask(complaint_id, "investigator", TOKEN, 3600)
 
-    assert result == {
+    assert result.model_dump() == {
         "complaintId": complaint_id,
         "level": "investigator",
         "reminder": False,
@@ -299,7 +299,7 @@ def test_a_reminder_keeps_the_first_link_working_and_binds_it_to_the_new_wait(
 
     result = service.ask(complaint_id, "investigator", "token-2", 3600)
 
-    assert result["reminder"] is True
+    assert result.reminder is True
     reminder = mailer.sent[-1]
     assert reminder.subject.startswith("Reminder")
     assert reminder.to == ["fin-wang@example.com"]
@@ -337,17 +337,17 @@ def test_an_escalation_sends_a_new_link_to_the_lead_and_the_old_one_says_who_hol
 def test_the_lead_taking_over_after_the_investigators_wait_ran_out_is_a_missed_sla(
     service, mailer, clock, complaint_id
 ):
-    assert service.ask(complaint_id, "investigator", TOKEN, 3600)["slaMissed"] is False
+    assert service.ask(complaint_id, "investigator", TOKEN, 3600).slaMissed is False
     clock.advance(2700)
-    assert service.ask(complaint_id, "investigator", "token-2", 900)["slaMissed"] is False  # the reminder
+    assert service.ask(complaint_id, "investigator", "token-2", 900).slaMissed is False  # the reminder
     clock.advance(901)
 
     result = service.ask(complaint_id, "lead", "token-lead", 3600)
 
-    assert result["slaMissed"] is True
+    assert result.slaMissed is True
     # The head taking over later is the same breach, not another one.
     clock.advance(3601)
-    assert service.ask(complaint_id, "head", "token-head", 3600)["slaMissed"] is False
+    assert service.ask(complaint_id, "head", "token-head", 3600).slaMissed is False
 
 
 def test_a_late_click_that_found_the_wait_over_still_counts_the_missed_sla(
@@ -359,7 +359,7 @@ def test_a_late_click_that_found_the_wait_over_still_counts_the_missed_sla(
     with pytest.raises(AnswerKept):
         pages.submit(link_id, sig, REFUND_150)
 
-    assert service.ask(complaint_id, "lead", "token-lead", 3600)["slaMissed"] is True
+    assert service.ask(complaint_id, "lead", "token-lead", 3600).slaMissed is True
 
 
 def test_the_lead_taking_a_case_the_customer_reopened_is_no_missed_sla(
@@ -370,7 +370,7 @@ def test_the_lead_taking_a_case_the_customer_reopened_is_no_missed_sla(
 
     result = service.ask(complaint_id, "lead", "token-reopened", 3600)  # the customer said no
 
-    assert result["slaMissed"] is False
+    assert result.slaMissed is False
 
 
 @pytest.mark.parametrize("sig", ["0" * 32, "", None])
@@ -471,7 +471,7 @@ def test_findings_step_functions_could_not_take_are_kept_and_taken_up_by_the_lea
 
     callbacks.unreachable = False
     answer = service.ask(complaint_id, "lead", "token-lead", 3600)
-    assert answer["slaMissed"] is True  # the findings came, but too late for the investigator's wait
+    assert answer.slaMissed is True  # the findings came, but too late for the investigator's wait
     assert callbacks.succeeded == [("token-lead", repository.links[link_id].answer)]
 
 
@@ -527,7 +527,7 @@ def test_findings_send_the_case_to_approval_or_on_to_the_remedy(
 
     result = service.record_findings(complaint_id, findings)
 
-    assert result == {"complaintId": complaint_id, "remedy": findings["remedy"]}
+    assert result.model_dump() == {"complaintId": complaint_id, "remedy": findings["remedy"]}
     case = repository.cases[complaint_id]
     assert case.status == status
     assert case.findings["remedy"] == findings["remedy"]
@@ -574,13 +574,13 @@ def test_the_first_approver_is_set_by_the_packaged_thresholds(
 
     planned = approval.plan_approval(complaint_id)
 
-    assert planned == {"level": level, "timeoutSeconds": round(24 * 3600 / settings.time_scale)}
+    assert planned.model_dump() == {"level": level, "timeoutSeconds": round(24 * 3600 / settings.time_scale)}
 
 
 def test_each_approver_who_does_not_decide_hands_over_to_the_next_level_up(service, complaint_id, approval):
-    assert approval.next_approver(complaint_id, "supervisor")["level"] == "manager"
-    assert approval.next_approver(complaint_id, "manager")["level"] == "director"
-    assert approval.next_approver(complaint_id, "director")["level"] == "none"
+    assert approval.next_approver(complaint_id, "supervisor").level == "manager"
+    assert approval.next_approver(complaint_id, "manager").level == "director"
+    assert approval.next_approver(complaint_id, "director").level == "none"
 
 
 def test_the_departments_approver_is_emailed_a_link_to_decide(
@@ -688,7 +688,7 @@ def test_an_approval_sends_the_case_on_to_the_remedy(service, repository, mailer
 
     result = approval.record_decision(complaint_id, {"decision": "approve"})
 
-    assert result == {"complaintId": complaint_id, "decision": "approve"}
+    assert result.model_dump() == {"complaintId": complaint_id, "decision": "approve"}
     case, events = repository.get(complaint_id)
     assert case.status == Status.RESOLVING
     assert case.findings["remedy"] == "refund"

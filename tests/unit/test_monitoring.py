@@ -21,8 +21,10 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from complaints import wiring
+from complaints.approval.contracts import ApprovalPlan
 from complaints.core.models import Accepted, Status
 from complaints.intake.service import Submission
+from complaints.investigation.contracts import Asked
 from complaints.supervision.casework import FailureRecord
 from complaints.triage.service import SpikeOutcome
 from infra import template as local_template
@@ -227,11 +229,11 @@ class StubInvestigation:
         self.sla_missed = sla_missed
         self.next_level = next_level
 
-    def ask(self, complaint_id, level, token, timeout_seconds) -> dict[str, Any]:
-        return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": self.sla_missed}
+    def ask(self, complaint_id, level, token, timeout_seconds) -> Asked:
+        return Asked(complaintId=complaint_id, level=level, reminder=False, slaMissed=self.sla_missed)
 
-    def next_approver(self, complaint_id, level) -> dict[str, Any]:
-        return {"level": self.next_level, "timeoutSeconds": 60}
+    def next_approver(self, complaint_id, level) -> ApprovalPlan:
+        return ApprovalPlan(level=self.next_level, timeoutSeconds=60)
 
 
 class StubIntake:

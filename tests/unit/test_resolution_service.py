@@ -111,7 +111,7 @@ def test_a_money_remedy_is_paid_through_the_ledger_once_and_recorded(
     result = service.apply_remedy(complaint_id)
 
     assert ledger.calls == [(complaint_id, f"{complaint_id}-R1", "refund", Decimal("150.00"), "CNY")]
-    assert result == {
+    assert result.model_dump() == {
         "complaintId": complaint_id,
         "reference": f"PAY-{complaint_id}-R1",
         "answerSeconds": round(7 * 86400 / settings.time_scale),
@@ -142,7 +142,7 @@ def test_an_explanation_pays_nothing(service, repository, ledger, complaint_id):
 
     result = service.apply_remedy(complaint_id)
 
-    assert result["reference"] == "none"
+    assert result.reference == "none"
     assert ledger.calls == []
     case = repository.cases[complaint_id]
     assert (case.remedy_ref, case.remedy_count) == ("none", 1)
@@ -162,7 +162,7 @@ def test_an_unavailable_ledger_fails_the_task_so_it_is_retried_and_records_nothi
     assert (case.remedy_ref, case.remedy_count, case.version) == (None, 0, version)
     assert "REMEDY_APPLIED" not in repository.event_types(complaint_id)
     ledger.unavailable = False  # the retry, once the ledger is back
-    assert service.apply_remedy(complaint_id)["reference"] == f"PAY-{complaint_id}-R1"
+    assert service.apply_remedy(complaint_id).reference == f"PAY-{complaint_id}-R1"
     assert len(ledger.payments) == 1
 
 
@@ -173,7 +173,7 @@ def test_a_reopened_cases_new_remedy_is_paid_as_another_payment(service, reposit
 
     result = service.apply_remedy(complaint_id)
 
-    assert result["reference"] == f"PAY-{complaint_id}-R2"
+    assert result.reference == f"PAY-{complaint_id}-R2"
     assert [call[1] for call in ledger.calls] == [f"{complaint_id}-R1", f"{complaint_id}-R2"]
     assert repository.cases[complaint_id].remedy_count == 2
 
@@ -247,7 +247,7 @@ def test_the_customer_is_asked_in_their_own_language(
 
 
 def test_a_yes_closes_and_keeps_the_rating(service, repository, complaint_id):
-    assert service.record_answer(asked(repository, complaint_id), YES) == {
+    assert service.record_answer(asked(repository, complaint_id), YES).model_dump() == {
         "complaintId": complaint_id,
         "outcome": "close",
     }
@@ -258,7 +258,7 @@ def test_a_yes_closes_and_keeps_the_rating(service, repository, complaint_id):
 
 
 def test_no_answer_in_time_closes(service, repository, complaint_id):
-    assert service.record_answer(asked(repository, complaint_id), None)["outcome"] == "close"
+    assert service.record_answer(asked(repository, complaint_id), None).outcome == "close"
 
     assert repository.event_types(complaint_id)[-1] == "NO_ANSWER"
     assert repository.cases[complaint_id].csat_rating is None
@@ -267,7 +267,7 @@ def test_no_answer_in_time_closes(service, repository, complaint_id):
 def test_a_first_no_reopens_the_investigation(service, repository, complaint_id):
     service.apply_remedy(complaint_id)
 
-    assert service.record_answer(asked(repository, complaint_id), NO)["outcome"] == "reopen"
+    assert service.record_answer(asked(repository, complaint_id), NO).outcome == "reopen"
 
     case = repository.cases[complaint_id]
     assert case.status == Status.INVESTIGATING
@@ -282,7 +282,7 @@ def test_a_second_no_after_the_reopen_leads_to_the_final_response(service, repos
     service.record_answer(asked(repository, complaint_id), NO)
     resolving(repository, complaint_id, EXPLANATION)
 
-    assert service.record_answer(asked(repository, complaint_id), NO)["outcome"] == "final"
+    assert service.record_answer(asked(repository, complaint_id), NO).outcome == "final"
 
     case = repository.cases[complaint_id]
     assert case.findings is not None  # kept for the final response letter
@@ -320,7 +320,7 @@ def test_closing_archives_the_case_for_the_retention_period_and_frees_the_invest
     assert repository.open_cases("finance") == {"fin-wang": 1}
     now = clock()
 
-    assert service.close(complaint_id) == {"complaintId": complaint_id, "status": "CLOSED"}
+    assert service.close(complaint_id).model_dump() == {"complaintId": complaint_id, "status": "CLOSED"}
 
     case = repository.cases[complaint_id]
     assert case.status == Status.CLOSED
@@ -340,7 +340,7 @@ def test_closing_twice_changes_nothing(service, repository, clock, complaint_id)
     archived = dict(repository.archives[complaint_id])
     clock.advance(60)
 
-    assert service.close(complaint_id) == {"complaintId": complaint_id, "status": "CLOSED"}
+    assert service.close(complaint_id).model_dump() == {"complaintId": complaint_id, "status": "CLOSED"}
 
     assert repository.cases[complaint_id].version == version
     assert repository.archives[complaint_id] == archived
@@ -383,7 +383,7 @@ def test_a_retried_answer_task_gives_the_first_outcome_and_changes_nothing(repos
 
     again = service.record_answer(complaint_id, NO)  # the task retried after its first run succeeded
 
-    assert first["outcome"] == again["outcome"] == "reopen"
+    assert first.outcome == again.outcome == "reopen"
     assert repository.get(complaint_id)[0] == case_after_first
 
 

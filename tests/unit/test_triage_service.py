@@ -76,7 +76,9 @@ def test_a_received_case_is_classified_prioritised_routed_and_clocked(
 
     outcome = service.triage(complaint_id)
 
-    assert outcome == TriageOutcome(complaint_id, "TRIAGED", "payments", "P2")
+    assert outcome == TriageOutcome(
+        complaintId=complaint_id, outcome="TRIAGED", category="payments", priority="P2"
+    )
     case, events = repository.get(complaint_id)
     assert case.status == Status.TRIAGED
     assert case.category == "payments"
@@ -365,7 +367,7 @@ def test_the_same_reference_links_the_complaint_and_tells_the_customer_once_in_t
 
     outcome = service.triage(second)
 
-    assert outcome == TriageOutcome(second, "RELATED", relatedTo=first)
+    assert outcome == TriageOutcome(complaintId=second, outcome="RELATED", relatedTo=first)
     case, events = repository.get(second)
     assert case.status == Status.RELATED
     assert case.related_to == first

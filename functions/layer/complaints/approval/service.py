@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from complaints.approval.contracts import ApprovalAsked, ApprovalPlan, DecisionRecorded
 from complaints.approval.ports import ApprovalRepository
 from complaints.core import stats
 from complaints.core.calendar import MIN_WAIT_SECONDS, real_seconds
@@ -43,20 +44,22 @@ class ApprovalService:
         self._clock = clock
         self._timezone = timezone  # the day report counters are counted on
 
-    def plan_approval(self, complaint_id: str) -> dict[str, Any]:
+    def plan_approval(self, complaint_id: str) -> ApprovalPlan:
         """Who approves the proposed remedy first (thresholds in config), or "none"."""
         case, _ = self._repository.get(complaint_id)
         findings = Findings.model_validate(case.findings or {})
         level = self._approval.required_level(findings.remedy, findings.amount)
-        return {"level": level or "none", "timeoutSeconds": self._approval_wait()}
+        return ApprovalPlan(level=level or "none", timeoutSeconds=self._approval_wait())
 
-    def next_approver(self, complaint_id: str, level: str) -> dict[str, Any]:
+    def next_approver(self, complaint_id: str, level: str) -> ApprovalPlan:
         """The next level up after `level` timed out, or "none" after the last."""
-        return {"level": self._approval.next_level(level) or "none", "timeoutSeconds": self._approval_wait()}
+        return ApprovalPlan(
+            level=self._approval.next_level(level) or "none", timeoutSeconds=self._approval_wait()
+        )
 
     def ask_approval(
         self, complaint_id: str, level: str, token: str, timeout_seconds: float
-    ) -> dict[str, Any]:
+    ) -> ApprovalAsked:
         """Email the approver at `level` a link to decide; an earlier approver's link answers 410."""
         case, _ = self._repository.get(complaint_id)
         team = self._roster[case.department or "customer-service"]
@@ -64,11 +67,11 @@ class ApprovalService:
         now = self._clock()
         previous = self._repository.get_link(case.approval_link_id) if case.approval_link_id else None
         if hand_on(self._repository, self._callbacks, previous, token, now):
-            return {"complaintId": complaint_id, "level": level}
+            return ApprovalAsked(complaintId=complaint_id, level=level)
         if previous is not None and previous.token == token and previous.status == LinkStatus.OPEN:
             if previous.notified_at is None:  # the same wait asked again, its email not out yet
                 self._ask_approver(case, previous, person)
-            return {"complaintId": complaint_id, "level": level}
+            return ApprovalAsked(complaintId=complaint_id, level=level)
         link = open_link(complaint_id, "approve", level, person, token, now, timeout_seconds)
         escalated = previous is not None and previous.status == LinkStatus.OPEN
         text = messages(case.locale)
@@ -82,7 +85,7 @@ class ApprovalService:
             link, case.approval_link_id if escalated else None, event, counted if escalated else None
         )
         self._ask_approver(case, link, person)
-        return {"complaintId": complaint_id, "level": level}
+        return ApprovalAsked(complaintId=complaint_id, level=level)
 
     def _ask_approver(self, case: Case, link: TaskLink, person: Person) -> None:
         findings = Findings.model_validate(case.findings or {})
@@ -101,7 +104,7 @@ class ApprovalService:
         )
         self._notified(link)
 
-    def record_decision(self, complaint_id: str, decision: dict[str, Any]) -> dict[str, Any]:
+    def record_decision(self, complaint_id: str, decision: dict[str, Any]) -> DecisionRecorded:
         """Approve: on to the remedy. Reject: back to the investigator, with the comment."""
         case, _ = self._repository.get(complaint_id)
         parsed = Decision.model_validate(decision)
@@ -116,7 +119,7 @@ class ApprovalService:
             else:
                 event = CaseEvent(at=now, type="REJECTED", params={"assignee": approver})
                 self._repository.reject(case, parsed.comment or "", event)
-        return {"complaintId": complaint_id, "decision": parsed.decision}
+        return DecisionRecorded(complaintId=complaint_id, decision=parsed.decision)
 
     def _approval_wait(self) -> int:
         seconds = real_seconds(self._approval.timeout_hours * 3600, self._settings.time_scale)

@@ -166,3 +166,19 @@ class CustomerAnswer(BaseModel):
     resolved: Literal["yes", "no"]
     rating: int = Field(ge=1, le=5)
     comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+# What a link's page hands the waiting Step Functions task (SendTaskSuccess's output): the task's result,
+# which the state machine reads at $.answer.<key>.
+
+
+class FindingsAnswer(BaseModel):
+    findings: Findings
+
+
+class DecisionAnswer(BaseModel):
+    decision: Decision
+
+
+class CustomerReply(BaseModel):
+    answer: CustomerAnswer

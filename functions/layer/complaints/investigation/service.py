@@ -3,7 +3,6 @@ with a reminder at 75% of the SLA and escalation to the department lead, then it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from complaints.core import stats
@@ -20,6 +19,7 @@ from complaints.core.tasks import (
     LinkStatus,
     TaskLink,
 )
+from complaints.investigation.contracts import Asked, Clocks, FindingsRecorded, Gathered
 from complaints.investigation.evidence import gather
 from complaints.investigation.ports import EvidenceSource, InvestigationRepository
 from complaints.presentation.email import compose
@@ -27,15 +27,6 @@ from complaints.presentation.i18n import messages
 from complaints.tasklinks.links import expires, hand_on, link_url, open_link
 
 LEVELS = ("investigator", "lead", "head")
-
-
-@dataclass(frozen=True)
-class Clocks:
-    """Real seconds each investigation wait lasts (policy time divided by the time scale)."""
-
-    reminderSeconds: int
-    finalSeconds: int
-    escalationSeconds: int
 
 
 class InvestigationService:
@@ -63,17 +54,17 @@ class InvestigationService:
         self._clock = clock
 
     # ------------------------------------------------------------ Step Functions tasks
-    def gather_evidence(self, complaint_id: str) -> dict[str, Any]:
+    def gather_evidence(self, complaint_id: str) -> Gathered:
         """Fetch evidence from every source and chain it; the case becomes INVESTIGATING. Once."""
         case, _ = self._repository.get(complaint_id)
         existing = self._repository.evidence(complaint_id)
         if existing:
-            return {"complaintId": complaint_id, "items": len(existing)}
+            return Gathered(complaintId=complaint_id, items=len(existing))
         now = self._clock()
         items = gather(case, self._sources, now)
         event = CaseEvent(at=now, type="EVIDENCE_GATHERED", params={"items": str(len(items))})
         self._repository.start_investigation(case, items, event)
-        return {"complaintId": complaint_id, "items": len(items)}
+        return Gathered(complaintId=complaint_id, items=len(items))
 
     def clocks(self, complaint_id: str) -> Clocks:
         """The waits: 75% of the time to the resolution target, then the last 25%, then one whole SLA
@@ -88,9 +79,11 @@ class InvestigationService:
         def real(policy_seconds: float) -> int:
             return max(MIN_WAIT_SECONDS, round(real_seconds(policy_seconds, scale)))
 
-        return Clocks(real(0.75 * left), real(0.25 * left), real(window))
+        return Clocks(
+            reminderSeconds=real(0.75 * left), finalSeconds=real(0.25 * left), escalationSeconds=real(window)
+        )
 
-    def ask(self, complaint_id: str, level: str, token: str, timeout_seconds: float) -> dict[str, Any]:
+    def ask(self, complaint_id: str, level: str, token: str, timeout_seconds: float) -> Asked:
         """Email the person at `level` a link to the case page; the task waits for their findings.
 
         The first ask goes to the assigned investigator. Asked again at the same level (the reminder at
@@ -117,18 +110,18 @@ class InvestigationService:
             and (current.status != LinkStatus.DONE or current.kept)
         )
         if hand_on(self._repository, self._callbacks, current, token, now):
-            return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
+            return Asked(complaintId=complaint_id, level=level, reminder=False, slaMissed=sla_missed)
         if current is not None and current.token == token and current.status == LinkStatus.OPEN:
             # The same wait asked again (an invocation delivered again, or retried after its email or the
             # record of it failed): its link exists; its email goes out unless it went already.
             if current.notified_at is None:
                 self._notify(current, case, reminder=current.reminded)
-            return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
+            return Asked(complaintId=complaint_id, level=level, reminder=False, slaMissed=sla_missed)
         if current is not None and current.level == level and current.status == LinkStatus.OPEN:
             event = CaseEvent(at=now, type="REMINDER_SENT", params={"assignee": person.name})
             self._repository.rebind_link(current.link_id, token, deadline, event)
             self._notify(current, case, reminder=True)
-            return {"complaintId": complaint_id, "level": level, "reminder": True, "slaMissed": False}
+            return Asked(complaintId=complaint_id, level=level, reminder=True, slaMissed=False)
         link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
@@ -139,9 +132,9 @@ class InvestigationService:
             counted = stats.tally(now, self._timezone, complaint_id, stats.escalated("investigation", level))
         self._repository.put_link(link, current.link_id if still_open else None, event, counted)
         self._notify(link, case, reminder=False)
-        return {"complaintId": complaint_id, "level": level, "reminder": False, "slaMissed": sla_missed}
+        return Asked(complaintId=complaint_id, level=level, reminder=False, slaMissed=sla_missed)
 
-    def record_findings(self, complaint_id: str, findings: dict[str, Any]) -> dict[str, Any]:
+    def record_findings(self, complaint_id: str, findings: dict[str, Any]) -> FindingsRecorded:
         """Store the findings; the case waits for approval (or goes on to the remedy)."""
         case, _ = self._repository.get(complaint_id)
         parsed = Findings.model_validate(findings)
@@ -150,7 +143,7 @@ class InvestigationService:
             needs_approval = self._approval.required_level(parsed.remedy, parsed.amount) is not None
             status = Status.AWAITING_APPROVAL if needs_approval else Status.RESOLVING
             self._repository.record_findings(case, parsed, status, event)
-        return {"complaintId": complaint_id, "remedy": parsed.remedy}
+        return FindingsRecorded(complaintId=complaint_id, remedy=parsed.remedy)
 
     # ------------------------------------------------------------ helpers
     def _holder(self, case: Case, level: str) -> Person:

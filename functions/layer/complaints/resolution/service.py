@@ -19,6 +19,13 @@ from complaints.core.tasks import MONEY_REMEDIES, CustomerAnswer, Findings
 from complaints.presentation.email import compose
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import local_time
+from complaints.resolution.contracts import (
+    AnswerRecorded,
+    Closed,
+    CustomerAsked,
+    FinalResponseSent,
+    RemedyApplied,
+)
 from complaints.resolution.ports import ResolutionRepository
 from complaints.tasklinks.links import link_url, open_link
 
@@ -51,17 +58,15 @@ class ResolutionService:
         self._key = signing_key
         self._clock = clock
 
-    def apply_remedy(self, complaint_id: str) -> dict[str, Any]:
+    def apply_remedy(self, complaint_id: str) -> RemedyApplied:
         """Pay through the ledger adapter, once: the remedy id is the case's n-th remedy, so a retried task
         pays nothing twice (the adapter is idempotent by it) and a reopened case's new remedy is another."""
         case, _ = self._repository.get(complaint_id)
         answer_seconds = self.answer_wait_seconds()
         if case.remedy_ref:  # applied already (a retried task)
-            return {
-                "complaintId": complaint_id,
-                "reference": case.remedy_ref,
-                "answerSeconds": answer_seconds,
-            }
+            return RemedyApplied(
+                complaintId=complaint_id, reference=case.remedy_ref, answerSeconds=answer_seconds
+            )
         findings = Findings.model_validate(case.findings or {})
         remedy_id = f"{complaint_id}-R{case.remedy_count + 1}"
         reference = "none"
@@ -76,14 +81,14 @@ class ResolutionService:
             {"remedy_ref": reference, "remedy_count": case.remedy_count + 1, "remedy_applied_at": event.at},
             event,
         )
-        return {"complaintId": complaint_id, "reference": reference, "answerSeconds": answer_seconds}
+        return RemedyApplied(complaintId=complaint_id, reference=reference, answerSeconds=answer_seconds)
 
     def answer_wait_seconds(self) -> int:
         return max(
             1, round(real_seconds(self._rules.customer_answer_days * 86400, self._settings.time_scale))
         )
 
-    def ask_customer(self, complaint_id: str, token: str, timeout_seconds: float) -> dict[str, Any]:
+    def ask_customer(self, complaint_id: str, token: str, timeout_seconds: float) -> CustomerAsked:
         """Email the complainant the findings, the remedy and when to expect it, with a link to say
         whether it is resolved; the case waits AWAITING_CONFIRMATION."""
         case, _ = self._repository.get(complaint_id)
@@ -105,7 +110,7 @@ class ResolutionService:
                 case, {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now}, None
             )
         if link.notified_at is not None:
-            return {"complaintId": complaint_id}
+            return CustomerAsked(complaintId=complaint_id)
         findings = Findings.model_validate(case.findings or {})
         text = messages(case.locale)
         expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
@@ -125,16 +130,16 @@ class ResolutionService:
             )
         )
         recorded_after_sending(lambda: self._repository.mark_notified(link.link_id, self._clock()))
-        return {"complaintId": complaint_id}
+        return CustomerAsked(complaintId=complaint_id)
 
-    def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> dict[str, Any]:
+    def record_answer(self, complaint_id: str, answer: dict[str, Any] | None) -> AnswerRecorded:
         """yes (or no answer in time) -> close; no -> reopened once to the department lead; a second no ->
         the final response letter, then close."""
         case, events = self._repository.get(complaint_id)
         if case.status != Status.AWAITING_CONFIRMATION:
             # Recorded already (a retried task): answer as the first time did, change nothing.
             recorded = next((e.type for e in reversed(events) if e.type in _OUTCOME_OF), "NO_ANSWER")
-            return {"complaintId": complaint_id, "outcome": _OUTCOME_OF[recorded]}
+            return AnswerRecorded(complaintId=complaint_id, outcome=_OUTCOME_OF[recorded])
         now = self._clock()
         if answer is None:
             outcome, values, kind = "close", {}, "NO_ANSWER"
@@ -154,14 +159,14 @@ class ResolutionService:
             else:
                 outcome, kind = "final", "CUSTOMER_DISSATISFIED"
         self._repository.record_decision(case, values, CaseEvent(at=now, type=kind))
-        return {"complaintId": complaint_id, "outcome": outcome}
+        return AnswerRecorded(complaintId=complaint_id, outcome=outcome)
 
-    def send_final_response(self, complaint_id: str) -> dict[str, Any]:
+    def send_final_response(self, complaint_id: str) -> FinalResponseSent:
         """The final response letter: our position and the customer's right to refer the complaint to
         the ombudsman or ADR body (FCA DISP 1.6, UKGC)."""
         case, _ = self._repository.get(complaint_id)
         if case.final_response_sent_at is not None:  # sent already (a retried task)
-            return {"complaintId": complaint_id}
+            return FinalResponseSent(complaintId=complaint_id)
         text = messages(case.locale)
         findings = Findings.model_validate(case.findings or {})
         self._mailer.send(
@@ -180,9 +185,9 @@ class ResolutionService:
             {"final_response_sent_at": self._clock()},
             CaseEvent(at=self._clock(), type="FINAL_RESPONSE"),
         )
-        return {"complaintId": complaint_id}
+        return FinalResponseSent(complaintId=complaint_id)
 
-    def close(self, complaint_id: str) -> dict[str, Any]:
+    def close(self, complaint_id: str) -> Closed:
         """CLOSED, with the times, CSAT and remedy on the case; an archive record kept for the retention
         period; the investigator's open-case count goes down: one transaction (it used to be three
         writes, and a step retried after the first found the case CLOSED and never archived or released
@@ -190,7 +195,7 @@ class ResolutionService:
         for attempt in range(3):
             case, _ = self._repository.get(complaint_id)
             if case.status == Status.CLOSED:  # closed before: with its archive and release, all at once
-                return {"complaintId": complaint_id, "status": "CLOSED"}
+                return Closed(complaintId=complaint_id)
             now = self._clock()
             counted = stats.closed(case, now, self._settings.time_scale)
             try:
@@ -204,5 +209,5 @@ class ResolutionService:
                 if attempt == 2:
                     raise
                 continue  # the case or the roster counter changed since it was read: read again
-            return {"complaintId": complaint_id, "status": "CLOSED"}
+            return Closed(complaintId=complaint_id)
         raise AssertionError("unreachable")

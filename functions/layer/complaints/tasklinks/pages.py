@@ -15,8 +15,11 @@ from complaints.core.tasks import (
     AnswerKept,
     CallbackFailed,
     CustomerAnswer,
+    CustomerReply,
     Decision,
+    DecisionAnswer,
     Findings,
+    FindingsAnswer,
     LinkDecided,
     LinkForged,
     LinkGone,
@@ -56,12 +59,14 @@ class TaskPages:
         """Record the person's answer (findings, or an approval decision) exactly once and hand it to the
         waiting task. Bad input raises ValidationError and records nothing: the link stays open."""
         link = self._checked(link_id, sig)
+        reply: DecisionAnswer | CustomerReply | FindingsAnswer
         if link.kind == "approve":
-            answer = {"decision": Decision.model_validate(form).model_dump(mode="json")}
+            reply = DecisionAnswer(decision=Decision.model_validate(form))
         elif link.kind == "confirm":
-            answer = {"answer": CustomerAnswer.model_validate(form).model_dump(mode="json")}
+            reply = CustomerReply(answer=CustomerAnswer.model_validate(form))
         else:
-            answer = {"findings": Findings.model_validate(form).model_dump(mode="json")}
+            reply = FindingsAnswer(findings=Findings.model_validate(form))
+        answer = reply.model_dump(mode="json")
         now = self._clock()
         # Stored first: whatever happens next, the answer is not lost.
         if not self._repository.complete_link(link.link_id, now, answer):

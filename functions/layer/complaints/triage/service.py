@@ -19,6 +19,7 @@ from complaints.core.settings import Settings
 from complaints.presentation.email import compose
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import local_time
+from complaints.triage.contracts import TriageOutcome
 from complaints.triage.ports import Assignment, TriageFields, TriageRepository
 from complaints.triage.rules import (
     _earlier,
@@ -28,15 +29,6 @@ from complaints.triage.rules import (
     spike_check,
     trailing_buckets,
 )
-
-
-@dataclass
-class TriageOutcome:
-    complaintId: str
-    outcome: str  # TRIAGED or RELATED
-    category: str | None = None
-    priority: str | None = None
-    relatedTo: str | None = None
 
 
 @dataclass
@@ -82,9 +74,14 @@ class TriageService:
             case, _ = self._repository.get(complaint_id)
             if case.status == Status.RELATED:
                 self._notify_related(case)
-                return TriageOutcome(complaint_id, "RELATED", relatedTo=case.related_to)
+                return TriageOutcome(complaintId=complaint_id, outcome="RELATED", relatedTo=case.related_to)
             if case.status != Status.RECEIVED:
-                return TriageOutcome(complaint_id, "TRIAGED", case.category, case.priority)
+                return TriageOutcome(
+                    complaintId=complaint_id,
+                    outcome="TRIAGED",
+                    category=case.category,
+                    priority=case.priority,
+                )
             try:
                 return self._triage_once(case)
             except ConflictError:
@@ -116,7 +113,9 @@ class TriageService:
             )
             case, _ = self._repository.get(case.complaint_id)
             self._notify_related(case)
-            return TriageOutcome(case.complaint_id, "RELATED", relatedTo=match.complaint_id)
+            return TriageOutcome(
+                complaintId=case.complaint_id, outcome="RELATED", relatedTo=match.complaint_id
+            )
 
         since = now - timedelta(days=self._triage.priority.repeat_complainant.days)
         earlier = sum(1 for c in recent if _earlier(c, case) and c.created_at >= since)
@@ -152,7 +151,12 @@ class TriageService:
             self._triaged_event(now, fields),
             stats.tally(case.created_at, zone, case.complaint_id, counted),
         )
-        return TriageOutcome(case.complaint_id, "TRIAGED", classification.category, priority.priority)
+        return TriageOutcome(
+            complaintId=case.complaint_id,
+            outcome="TRIAGED",
+            category=classification.category,
+            priority=priority.priority,
+        )
 
     def _choose_investigator(self, department: str) -> Assignment:
         """Fewest open cases first; among equals, the one assigned longest ago (so ties go in turn)."""
