@@ -620,7 +620,7 @@ class FakeCallbacks:
     unreachable: bool = False  # every call fails as a throttled or failing Step Functions does
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        from complaints.core.tasks import CallbackFailed, TaskGone
+        from complaints.core.errors import CallbackFailed, TaskGone
 
         if self.unreachable:
             raise CallbackFailed("ThrottlingException")

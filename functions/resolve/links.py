@@ -13,9 +13,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from complaints import wiring
-from complaints.core.errors import MalformedBody, PayloadTooLarge
+from complaints.core.errors import (
+    AnswerKept,
+    LinkDecided,
+    LinkForged,
+    LinkGone,
+    MalformedBody,
+    PayloadTooLarge,
+)
 from complaints.core.settings import Settings
-from complaints.core.tasks import REMEDIES, ROOT_CAUSES, AnswerKept, LinkDecided, LinkForged, LinkGone
+from complaints.core.tasks import REMEDIES, ROOT_CAUSES
 from complaints.http.body import decode_body, field_errors, parse_form
 from complaints.http.web import base_path, secured
 from complaints.presentation.i18n import messages

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from complaints.approval.service import ApprovalService
 from complaints.classification.classifier import RuleClassifier
 from complaints.classification.taxonomy import load_taxonomy
-from complaints.core.errors import TransientError
+from complaints.core.errors import AnswerKept, LinkDecided, LinkForged, LinkGone, TransientError
 from complaints.core.models import Case, ComplaintIn, Status
-from complaints.core.tasks import AnswerKept, Findings, LinkDecided, LinkForged, LinkGone, LinkStatus
+from complaints.core.tasks import Findings, LinkStatus
 from complaints.investigation.service import InvestigationService
 from complaints.tasklinks.pages import TaskPages
 from complaints.triage.service import TriageService

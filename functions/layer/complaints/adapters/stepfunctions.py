@@ -68,7 +68,7 @@ class StepFunctionsCallbacks:
         self._client = client
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
-        from complaints.core.tasks import CallbackFailed, TaskGone
+        from complaints.core.errors import CallbackFailed, TaskGone
 
         try:
             self._client.send_task_success(taskToken=token, output=json.dumps(output))

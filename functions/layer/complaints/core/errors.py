@@ -3,6 +3,11 @@ functions called by Step Functions let them propagate so the state machine match
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a link's errors carry the link; core.tasks imports nothing from here
+    from complaints.core.tasks import TaskLink
+
 
 class ComplaintsError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -58,3 +63,40 @@ class MailRejected(ComplaintsError):
 
 class LedgerUnavailable(ComplaintsError):
     """The payment system did not answer; Step Functions retries this by name, with backoff."""
+
+
+class LinkForged(ComplaintsError):
+    """No such link, or the signature does not match: the same 404 either way."""
+
+
+class LinkDecided(ComplaintsError):
+    """Used already (409)."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
+class LinkGone(ComplaintsError):
+    """The task moved on (escalated) or timed out (410); says who holds it now."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
+class AnswerKept(ComplaintsError):
+    """The answer is recorded, but the task it was for had moved on (timed out, or Step Functions could not
+    be reached): it is kept on the link, and the step's next task takes it (202)."""
+
+    def __init__(self, link: TaskLink):
+        super().__init__(link.link_id)
+        self.link = link
+
+
+class TaskGone(ComplaintsError):
+    """Step Functions no longer waits for this token (timed out, or answered)."""
+
+
+class CallbackFailed(ComplaintsError):
+    """Step Functions did not take the answer (throttled, unreachable): the task may still wait."""

@@ -121,43 +121,6 @@ class Decision(BaseModel):
         return self
 
 
-class LinkForged(Exception):
-    """No such link, or the signature does not match: the same 404 either way."""
-
-
-class LinkDecided(Exception):
-    """Used already (409)."""
-
-    def __init__(self, link: TaskLink):
-        super().__init__(link.link_id)
-        self.link = link
-
-
-class LinkGone(Exception):
-    """The task moved on (escalated) or timed out (410); says who holds it now."""
-
-    def __init__(self, link: TaskLink):
-        super().__init__(link.link_id)
-        self.link = link
-
-
-class AnswerKept(Exception):
-    """The answer is recorded, but the task it was for had moved on (timed out, or Step Functions could not
-    be reached): it is kept on the link, and the step's next task takes it (202)."""
-
-    def __init__(self, link: TaskLink):
-        super().__init__(link.link_id)
-        self.link = link
-
-
-class TaskGone(Exception):
-    """Step Functions no longer waits for this token (timed out, or answered)."""
-
-
-class CallbackFailed(Exception):
-    """Step Functions did not take the answer (throttled, unreachable): the task may still wait."""
-
-
 class CustomerAnswer(BaseModel):
     """The customer's answer on the resolution page."""
 

@@ -12,10 +12,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from complaints.core.errors import TransientError
+from complaints.core.errors import CallbackFailed, TaskGone, TransientError
 from complaints.core.models import CaseEvent
 from complaints.core.ports import Callbacks
-from complaints.core.tasks import CallbackFailed, TaskGone, TaskLink
+from complaints.core.tasks import TaskLink
 from complaints.tasklinks.ports import KeptAnswers
 
 

@@ -8,23 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from complaints.core.clock import Clock, utc_now
+from complaints.core.errors import AnswerKept, CallbackFailed, LinkDecided, LinkForged, LinkGone, TaskGone
 from complaints.core.evidence import ChainCheck, EvidenceItem, verify
 from complaints.core.models import Case
 from complaints.core.ports import Callbacks
 from complaints.core.tasks import (
-    AnswerKept,
-    CallbackFailed,
     CustomerAnswer,
     CustomerReply,
     Decision,
     DecisionAnswer,
     Findings,
     FindingsAnswer,
-    LinkDecided,
-    LinkForged,
-    LinkGone,
     LinkStatus,
-    TaskGone,
     TaskLink,
 )
 from complaints.tasklinks.links import signature_matches

@@ -1,1 +1,0 @@
-"""The complaint-handling domain: models, policies, rules and data access, shared by every Lambda."""
