@@ -256,25 +256,11 @@ def executions(
 def retry(complaint_id: Annotated[str, typer.Argument(help="A case that NEEDS_ATTENTION.")]) -> None:
     """Send a NEEDS_ATTENTION case on again from the start of the stage it failed in (a new execution,
     named <id>-retry-<n>). Refused for any other case, or while its execution still runs."""
-    from complaints.adapters.dynamo.cases import DynamoCaseRepository
-    from complaints.adapters.ses import SesMailer
-    from complaints.adapters.stepfunctions import StepFunctionsWorkflow
-    from complaints.core.settings import Settings
-    from complaints.supervision.casework import Casework
+    from complaints import wiring
 
     t = target()
-    settings = Settings(
-        table_name=t.table_name, state_machine_arn=t.state_machine_arn, time_scale=t.time_scale
-    )
-    casework = Casework(
-        repository=DynamoCaseRepository(t.table()),
-        mailer=SesMailer(t.client("sesv2"), settings.sender_email),
-        policy=load_policy(),
-        settings=settings,
-    )
-    done = casework.retry(
-        complaint_id.strip().upper(), StepFunctionsWorkflow(t.client("stepfunctions"), t.state_machine_arn)
-    )
+    casework = wiring.casework(t.settings, aws=t)
+    done = casework.retry(complaint_id.strip().upper(), wiring.workflow(t.settings, aws=t))
     out.print(
         f"Case {done.complaintId} resumed at {done.resumedAt}: "
         f"execution {done.executionArn.rsplit(':', 1)[-1]}."

@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from complaints import wiring
 from complaints.adapters.ops import OpsQueries
-from complaints.core.rules import load_triage_policy
+from complaints.core.settings import Settings
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000"
 
@@ -40,18 +41,22 @@ class Target:
     def client(self, service: str) -> Any:
         return _session(self).client(service, endpoint_url=self.endpoint)
 
+    def resource(self, service: str) -> Any:
+        return _session(self).resource(service, endpoint_url=self.endpoint)
+
     def table(self) -> Any:
-        return _session(self).resource("dynamodb", endpoint_url=self.endpoint).Table(self.table_name)
+        return self.resource("dynamodb").Table(self.table_name)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The settings the deployment's functions run with, as far as the CLI needs them."""
+        return Settings(
+            table_name=self.table_name, state_machine_arn=self.state_machine_arn, time_scale=self.time_scale
+        )
 
     @cached_property
     def queries(self) -> OpsQueries:
-        return OpsQueries(
-            table=self.table(),
-            stepfunctions=self.client("stepfunctions"),
-            state_machine_arn=self.state_machine_arn,
-            departments=list(load_triage_policy().roster),
-            time_scale=self.time_scale,
-        )
+        return wiring.ops_queries(self.settings, aws=self)
 
 
 def _session(target: Target) -> boto3.Session:

@@ -1,8 +1,13 @@
-"""Build the services a handler needs from its settings, once per cold start, on real AWS clients.
+"""Build the services from settings and AWS clients: the one place adapters meet services.
 
-Handlers call these at import; tests build the same services on fakes instead."""
+Handlers call these once per cold start, on boto3's default session (AWS_ENDPOINT_URL points it at the
+embedded stack locally). The ops command line and the integration tests call the same functions with their
+own `aws` (anything with boto3's `client(name)` and `resource(name)`: a boto3 Session, or one pointed at
+moto); unit tests build the services on fakes instead."""
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 import boto3
 
@@ -30,112 +35,134 @@ from complaints.tasklinks.pages import TaskPages
 from complaints.triage.service import TriageService
 
 
-def case_repository(settings: Settings) -> DynamoCaseRepository:
-    return DynamoCaseRepository(boto3.resource("dynamodb").Table(settings.table_name))
+class Aws(Protocol):
+    """Where AWS clients come from: boto3 itself, or a boto3.Session."""
+
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
-def intake_service(settings: Settings, policy: Policy | None = None) -> IntakeService:
+def _table(aws: Aws, name: str) -> Any:
+    return aws.resource("dynamodb").Table(name)
+
+
+def _mailer(settings: Settings, aws: Aws) -> SesMailer:
+    return SesMailer(aws.client("sesv2"), settings.sender_email)
+
+
+def workflow(settings: Settings, aws: Aws = boto3) -> StepFunctionsWorkflow:
+    return StepFunctionsWorkflow(aws.client("stepfunctions"), settings.state_machine_arn)
+
+
+def case_repository(settings: Settings, aws: Aws = boto3) -> DynamoCaseRepository:
+    return DynamoCaseRepository(_table(aws, settings.table_name))
+
+
+def intake_service(settings: Settings, policy: Policy | None = None, aws: Aws = boto3) -> IntakeService:
     return IntakeService(
-        repository=case_repository(settings),
-        workflow=StepFunctionsWorkflow(boto3.client("stepfunctions"), settings.state_machine_arn),
+        repository=case_repository(settings, aws),
+        workflow=workflow(settings, aws),
         policy=policy or load_policy(),
         settings=settings,
         classifier=classifier_from_config(load_taxonomy()),
     )
 
 
-def acknowledger(settings: Settings) -> Acknowledger:
+def acknowledger(settings: Settings, aws: Aws = boto3) -> Acknowledger:
     return Acknowledger(
-        repository=case_repository(settings),
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        repository=case_repository(settings, aws),
+        mailer=_mailer(settings, aws),
         policy=load_policy(),
         settings=settings,
     )
 
 
-def casework(settings: Settings) -> Casework:
+def casework(settings: Settings, aws: Aws = boto3) -> Casework:
     return Casework(
-        repository=case_repository(settings),
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        repository=case_repository(settings, aws),
+        mailer=_mailer(settings, aws),
         policy=load_policy(),
         settings=settings,
     )
 
 
-def triage_service(settings: Settings) -> TriageService:
+def triage_service(settings: Settings, aws: Aws = boto3) -> TriageService:
     taxonomy = load_taxonomy()
     return TriageService(
-        repository=DynamoTriageRepository(boto3.resource("dynamodb").Table(settings.table_name)),
+        repository=DynamoTriageRepository(_table(aws, settings.table_name)),
         classifier=classifier_from_config(taxonomy),
         taxonomy=taxonomy,
         policy=load_policy(),
         triage_policy=load_triage_policy(),
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        mailer=_mailer(settings, aws),
         settings=settings,
     )
 
 
-def signing_key(settings: Settings) -> bytes:
+def signing_key(settings: Settings, aws: Aws = boto3) -> bytes:
     """The task-link HMAC key, read once per cold start from Secrets Manager."""
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=settings.link_secret_arn)
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.link_secret_arn)
     return secret["SecretString"].encode()
 
 
-def _investigation_repository(settings: Settings) -> DynamoInvestigationRepository:
-    return DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name))
+def _investigation_repository(settings: Settings, aws: Aws = boto3) -> DynamoInvestigationRepository:
+    return DynamoInvestigationRepository(_table(aws, settings.table_name))
 
 
-def investigation_service(settings: Settings, key: bytes | None = None) -> InvestigationService:
-    repository = _investigation_repository(settings)
+def investigation_service(
+    settings: Settings, key: bytes | None = None, aws: Aws = boto3
+) -> InvestigationService:
+    repository = _investigation_repository(settings, aws)
     return InvestigationService(
         repository=repository,
         sources=[ReferencedRecords(repository), EarlierComplaints(repository, ids.customer_key)],
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        mailer=_mailer(settings, aws),
         triage_policy=load_triage_policy(),
         settings=settings,
-        signing_key=key or signing_key(settings),
-        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+        signing_key=key or signing_key(settings, aws),
+        callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
         timezone=load_policy().calendar.timezone,
     )
 
 
-def approval_service(settings: Settings, key: bytes | None = None) -> ApprovalService:
+def approval_service(settings: Settings, key: bytes | None = None, aws: Aws = boto3) -> ApprovalService:
     return ApprovalService(
-        repository=_investigation_repository(settings),
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        repository=_investigation_repository(settings, aws),
+        mailer=_mailer(settings, aws),
         triage_policy=load_triage_policy(),
         settings=settings,
-        signing_key=key or signing_key(settings),
-        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+        signing_key=key or signing_key(settings, aws),
+        callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
         timezone=load_policy().calendar.timezone,
     )
 
 
-def task_pages(settings: Settings) -> TaskPages:
+def task_pages(settings: Settings, aws: Aws = boto3) -> TaskPages:
     return TaskPages(
-        repository=_investigation_repository(settings),
-        signing_key=signing_key(settings),
-        callbacks=StepFunctionsCallbacks(boto3.client("stepfunctions")),
+        repository=_investigation_repository(settings, aws),
+        signing_key=signing_key(settings, aws),
+        callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
     )
 
 
-def resolution_service(settings: Settings) -> ResolutionService:
+def resolution_service(settings: Settings, aws: Aws = boto3) -> ResolutionService:
     triage_policy = load_triage_policy()
     return ResolutionService(
-        repository=DynamoInvestigationRepository(boto3.resource("dynamodb").Table(settings.table_name)),
-        ledger=LedgerTableAdapter(boto3.resource("dynamodb").Table(settings.ledger_table)),
-        mailer=SesMailer(boto3.client("sesv2"), settings.sender_email),
+        repository=DynamoInvestigationRepository(_table(aws, settings.table_name)),
+        ledger=LedgerTableAdapter(_table(aws, settings.ledger_table)),
+        mailer=_mailer(settings, aws),
         policy=load_policy(),
         resolution=triage_policy.resolution,
         settings=settings,
-        signing_key=signing_key(settings),
+        signing_key=signing_key(settings, aws),
     )
 
 
-def ops_queries(settings: Settings) -> OpsQueries:
+def ops_queries(settings: Settings, aws: Aws = boto3) -> OpsQueries:
     return OpsQueries(
-        table=boto3.resource("dynamodb").Table(settings.table_name),
-        stepfunctions=boto3.client("stepfunctions"),
+        table=_table(aws, settings.table_name),
+        stepfunctions=aws.client("stepfunctions"),
         state_machine_arn=settings.state_machine_arn,
         departments=list(load_triage_policy().roster),
         time_scale=settings.time_scale,
