@@ -174,6 +174,8 @@ class FakeRepository:
         return self.cases[case.complaint_id].model_copy(deep=True)
 
     def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        if complaint_id not in self.cases:  # Dynamo's update is conditioned on the case existing
+            raise ConflictError(f"no case {complaint_id}")
         self.cases[complaint_id] = self.cases[complaint_id].model_copy(
             update={"execution_arn": execution_arn}
         )
