@@ -359,7 +359,9 @@ class FakeTriageRepository(FakeRepository):
         return True
 
     def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
-        self.spike_alerts[(category, hour)]["sent"] = at
+        # An unconditional update in Dynamo: with no claim, it makes an item that no complaint can claim.
+        claim = self.spike_alerts.setdefault((category, hour), {"by": None, "at": None, "sent": None})
+        claim["sent"] = at
 
     # ------------------------------------------------------------ helpers for tests
 
