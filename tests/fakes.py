@@ -565,10 +565,12 @@ class FakeInvestigationRepository(FakeTriageRepository):
     ) -> None:
         stored = self._at_version(case)
         at = event.at if event else datetime.now(UTC)
-        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED.
-        self.cases[case.complaint_id] = Case.model_validate(
-            {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
-        )
+        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED, and an attribute
+        # removed (Dynamo's REMOVE) reads back as the field's default.
+        item = {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
+        for name in remove:
+            item.pop(name, None)
+        self.cases[case.complaint_id] = Case.model_validate(item)
         if event is not None:
             self.events[case.complaint_id].append(event.model_copy(deep=True))
         self._count(stats)
