@@ -202,7 +202,7 @@ def resume_goes_back_once_to_where_it_failed(s: Subject) -> None:
 @CONTRACT.case
 def set_execution_points_the_case_at_a_new_execution(s: Subject) -> None:
     store(s, ID)
-    s.repo.mark_started(ID, "arn:one", event("STARTED", 1))
+    s.raw.mark_started(ID, "arn:one", event("STARTED", 1))
     s.repo.set_execution(ID, "arn:retry-1")
     case = s.repo.get(ID)[0]
     assert (case.execution_arn, case.version) == ("arn:retry-1", 2)  # no version bump, no event

@@ -69,7 +69,7 @@ def get_link_reads_the_link_as_stored(s: Subject) -> None:
 @CONTRACT.case
 def keep_answer_then_hand_on_once(s: Subject) -> None:
     _with_link(s)
-    s.repo.complete_link("l1", at(2), {"decision": "approve"})
+    s.raw.complete_link("l1", at(2), {"decision": "approve"})
     s.repo.keep_answer("l1")
     assert s.repo.get_link("l1").kept is True
     s.repo.hand_on("l1", event("ANSWER_HANDED_ON", 3))
