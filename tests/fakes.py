@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from complaints.core import ids
@@ -604,7 +605,13 @@ class FakeInvestigationRepository(FakeTriageRepository):
 
     def record(self, reference: str) -> dict[str, Any] | None:
         found = self.records.get(reference)
-        return dict(found) if found is not None else None
+        if found is None:
+            return None
+        # DynamoDB gives numbers back as Decimals, which the adapter gives as text.
+        return {
+            k: str(v) if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else v
+            for k, v in found.items()
+        }
 
     # ------------------------------------------------------------ helpers for tests
 
