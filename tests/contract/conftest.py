@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from infra import moto_hooks
@@ -33,7 +34,10 @@ def moto_tables() -> Iterator[dict[str, Any]]:
         moto_hooks.install()  # moto as the integration tests and the local stack run it
         with mock_aws():
             client = boto3.client("dynamodb", region_name=REGION)
-            resource = boto3.resource("dynamodb", region_name=REGION)
+            # No retries: an injected fault (moto_hooks.inject_fault) meets the adapter the first time.
+            resource = boto3.resource(
+                "dynamodb", region_name=REGION, config=Config(retries={"total_max_attempts": 1})
+            )
             for definition in table_definitions().values():
                 client.create_table(**definition)
             yield {name: resource.Table(name) for name in table_definitions()}
