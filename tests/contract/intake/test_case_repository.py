@@ -177,7 +177,10 @@ def resume_goes_back_once_to_where_it_failed(s: Subject) -> None:
     waiting = s.repo.get(ID)[0]
     resumed = s.repo.resume(waiting, event("RESUMED", 2))
     stored, events = s.repo.get(ID)
-    assert resumed == stored.model_copy(update={"updated_at": resumed.updated_at})
+    # What resume returns is the case as stored, but for updated_at: the adapter gives back the one the
+    # case had before (its model_copy leaves it), the fake the new one. Casework reads retries and version.
+    assert resumed.model_dump(exclude={"updated_at"}) == stored.model_dump(exclude={"updated_at"})
+    assert stored.updated_at == at(2)
     assert (
         stored.status,
         stored.retries,
