@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from complaints.core import ids
@@ -174,6 +175,8 @@ class FakeRepository:
         return self.cases[case.complaint_id].model_copy(deep=True)
 
     def set_execution(self, complaint_id: str, execution_arn: str) -> None:
+        if complaint_id not in self.cases:  # Dynamo's update is conditioned on the case existing
+            raise ConflictError(f"no case {complaint_id}")
         self.cases[complaint_id] = self.cases[complaint_id].model_copy(
             update={"execution_arn": execution_arn}
         )
@@ -357,7 +360,9 @@ class FakeTriageRepository(FakeRepository):
         return True
 
     def mark_spike_alert_sent(self, category: str, hour: str, at: datetime) -> None:
-        self.spike_alerts[(category, hour)]["sent"] = at
+        # An unconditional update in Dynamo: with no claim, it makes an item that no complaint can claim.
+        claim = self.spike_alerts.setdefault((category, hour), {"by": None, "at": None, "sent": None})
+        claim["sent"] = at
 
     # ------------------------------------------------------------ helpers for tests
 
@@ -561,10 +566,12 @@ class FakeInvestigationRepository(FakeTriageRepository):
     ) -> None:
         stored = self._at_version(case)
         at = event.at if event else datetime.now(UTC)
-        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED.
-        self.cases[case.complaint_id] = Case.model_validate(
-            {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
-        )
+        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED, and an attribute
+        # removed (Dynamo's REMOVE) reads back as the field's default.
+        item = {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
+        for name in remove:
+            item.pop(name, None)
+        self.cases[case.complaint_id] = Case.model_validate(item)
         if event is not None:
             self.events[case.complaint_id].append(event.model_copy(deep=True))
         self._count(stats)
@@ -598,7 +605,13 @@ class FakeInvestigationRepository(FakeTriageRepository):
 
     def record(self, reference: str) -> dict[str, Any] | None:
         found = self.records.get(reference)
-        return dict(found) if found is not None else None
+        if found is None:
+            return None
+        # DynamoDB gives numbers back as Decimals, which the adapter gives as text.
+        return {
+            k: str(v) if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else v
+            for k, v in found.items()
+        }
 
     # ------------------------------------------------------------ helpers for tests
 

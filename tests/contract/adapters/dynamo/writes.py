@@ -1,0 +1,180 @@
+"""Every adapter method that writes more than one item (one TransactWriteItems), each as a scenario: the
+state it needs (stored through the adapter) and the write itself, with its event at WRITE_AT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from complaints.core.models import Status
+from complaints.triage.rules import DuplicateMatch
+from tests.contract.support import (
+    T0,
+    assignment,
+    at,
+    claim_for,
+    event,
+    evidence_items,
+    findings,
+    link,
+    new_case,
+    store,
+    tally,
+    triage_fields,
+)
+
+ID = "CMP-20260305-AAAAAA"
+WRITE_AT = 30  # minutes after T0: the event of the write under test
+Write = Callable[[], Any]
+
+
+def _create(s) -> Write:
+    case = new_case(ID)
+    return lambda: s.raw.create(case, event("RECEIVED", WRITE_AT), claim_for(case), T0, tally())
+
+
+def _mark_started(s) -> Write:
+    store(s, ID)
+    return lambda: s.raw.mark_started(ID, "arn:x", event("STARTED", WRITE_AT))
+
+
+def _mark_acknowledged(s) -> Write:
+    store(s, ID)
+    return lambda: s.raw.mark_acknowledged(ID, event("ACKNOWLEDGED", WRITE_AT))
+
+
+def _mark_ack_withheld(s) -> Write:
+    store(s, ID)
+    return lambda: s.raw.mark_ack_withheld(ID, event("ACK_WITHHELD", WRITE_AT))
+
+
+def _count_acknowledgement(s) -> Write:
+    store(s, ID)
+    return lambda: s.raw.count_acknowledgement(ID, "r", "2026-03-05T10", 5, at(WRITE_AT))
+
+
+def _mark_needs_attention(s) -> Write:
+    case = store(s, ID, status=Status.TRIAGED)
+    return lambda: s.raw.mark_needs_attention(case, "boom", event("NEEDS_ATTENTION", WRITE_AT), tally())
+
+
+def _resume(s) -> Write:
+    s.raw.mark_needs_attention(store(s, ID, status=Status.TRIAGED), "boom", event("NEEDS_ATTENTION", 1))
+    waiting = s.raw.get(ID)[0]
+    return lambda: s.raw.resume(waiting, event("RESUMED", WRITE_AT))
+
+
+def _mark_triaged(s) -> Write:
+    case = store(s, ID)
+    return lambda: s.raw.mark_triaged(
+        case, triage_fields(), assignment(None), event("TRIAGED", WRITE_AT), tally(triaged=1)
+    )
+
+
+def _mark_related(s) -> Write:
+    case = store(s, ID)
+    match = DuplicateMatch(complaint_id="CMP-EARLIER", reason="text", detail="0.97")
+    return lambda: s.raw.mark_related(case, match, event("RELATED", WRITE_AT), tally(related=1))
+
+
+def _count_for_spikes(s) -> Write:
+    case = store(s, ID, category="payments")
+    return lambda: s.raw.count_for_spikes(case, "2026-03-05T10", at(WRITE_AT))
+
+
+def _start_investigation(s) -> Write:
+    case = store(s, ID, status=Status.TRIAGED)
+    return lambda: s.raw.start_investigation(case, evidence_items(3), event("INVESTIGATING", WRITE_AT))
+
+
+def _investigating_with_link(s) -> None:
+    store(s, ID, status=Status.INVESTIGATING)
+    s.raw.put_link(link("l1", ID), None, event("LINK_SENT", 1))
+
+
+def _put_link(s) -> Write:
+    _investigating_with_link(s)
+    new = link("l2", ID, level="lead", recipient_name="Lee Lead")
+    return lambda: s.raw.put_link(new, "l1", event("ESCALATED", WRITE_AT), tally(escalated=1))
+
+
+def _rebind_link(s) -> Write:
+    _investigating_with_link(s)
+    return lambda: s.raw.rebind_link("l1", "token-2", at(60 * 24 * 9), event("REMINDER", WRITE_AT))
+
+
+def _hand_on(s) -> Write:
+    _investigating_with_link(s)
+    s.raw.complete_link("l1", at(2), {"decision": "done"})
+    s.raw.keep_answer("l1")
+    return lambda: s.raw.hand_on("l1", event("ANSWER_HANDED_ON", WRITE_AT))
+
+
+def _record_findings(s) -> Write:
+    case = store(s, ID, status=Status.INVESTIGATING)
+    return lambda: s.raw.record_findings(
+        case, findings(), Status.AWAITING_APPROVAL, event("FINDINGS", WRITE_AT)
+    )
+
+
+def _awaiting(s):
+    return store(s, ID, status=Status.AWAITING_APPROVAL, findings=findings().model_dump(mode="json"))
+
+
+def _record_decision(s) -> Write:
+    case = _awaiting(s)
+    values = {"status": "RESOLVING", "remedy_ref": "PAY-1"}
+    return lambda: s.raw.record_decision(case, values, event("DECIDED", WRITE_AT), tally(decided=1))
+
+
+def _approve(s) -> Write:
+    case = _awaiting(s)
+    return lambda: s.raw.approve(case, event("APPROVED", WRITE_AT))
+
+
+def _reject(s) -> Write:
+    case = _awaiting(s)
+    return lambda: s.raw.reject(case, "Check again", event("REJECTED", WRITE_AT))
+
+
+def resolving(s):
+    """Triaged to inv-1 (one open case on the roster), then RESOLVING."""
+    s.raw.mark_triaged(store(s, ID), triage_fields(), assignment(None), event("TRIAGED", 1))
+    s.raw.record_decision(s.raw.get(ID)[0], {"status": "RESOLVING"}, event("APPROVED", 2))
+    return s.raw.get(ID)[0]
+
+
+def _close_case(s) -> Write:
+    case = resolving(s)
+    return lambda: s.raw.close_case(case, event("CLOSED", WRITE_AT), tally(closed=1), at(60 * 24 * 2000))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    prepare: Callable[[Any], Write]
+    has_event: bool = True
+
+
+SCENARIOS = [
+    Scenario("create", _create),
+    Scenario("mark_started", _mark_started),
+    Scenario("mark_acknowledged", _mark_acknowledged),
+    Scenario("mark_ack_withheld", _mark_ack_withheld),
+    Scenario("count_acknowledgement", _count_acknowledgement, has_event=False),
+    Scenario("mark_needs_attention", _mark_needs_attention),
+    Scenario("resume", _resume),
+    Scenario("mark_triaged", _mark_triaged),
+    Scenario("mark_related", _mark_related),
+    Scenario("count_for_spikes", _count_for_spikes, has_event=False),
+    Scenario("start_investigation", _start_investigation),
+    Scenario("put_link", _put_link),
+    Scenario("rebind_link", _rebind_link),
+    Scenario("hand_on", _hand_on),
+    Scenario("record_findings", _record_findings),
+    Scenario("record_decision", _record_decision),
+    Scenario("approve", _approve),
+    Scenario("reject", _reject),
+    Scenario("close_case", _close_case),
+]
