@@ -24,6 +24,7 @@ from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.ports import Email
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally
+from complaints.core.tasks import CustomerAnswer
 from complaints.intake.ports import Claim
 
 if TYPE_CHECKING:
@@ -550,31 +551,45 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
 
     def approve(self, case: Case, event: CaseEvent) -> None:
-        self.record_decision(case, {"status": Status.RESOLVING.value, "rejection_comment": None}, event)
+        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
+        self._update_case(case, values, event)  # the fake keeps no ops watch list to leave
 
     def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
         values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
-        self.record_decision(case, values, event)
+        self._update_case(case, values, event)  # the fake keeps no ops watch list to leave
 
-    def record_decision(
-        self,
-        case: Case,
-        values: dict[str, Any],
-        event: CaseEvent | None,
-        stats: Tally | None = None,
-        remove: tuple[str, ...] = (),
+    def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
+        values = {
+            "remedy_ref": reference,
+            "remedy_count": case.remedy_count + 1,
+            "remedy_applied_at": event.at,
+        }
+        self._update_case(case, values, event)
+
+    def await_confirmation(self, case: Case, at: datetime) -> None:
+        values = {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
+        self._update_case(case, values, None, at=at)
+
+    def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
+        self._update_case(case, _answer_values(answer), event)
+
+    def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
+        reopened = {"reopened": True, "findings": None, "remedy_ref": None, "status": "INVESTIGATING"}
+        self._update_case(case, _answer_values(answer) | reopened, event)
+
+    def record_final_response(self, case: Case, event: CaseEvent) -> None:
+        self._update_case(case, {"final_response_sent_at": event.at}, event)
+
+    def _update_case(
+        self, case: Case, values: dict[str, Any], event: CaseEvent | None, at: datetime | None = None
     ) -> None:
         stored = self._at_version(case)
-        at = event.at if event else datetime.now(UTC)
-        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED, and an attribute
-        # removed (Dynamo's REMOVE) reads back as the field's default.
-        item = {**stored.model_dump(), **values, "updated_at": at, "version": stored.version + 1}
-        for name in remove:
-            item.pop(name, None)
+        when = event.at if event else at or datetime.now(UTC)
+        # Through the model, as a stored item is read back: "CLOSED" becomes Status.CLOSED.
+        item = {**stored.model_dump(), **values, "updated_at": when, "version": stored.version + 1}
         self.cases[case.complaint_id] = Case.model_validate(item)
         if event is not None:
             self.events[case.complaint_id].append(event.model_copy(deep=True))
-        self._count(stats)
 
     def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
         """All or nothing, as the DynamoDB transaction: `fail_close` makes the next one fail first."""
@@ -644,6 +659,10 @@ class FakeCallbacks:
     def forget(self, token: str) -> None:
         """The task waiting on `token` is gone (timed out)."""
         self.gone.add(token)
+
+
+def _answer_values(answer: CustomerAnswer | None) -> dict[str, Any]:
+    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
 
 
 @dataclass

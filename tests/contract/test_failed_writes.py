@@ -11,6 +11,7 @@ import pytest
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
 from complaints.core.errors import ConflictError, TransientError
 from complaints.core.models import Status
+from complaints.core.tasks import CustomerAnswer
 from complaints.investigation.ports import InvestigationRepository
 from tests.contract.adapters.dynamo.writes import ID, WRITE_AT, resolving
 from tests.contract.support import (
@@ -102,7 +103,7 @@ def test_start_investigation_of_a_case_not_triaged(s: Subject) -> None:
 
 def test_close_case_of_a_stale_case(s: Subject) -> None:
     case = resolving(s)
-    s.raw.record_decision(case, {"csat_rating": 4}, event("RATED", 5))
+    s.raw.record_customer_answer(case, CustomerAnswer(resolved="yes", rating=4), event("RATED", 5))
     write = lambda: s.raw.close_case(case, event("CLOSED", WRITE_AT), tally(closed=1), at(60 * 24 * 2000))  # noqa: E731
     _unchanged(s, write, ConflictError)
 

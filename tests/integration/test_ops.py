@@ -12,7 +12,6 @@ import pytest
 
 from complaints.adapters.dynamo.base import stats_update
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
-from complaints.adapters.dynamo.keys import QUEUE_KEYS, WATCH_KEYS
 from complaints.adapters.ledger import LedgerTableAdapter
 from complaints.adapters.ops import OpsQueries
 from complaints.adapters.ses import SesMailer
@@ -229,9 +228,7 @@ def test_a_closed_case_leaves_the_queue(queued: Aws):
         "status": "CLOSED",
     }
     case, _ = repo.get("CMP-20261120-F5")
-    repo.record_decision(
-        case, {"status": Status.CLOSED.value, "closed_at": NOW}, None, remove=QUEUE_KEYS + WATCH_KEYS
-    )
+    repo.close_case(case, CaseEvent(at=NOW, type="CLOSED"), None, NOW + timedelta(days=2000))
 
     assert ids(ops(queued).queue()) == ["F2", "F3", "F4", "T1", "T2"]
     assert ids(ops(queued).queue(overdue=True)) == ["F4", "T2"]

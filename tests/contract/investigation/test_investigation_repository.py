@@ -3,8 +3,6 @@ DynamoInvestigationRepository pass the same cases (the link cases of tasklinks i
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
@@ -132,33 +130,6 @@ def record_findings_is_version_checked(s: Subject) -> None:
     with pytest.raises(ConflictError):  # stale: version 1
         s.repo.record_findings(case, findings(summary="Other"), Status.RESOLVING, event("FINDINGS", 2))
     assert s.repo.get(ID)[0].findings["summary"] == "Charged twice by the processor."
-
-
-@CONTRACT.case
-def record_decision_sets_and_removes_attributes_version_checked(s: Subject) -> None:
-    case = store(s, ID, status=Status.AWAITING_APPROVAL, rejection_comment="Too vague")
-    values = {"status": "RESOLVING", "remedy_ref": "PAY-1", "remedy_count": 1}
-    s.repo.record_decision(case, values, event("DECIDED", 1), tally(decided=1), remove=("rejection_comment",))
-    stored, events = s.repo.get(ID)
-    assert (stored.status, stored.remedy_ref, stored.remedy_count, stored.rejection_comment) == (
-        Status.RESOLVING,
-        "PAY-1",
-        1,
-        None,
-    )
-    assert (stored.version, stored.updated_at, events[-1].type) == (2, at(1), "DECIDED")
-    with pytest.raises(ConflictError):
-        s.repo.record_decision(case, {"remedy_ref": "PAY-2"}, None)
-    assert s.repo.get(ID)[0].remedy_ref == "PAY-1"
-
-
-@CONTRACT.case
-def record_decision_without_an_event_adds_none(s: Subject) -> None:
-    case = store(s, ID, status=Status.RESOLVING)
-    s.repo.record_decision(case, {"remedy_applied_at": at(5)}, None)
-    stored, events = s.repo.get(ID)
-    assert (stored.remedy_applied_at, stored.version, len(events)) == (at(5), 2, 1)
-    assert stored.updated_at - at(0) > timedelta(0)  # "now": a timestamp the caller did not give
 
 
 @pytest.mark.parametrize("case", CONTRACT.cases, ids=CONTRACT.ids())

@@ -10,12 +10,8 @@ import pytest
 from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
 from complaints.core.errors import ConflictError
 from complaints.core.models import Case, Status
-from complaints.core.tasks import LinkStatus
+from complaints.core.tasks import CustomerAnswer, LinkStatus
 from complaints.resolution.ports import ResolutionRepository
-from tests.contract.investigation.test_investigation_repository import (
-    record_decision_sets_and_removes_attributes_version_checked,
-    record_decision_without_an_event_adds_none,
-)
 from tests.contract.support import (
     CASE_TABLE,
     Contract,
@@ -35,10 +31,6 @@ CONTRACT = Contract(
     ResolutionRepository,
     FakeInvestigationRepository,
     lambda tables: DynamoInvestigationRepository(tables[CASE_TABLE]),
-    cases=[
-        record_decision_sets_and_removes_attributes_version_checked,
-        record_decision_without_an_event_adds_none,
-    ],
 )
 ID = "CMP-20260305-AAAAAA"
 ARCHIVE_UNTIL = at(60 * 24 * 365 * 6)
@@ -49,8 +41,86 @@ def resolving(s: Subject, complaint_id: str = ID, expected_open: int | None = No
     case = store(s, complaint_id)
     s.raw.mark_triaged(case, triage_fields(), assignment(expected_open), event("TRIAGED", 1))
     triaged = s.raw.get(complaint_id)[0]
-    s.raw.record_decision(triaged, {"status": "RESOLVING"}, event("APPROVED", 2))
+    s.raw.approve(triaged, event("APPROVED", 2))
     return s.raw.get(complaint_id)[0]
+
+
+@CONTRACT.case
+def record_remedy_counts_the_remedy_once_per_version(s: Subject) -> None:
+    case = resolving(s)
+    s.repo.record_remedy(case, "PAY-1", event("REMEDY_APPLIED", 3))
+    stored, events = s.repo.get(ID)
+    assert (stored.remedy_ref, stored.remedy_count, stored.remedy_applied_at) == ("PAY-1", 1, at(3))
+    assert (stored.version, stored.updated_at, events[-1].type) == (case.version + 1, at(3), "REMEDY_APPLIED")
+    with pytest.raises(ConflictError):  # a retried step with the case it read before
+        s.repo.record_remedy(case, "PAY-2", event("REMEDY_APPLIED", 4))
+    assert s.repo.get(ID)[0].remedy_ref == "PAY-1"
+
+
+@CONTRACT.case
+def await_confirmation_sets_the_status_and_adds_no_event(s: Subject) -> None:
+    case = resolving(s)
+    events_before = len(s.repo.get(ID)[1])
+    s.repo.await_confirmation(case, at(4))
+    stored, events = s.repo.get(ID)
+    assert (stored.status, stored.resolution_sent_at, stored.updated_at) == (
+        Status.AWAITING_CONFIRMATION,
+        at(4),
+        at(4),
+    )
+    assert len(events) == events_before
+    with pytest.raises(ConflictError):
+        s.repo.await_confirmation(case, at(5))
+
+
+@CONTRACT.case
+def record_customer_answer_keeps_the_rating_or_none(s: Subject) -> None:
+    case = resolving(s)
+    s.repo.record_customer_answer(case, None, event("NO_ANSWER", 6))
+    stored, events = s.repo.get(ID)
+    assert (stored.csat_rating, stored.customer_resolved, events[-1].type) == (None, None, "NO_ANSWER")
+    s.repo.record_customer_answer(
+        stored, CustomerAnswer(resolved="yes", rating=4), event("CUSTOMER_CONFIRMED", 7)
+    )
+    stored = s.repo.get(ID)[0]
+    assert (stored.csat_rating, stored.customer_resolved, stored.status) == (4, "yes", Status.RESOLVING)
+    with pytest.raises(ConflictError):
+        s.repo.record_customer_answer(case, None, event("NO_ANSWER", 8))
+
+
+@CONTRACT.case
+def reopen_sends_the_case_back_without_its_findings_and_remedy(s: Subject) -> None:
+    case = resolving(s)
+    s.repo.record_remedy(case, "PAY-1", event("REMEDY_APPLIED", 3))
+    case = s.repo.get(ID)[0]
+    s.repo.reopen(
+        case, CustomerAnswer(resolved="no", rating=2, comment="Still missing"), event("REOPENED", 6)
+    )
+    stored, events = s.repo.get(ID)
+    assert (stored.status, stored.reopened, stored.findings, stored.remedy_ref, stored.remedy_count) == (
+        Status.INVESTIGATING,
+        True,
+        None,
+        None,
+        1,
+    )
+    assert (stored.csat_rating, stored.customer_resolved, events[-1].type) == (2, "no", "REOPENED")
+    with pytest.raises(ConflictError):
+        s.repo.reopen(case, CustomerAnswer(resolved="no", rating=1), event("REOPENED", 7))
+
+
+@CONTRACT.case
+def record_final_response_keeps_when_it_was_sent(s: Subject) -> None:
+    case = resolving(s)
+    s.repo.record_final_response(case, event("FINAL_RESPONSE", 9))
+    stored, events = s.repo.get(ID)
+    assert (stored.final_response_sent_at, stored.updated_at, events[-1].type) == (
+        at(9),
+        at(9),
+        "FINAL_RESPONSE",
+    )
+    with pytest.raises(ConflictError):
+        s.repo.record_final_response(case, event("FINAL_RESPONSE", 10))
 
 
 @CONTRACT.case
@@ -106,7 +176,7 @@ def close_case_without_a_roster_counter_closes(s: Subject) -> None:
 @CONTRACT.case
 def close_case_of_a_stale_case_changes_nothing(s: Subject) -> None:
     case = resolving(s)
-    s.repo.record_decision(case, {"csat_rating": 5}, event("RATED", 5))
+    s.repo.record_customer_answer(case, CustomerAnswer(resolved="yes", rating=5), event("RATED", 5))
     with pytest.raises(ConflictError):
         s.repo.close_case(case, event("CLOSED", 10), tally(closed=1), ARCHIVE_UNTIL)
     stored = s.repo.get(ID)[0]

@@ -43,15 +43,6 @@ class InvestigationRepository(Protocol):
     def mark_notified(self, link_id: str, at: datetime) -> None:
         """The link's email went out for its current wait."""
 
-    def record_decision(
-        self,
-        case: Case,
-        values: dict[str, Any],
-        event: CaseEvent | None,
-        stats: Tally | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> None: ...
-
     def get_link(self, link_id: str) -> TaskLink | None: ...
 
     def complete_link(self, link_id: str, at: datetime, answer: dict[str, Any]) -> bool:

@@ -1,13 +1,13 @@
-"""After approval: the remedy through the ledger adapter, the customer's answer, and closure."""
+"""What resolution needs from storage: the customer's link, and each of its state changes as one write."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from complaints.core.models import Case, CaseEvent
 from complaints.core.stats import Tally
-from complaints.core.tasks import TaskLink
+from complaints.core.tasks import CustomerAnswer, TaskLink
 
 
 class ResolutionRepository(Protocol):
@@ -21,15 +21,21 @@ class ResolutionRepository(Protocol):
         self, link: TaskLink, supersede: str | None, event: CaseEvent, stats: Tally | None = None
     ) -> None: ...
 
-    def record_decision(
-        self,
-        case: Case,
-        values: dict[str, Any],
-        event: CaseEvent | None,
-        stats: Tally | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> None:
-        """Set case attributes (version-checked), with a timeline event if one is given."""
+    def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
+        """The remedy applied (its ledger reference, the case's n-th), with its event (version-checked)."""
+
+    def await_confirmation(self, case: Case, at: datetime) -> None:
+        """AWAITING_CONFIRMATION since `at`: the customer has the resolution (version-checked)."""
+
+    def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
+        """The customer's rating and answer (None: no answer in time), with its event (version-checked)."""
+
+    def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
+        """The customer's "no": their answer, and the case back to INVESTIGATING without its findings and
+        remedy, reopened (version-checked)."""
+
+    def record_final_response(self, case: Case, event: CaseEvent) -> None:
+        """The final response letter sent, at the event's time (version-checked)."""
 
     def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
         """CLOSED, its event and counters, the archive record and the investigator's release, atomically

@@ -76,11 +76,7 @@ class ResolutionService:
                 complaint_id, remedy_id, findings.remedy, findings.amount, findings.currency
             )
         event = CaseEvent(at=self._clock(), type="REMEDY_APPLIED", params={"remedy": findings.remedy})
-        self._repository.record_decision(
-            case,
-            {"remedy_ref": reference, "remedy_count": case.remedy_count + 1, "remedy_applied_at": event.at},
-            event,
-        )
+        self._repository.record_remedy(case, reference, event)
         return RemedyApplied(complaintId=complaint_id, reference=reference, answerSeconds=answer_seconds)
 
     def answer_wait_seconds(self) -> int:
@@ -106,9 +102,7 @@ class ResolutionService:
             self._repository.put_link(link, None, CaseEvent(at=now, type="RESOLUTION_SENT"))
         case = self._repository.get(complaint_id)[0]
         if link is not current or case.status != Status.AWAITING_CONFIRMATION:
-            self._repository.record_decision(
-                case, {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": now}, None
-            )
+            self._repository.await_confirmation(case, now)
         if link.notified_at is not None:
             return CustomerAsked(complaintId=complaint_id)
         findings = Findings.model_validate(case.findings or {})
@@ -141,24 +135,20 @@ class ResolutionService:
             recorded = next((e.type for e in reversed(events) if e.type in _OUTCOME_OF), "NO_ANSWER")
             return AnswerRecorded(complaintId=complaint_id, outcome=_OUTCOME_OF[recorded])
         now = self._clock()
-        if answer is None:
-            outcome, values, kind = "close", {}, "NO_ANSWER"
+        parsed = None if answer is None else CustomerAnswer.model_validate(answer)
+        if parsed is None:
+            outcome, kind = "close", "NO_ANSWER"
+        elif parsed.resolved == "yes":
+            outcome, kind = "close", "CUSTOMER_CONFIRMED"
+        elif not case.reopened:
+            outcome, kind = "reopen", "REOPENED"
         else:
-            parsed = CustomerAnswer.model_validate(answer)
-            values = {"csat_rating": parsed.rating, "customer_resolved": parsed.resolved}
-            if parsed.resolved == "yes":
-                outcome, kind = "close", "CUSTOMER_CONFIRMED"
-            elif not case.reopened:
-                outcome, kind = "reopen", "REOPENED"
-                values |= {
-                    "reopened": True,
-                    "findings": None,
-                    "remedy_ref": None,
-                    "status": Status.INVESTIGATING.value,
-                }
-            else:
-                outcome, kind = "final", "CUSTOMER_DISSATISFIED"
-        self._repository.record_decision(case, values, CaseEvent(at=now, type=kind))
+            outcome, kind = "final", "CUSTOMER_DISSATISFIED"
+        event = CaseEvent(at=now, type=kind)
+        if parsed is not None and outcome == "reopen":
+            self._repository.reopen(case, parsed, event)
+        else:
+            self._repository.record_customer_answer(case, parsed, event)
         return AnswerRecorded(complaintId=complaint_id, outcome=outcome)
 
     def send_final_response(self, complaint_id: str) -> FinalResponseSent:
@@ -180,11 +170,7 @@ class ResolutionService:
                 complaint_id=complaint_id,
             )
         )
-        self._repository.record_decision(
-            case,
-            {"final_response_sent_at": self._clock()},
-            CaseEvent(at=self._clock(), type="FINAL_RESPONSE"),
-        )
+        self._repository.record_final_response(case, CaseEvent(at=self._clock(), type="FINAL_RESPONSE"))
         return FinalResponseSent(complaintId=complaint_id)
 
     def close(self, complaint_id: str) -> Closed:

@@ -75,7 +75,7 @@ def test_every_multi_item_write_is_here() -> None:
                         "transact_write_items",
                         "self._transact(",
                         "self._update_with_event(",
-                        "record_decision(",
+                        "self._update_case(",
                     )
                 ):
                     transacting.add(name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from complaints.core.models import Status
+from complaints.core.tasks import CustomerAnswer
 from complaints.triage.rules import DuplicateMatch
 from tests.contract.support import (
     T0,
@@ -122,10 +123,31 @@ def _awaiting(s):
     return store(s, ID, status=Status.AWAITING_APPROVAL, findings=findings().model_dump(mode="json"))
 
 
-def _record_decision(s) -> Write:
-    case = _awaiting(s)
-    values = {"status": "RESOLVING", "remedy_ref": "PAY-1"}
-    return lambda: s.raw.record_decision(case, values, event("DECIDED", WRITE_AT), tally(decided=1))
+def _record_remedy(s) -> Write:
+    case = resolving(s)
+    return lambda: s.raw.record_remedy(case, "PAY-1", event("REMEDY_APPLIED", WRITE_AT))
+
+
+def _await_confirmation(s) -> Write:
+    case = resolving(s)
+    return lambda: s.raw.await_confirmation(case, at(WRITE_AT))
+
+
+def _record_customer_answer(s) -> Write:
+    case = resolving(s)
+    answer = CustomerAnswer(resolved="yes", rating=5)
+    return lambda: s.raw.record_customer_answer(case, answer, event("CUSTOMER_CONFIRMED", WRITE_AT))
+
+
+def _reopen(s) -> Write:
+    case = resolving(s)
+    answer = CustomerAnswer(resolved="no", rating=1)
+    return lambda: s.raw.reopen(case, answer, event("REOPENED", WRITE_AT))
+
+
+def _record_final_response(s) -> Write:
+    case = resolving(s)
+    return lambda: s.raw.record_final_response(case, event("FINAL_RESPONSE", WRITE_AT))
 
 
 def _approve(s) -> Write:
@@ -141,7 +163,7 @@ def _reject(s) -> Write:
 def resolving(s):
     """Triaged to inv-1 (one open case on the roster), then RESOLVING."""
     s.raw.mark_triaged(store(s, ID), triage_fields(), assignment(None), event("TRIAGED", 1))
-    s.raw.record_decision(s.raw.get(ID)[0], {"status": "RESOLVING"}, event("APPROVED", 2))
+    s.raw.approve(s.raw.get(ID)[0], event("APPROVED", 2))
     return s.raw.get(ID)[0]
 
 
@@ -173,7 +195,11 @@ SCENARIOS = [
     Scenario("rebind_link", _rebind_link),
     Scenario("hand_on", _hand_on),
     Scenario("record_findings", _record_findings),
-    Scenario("record_decision", _record_decision),
+    Scenario("record_remedy", _record_remedy),
+    Scenario("await_confirmation", _await_confirmation, has_event=False),
+    Scenario("record_customer_answer", _record_customer_answer),
+    Scenario("reopen", _reopen),
+    Scenario("record_final_response", _record_final_response),
     Scenario("approve", _approve),
     Scenario("reject", _reject),
     Scenario("close_case", _close_case),

@@ -30,7 +30,7 @@ from complaints.core.errors import ConflictError
 from complaints.core.evidence import EvidenceItem
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
-from complaints.core.tasks import Findings, TaskLink
+from complaints.core.tasks import CustomerAnswer, Findings, TaskLink
 
 
 class DynamoInvestigationRepository(DynamoTriageRepository):
@@ -230,29 +230,51 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
             ]
         )
 
-    def record_decision(
+    def approve(self, case: Case, event: CaseEvent) -> None:
+        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
+        self._update_case(case, values, event, remove=WATCH_KEYS)
+
+    def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
+        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
+        self._update_case(case, values, event, remove=WATCH_KEYS)
+
+    def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
+        values = {
+            "remedy_ref": reference,
+            "remedy_count": case.remedy_count + 1,
+            "remedy_applied_at": event.at,
+        }
+        self._update_case(case, values, event)
+
+    def await_confirmation(self, case: Case, at: datetime) -> None:
+        values = {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
+        self._update_case(case, values, None, at=at)
+
+    def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
+        self._update_case(case, _answer_values(answer), event)
+
+    def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
+        values = _answer_values(answer) | _REOPENED
+        self._update_case(case, values, event)
+
+    def record_final_response(self, case: Case, event: CaseEvent) -> None:
+        self._update_case(case, {"final_response_sent_at": event.at}, event)
+
+    def _update_case(
         self,
         case: Case,
         values: dict[str, Any],
         event: CaseEvent | None,
-        stats: Tally | None = None,
         remove: tuple[str, ...] = (),
+        at: datetime | None = None,
     ) -> None:
-        """Set case attributes and remove `remove` (version-checked), with a timeline event if one is
-        given and report counters if any, atomically."""
-        at = event.at if event else datetime.now(case.created_at.tzinfo)
-        items = [self._decision(case, values, at, remove)]
+        """Set case attributes and remove `remove` (version-checked), with its timeline event if there is
+        one, atomically."""
+        when = event.at if event else at or datetime.now(case.created_at.tzinfo)
+        items = [self._decision(case, values, when, remove)]
         if event is not None:
             items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
-        self._transact(items + self._stats(stats))
-
-    def approve(self, case: Case, event: CaseEvent) -> None:
-        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
-        self.record_decision(case, values, event, remove=WATCH_KEYS)
-
-    def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
-        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
-        self.record_decision(case, values, event, remove=WATCH_KEYS)
+        self._transact(items)
 
     def _decision(
         self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
@@ -339,3 +361,11 @@ class DynamoInvestigationRepository(DynamoTriageRepository):
         return {
             k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.items() if k not in ("pk", "sk")
         }
+
+
+# A case the customer said no to goes back to investigation without its findings and remedy.
+_REOPENED = {"reopened": True, "findings": None, "remedy_ref": None, "status": Status.INVESTIGATING.value}
+
+
+def _answer_values(answer: CustomerAnswer | None) -> dict[str, Any]:
+    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
