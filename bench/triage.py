@@ -57,7 +57,7 @@ from boto3.dynamodb.types import TypeSerializer
 from moto.moto_api._internal.models import moto_api_backend
 
 from bench.intake import GcWatch, free_port, summary
-from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.adapters.dynamo.repositories import DynamoTriageRepository
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids
 from complaints.core.models import AmountIn, Case, CaseEvent, CustomerIn, Status

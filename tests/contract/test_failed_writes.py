@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.core.errors import ConflictError, TransientError
 from complaints.core.models import Status
 from complaints.core.tasks import CustomerAnswer

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from complaints.adapters.dynamo.base import stats_update
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.adapters.ledger import LedgerTableAdapter
 from complaints.adapters.ops import OpsQueries
 from complaints.adapters.ses import SesMailer

@@ -315,7 +315,7 @@ def test_an_injected_fault_reaches_the_products_callbacks_as_its_domain_error(mo
     from botocore.config import Config
 
     from complaints.adapters.stepfunctions import StepFunctionsCallbacks
-    from complaints.core import tasks
+    from complaints.core import errors
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -327,7 +327,7 @@ def test_an_injected_fault_reaches_the_products_callbacks_as_its_domain_error(mo
         )
         moto_hooks.inject_fault("SendTaskSuccess", fault)
         try:
-            with pytest.raises(getattr(tasks, raised)):
+            with pytest.raises(getattr(errors, raised)):
                 StepFunctionsCallbacks(client).succeed("any-token", {"findings": {}})
         finally:
             moto_hooks.clear_faults()

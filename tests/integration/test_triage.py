@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.adapters.dynamo.repositories import DynamoTriageRepository
 from complaints.core.models import Status
 from complaints.core.rules import load_triage_policy
 from tests.cases import store_case

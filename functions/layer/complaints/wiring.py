@@ -11,9 +11,11 @@ from typing import Any, Protocol
 
 import boto3
 
-from complaints.adapters.dynamo.cases import DynamoCaseRepository
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
-from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.adapters.dynamo.repositories import (
+    DynamoCaseRepository,
+    DynamoInvestigationRepository,
+    DynamoTriageRepository,
+)
 from complaints.adapters.ledger import LedgerTableAdapter
 from complaints.adapters.ops import OpsQueries
 from complaints.adapters.ses import SesMailer

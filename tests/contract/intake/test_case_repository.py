@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.errors import CaseNotFound, ConflictError
 from complaints.core.models import Status
 from complaints.intake.ports import CaseRepository

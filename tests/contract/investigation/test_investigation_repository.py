@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.core.errors import ConflictError
 from complaints.core.models import Status
 from complaints.core.tasks import LinkStatus

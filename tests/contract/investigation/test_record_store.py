@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.investigation.ports import RecordStore
 from tests.contract.support import CASE_TABLE, Contract, Subject, make_subject
 from tests.contract.triage.test_triage_repository import (

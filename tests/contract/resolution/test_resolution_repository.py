@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.core.errors import ConflictError
 from complaints.core.models import Case, Status
 from complaints.core.tasks import CustomerAnswer, LinkStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.supervision.ports import SupervisionRepository
 from tests.contract.intake.test_case_repository import (
     get_of_an_unknown_case_raises_case_not_found,

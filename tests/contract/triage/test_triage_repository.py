@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from complaints.adapters.dynamo.triage import DynamoTriageRepository
+from complaints.adapters.dynamo.repositories import DynamoTriageRepository
 from complaints.core import ids
 from complaints.core.errors import ConflictError
 from complaints.core.models import CaseSummary, Status

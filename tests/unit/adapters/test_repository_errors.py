@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.core.errors import ComplaintsError, ConflictError, TransientError
 from complaints.core.models import CaseEvent
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.adapters.ses import SesMailer
 from complaints.core.errors import CaseNotFound, MailRejected, TransientError
 from complaints.core.models import ComplaintIn

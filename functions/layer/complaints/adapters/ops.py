@@ -18,7 +18,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from complaints.adapters.dynamo.base import aws_errors
-from complaints.adapters.dynamo.cases import DynamoCaseRepository
 from complaints.adapters.dynamo.keys import (
     STATS_PK,
     WATCH_ALERT,
@@ -27,6 +26,7 @@ from complaints.adapters.dynamo.keys import (
     queue_partition,
     stats_range,
 )
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.clock import utc_now
 from complaints.core.errors import CaseNotFound
 from complaints.ops.reports import Report, build_report

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from complaints.adapters.dynamo import cases, investigation, keys, triage
-from complaints.adapters.dynamo.investigation import DynamoInvestigationRepository
+from complaints.adapters.dynamo import base, cases, decisions, evidence, keys, links, spikes, triage
+from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
 from complaints.core.errors import ComplaintsError, ConflictError, TransientError
 from complaints.core.models import Status
 from infra import moto_hooks
@@ -61,7 +61,7 @@ def _fails_with(write, expected: Any) -> None:
 def test_every_multi_item_write_is_here() -> None:
     """A new multi-item write in the adapters needs its scenario (writes.py) to be tested here."""
     transacting = {"hand_on", "rebind_link"}  # through _update_link
-    for module in (cases, triage, investigation):
+    for module in (base, cases, triage, spikes, evidence, links, decisions):
         for klass in (
             m for _, m in inspect.getmembers(module, inspect.isclass) if m.__module__ == module.__name__
         ):

@@ -12,8 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from complaints.adapters.dynamo.keys import stats_key
-from complaints.core.errors import ComplaintsError, ConflictError, TransientError
+from complaints.adapters.dynamo.keys import (
+    CASE_SK,
+    EVENT_PREFIX,
+    _case_key,
+    _event_item,
+    case_partition,
+    stats_key,
+)
+from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
+from complaints.core.models import Case, CaseEvent
 from complaints.core.stats import Tally
 
 if TYPE_CHECKING:
@@ -99,3 +107,68 @@ def _cancellation_codes(error: BaseException | None) -> list[str]:
         return []
     reasons = error.response.get("CancellationReasons") or []
     return [reason.get("Code", "None") for reason in reasons]
+
+
+class DynamoStore:
+    """What every store on the table shares: the table, conditional puts and transactions as domain
+    errors, a version-checked update with its event, and the case with its timeline (every port reads it)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+        self._client = table.meta.client
+
+    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict:
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        try:
+            with aws_errors():
+                self._client.transact_write_items(TransactItems=items)
+        except ComplaintsError as error:
+            reasons = _cancellation_codes(error.__cause__)
+            if "ConditionalCheckFailed" in reasons:
+                raise ConflictError("the case or a counter changed") from error
+            raise
+
+    def _update_with_event(
+        self, complaint_id: str, update: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> bool:
+        """Apply one conditional update and append its timeline event (and add its report counters),
+        atomically. False when the condition fails (the change was made before)."""
+        items = [
+            {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
+            self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+        ]
+        if stats is not None:
+            items.append(stats_update(self._table.name, stats))
+        try:
+            with aws_errors():
+                self._client.transact_write_items(TransactItems=items)
+        except ComplaintsError as error:
+            if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": case_partition(complaint_id)},
+            "ConsistentRead": True,
+        }
+        with aws_errors():
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        cases = [item for item in items if item["sk"] == CASE_SK]
+        if not cases:
+            raise CaseNotFound(complaint_id)
+        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith(EVENT_PREFIX)]
+        return Case.model_validate(cases[0]), events

@@ -1,45 +1,37 @@
-"""The case store on DynamoDB: a case and its timeline, its intake claims, acknowledgement counters,
-NEEDS_ATTENTION and resume (keys: keys.py)."""
+"""The case store on DynamoDB (keys: keys.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from complaints.adapters.dynamo.base import _cancellation_codes, aws_errors, dynamo_value, stats_update
+from complaints.adapters.dynamo.base import (
+    DynamoStore,
+    _cancellation_codes,
+    aws_errors,
+    dynamo_value,
+    stats_update,
+)
 from complaints.adapters.dynamo.keys import (
-    CASE_SK,
-    EVENT_PREFIX,
     UNSTARTED,
     WATCH_ATTENTION,
     _case_key,
     _event_item,
     _iso,
-    case_partition,
     claim_key,
     complaint_id_of,
     customer_partition,
     mail_counter_key,
 )
 from complaints.core import ids
-from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, TransientError
+from complaints.core.errors import ComplaintsError, ConflictError, TransientError
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
 from complaints.intake.ports import Claim
 
 
-class DynamoCaseRepository:
-    """CaseRepository on one DynamoDB table (a boto3 Table resource)."""
-
-    def __init__(self, table: Any):
-        self._table = table
-        self._client = table.meta.client
-
-    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> dict:
-        put: dict[str, Any] = {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}
-        if values:
-            put["ExpressionAttributeValues"] = values
-        return {"Put": put}
+class CaseStore(DynamoStore):
+    """The case aggregate from intake to supervision: the case with its claims, the acknowledgement's
+    hourly counter, its workflow execution, NEEDS_ATTENTION and resume."""
 
     def create(
         self, case: Case, event: CaseEvent, claim: Claim, now: datetime, stats: Tally | None = None
@@ -101,46 +93,6 @@ class DynamoCaseRepository:
             request_fingerprint=item["requestFingerprint"],
             expires_at=item["expiresAt"],
         )
-
-    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": case_partition(complaint_id)},
-            "ConsistentRead": True,
-        }
-        with aws_errors():
-            while True:
-                page = self._table.query(**kwargs)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        cases = [item for item in items if item["sk"] == CASE_SK]
-        if not cases:
-            raise CaseNotFound(complaint_id)
-        events = [CaseEvent.model_validate(item) for item in items if item["sk"].startswith(EVENT_PREFIX)]
-        return Case.model_validate(cases[0]), events
-
-    def _update_with_event(
-        self, complaint_id: str, update: dict[str, Any], event: CaseEvent, stats: Tally | None = None
-    ) -> bool:
-        """Apply one conditional update and append its timeline event (and add its report counters),
-        atomically. False when the condition fails (the change was made before)."""
-        items = [
-            {"Update": {"TableName": self._table.name, "Key": _case_key(complaint_id), **update}},
-            self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
-        ]
-        if stats is not None:
-            items.append(stats_update(self._table.name, stats))
-        try:
-            with aws_errors():
-                self._client.transact_write_items(TransactItems=items)
-        except ComplaintsError as error:
-            if _cancellation_codes(error.__cause__)[:1] == ["ConditionalCheckFailed"]:
-                return False
-            raise
-        return True
 
     def mark_started(self, complaint_id: str, execution_arn: str, event: CaseEvent) -> bool:
         return self._update_with_event(

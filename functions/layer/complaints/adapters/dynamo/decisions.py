@@ -1,0 +1,183 @@
+"""The case's decisions after triage on DynamoDB (keys: keys.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from complaints.adapters.dynamo.base import (
+    DynamoStore,
+    _set_clause,
+    aws_errors,
+    dynamo_value,
+)
+from complaints.adapters.dynamo.keys import (
+    QUEUE_KEYS,
+    WATCH_KEYS,
+    _case_key,
+    _event_item,
+    _iso,
+    archive_key,
+    roster_key,
+)
+from complaints.core.models import Case, CaseEvent, Status
+from complaints.core.stats import Tally
+from complaints.core.tasks import CustomerAnswer, Findings
+
+
+class DecisionStore(DynamoStore):
+    """The case's state changes after triage: findings, approval, remedy, the customer's answer, the final
+    response and closure, each one version-checked transaction with its event."""
+
+    def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None:
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": _case_key(case.complaint_id),
+                        "UpdateExpression": "SET findings = :findings, #status = :status, updated_at = :at, "
+                        "version = version + :one",
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":findings": dynamo_value(findings.model_dump(mode="json")),
+                            ":status": status.value,
+                            ":at": _iso(event.at),
+                            ":one": 1,
+                            ":version": case.version,
+                        },
+                    }
+                },
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def approve(self, case: Case, event: CaseEvent) -> None:
+        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
+        self._update_case(case, values, event, remove=WATCH_KEYS)
+
+    def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
+        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
+        self._update_case(case, values, event, remove=WATCH_KEYS)
+
+    def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
+        values = {
+            "remedy_ref": reference,
+            "remedy_count": case.remedy_count + 1,
+            "remedy_applied_at": event.at,
+        }
+        self._update_case(case, values, event)
+
+    def await_confirmation(self, case: Case, at: datetime) -> None:
+        values = {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
+        self._update_case(case, values, None, at=at)
+
+    def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
+        self._update_case(case, _answer_values(answer), event)
+
+    def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
+        values = _answer_values(answer) | _REOPENED
+        self._update_case(case, values, event)
+
+    def record_final_response(self, case: Case, event: CaseEvent) -> None:
+        self._update_case(case, {"final_response_sent_at": event.at}, event)
+
+    def _update_case(
+        self,
+        case: Case,
+        values: dict[str, Any],
+        event: CaseEvent | None,
+        remove: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Set case attributes and remove `remove` (version-checked), with its timeline event if there is
+        one, atomically."""
+        when = event.at if event else at or datetime.now(case.created_at.tzinfo)
+        items = [self._decision(case, values, when, remove)]
+        if event is not None:
+            items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
+        self._transact(items)
+
+    def _decision(
+        self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The version-checked update of a case's attributes, as a transaction item."""
+        expression, names, placeholders = _set_clause({**values, "updated_at": _iso(at)})
+        placeholders.update({":one": 1, ":version": case.version})
+        removal = f" REMOVE {', '.join(remove)}" if remove else ""
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(case.complaint_id),
+                "UpdateExpression": f"{expression}, version = version + :one{removal}",
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": placeholders,
+            }
+        }
+
+    def close_case(self, case: Case, event: CaseEvent, stats: Tally | None, archive_until: datetime) -> None:
+        """CLOSED (version-checked; out of its work queue and off the watch list), its timeline event, its
+        report counters, the archive record (the closed case, kept until `archive_until`; the table's TTL
+        removes it) and one fewer open case for its investigator, in one transaction: a retried step finds
+        all of it done, or none of it."""
+        closed = case.model_copy(
+            update={
+                "status": Status.CLOSED,
+                "closed_at": event.at,
+                "updated_at": event.at,
+                "version": case.version + 1,
+            }
+        )
+        archive = {
+            **archive_key(case.complaint_id),
+            "kind": "archive",
+            "case": dynamo_value(closed.model_dump(mode="json", exclude_none=True)),
+            "archivedAt": _iso(event.at),
+            "ttl": int(archive_until.timestamp()),
+        }
+        items = [
+            self._decision(
+                case,
+                {"status": Status.CLOSED.value, "closed_at": event.at},
+                event.at,
+                QUEUE_KEYS + WATCH_KEYS,
+            ),
+            self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+            {"Put": {"TableName": self._table.name, "Item": archive}},
+            *self._release(case),
+            *self._stats(stats),
+        ]
+        self._transact(items)
+
+    def _release(self, case: Case) -> list[dict[str, Any]]:
+        """One fewer open case on the investigator's roster counter, if there is one to take away (a case
+        routed before counting began has none); its condition fails the transaction if another close
+        took the last one meanwhile (ConflictError: the step reads again)."""
+        if not case.department or not case.assignee:
+            return []
+        key = roster_key(case.department, case.assignee)
+        with aws_errors():
+            counter = self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        if int(counter.get("open_cases", 0)) <= 0:
+            return []
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": key,
+                    "UpdateExpression": "ADD open_cases :minus",
+                    "ConditionExpression": "open_cases > :zero",
+                    "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
+                }
+            }
+        ]
+
+
+# A case the customer said no to goes back to investigation without its findings and remedy.
+_REOPENED = {"reopened": True, "findings": None, "remedy_ref": None, "status": Status.INVESTIGATING.value}
+
+
+def _answer_values(answer: CustomerAnswer | None) -> dict[str, Any]:
+    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
