@@ -142,11 +142,6 @@ def _wrap(label: str, parts: list[str], width: int = 104) -> list[str]:
     return lines
 
 
-def _per_query_ms(size: dict[str, Any]) -> float:
-    queries = [row for row in size["reads"].values() if row["op"] == "dynamodb.Query"]
-    return 1000 * sum(row["seconds"] for row in queries) / sum(row["calls"] for row in queries)
-
-
 def _triage_timing(result: dict[str, Any]) -> list[str]:
     timing, cold = result["handler_time"], result["cold_start_s"]
     handlers = timing["handlers"]
@@ -537,19 +532,20 @@ def burst_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+TABLES = {
+    "imports": imports_table,
+    "intake": intake_table,
+    "triage": triage_table,
+    "paths": paths_table,
+    "ops": ops_table,
+    "burst": burst_table,
+}
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
-    if "imports" in results:
-        lines += imports_table(results["imports"])
-    if "intake" in results:
-        lines += intake_table(results["intake"])
-    if "triage" in results:
-        lines += triage_table(results["triage"])
-    if "paths" in results:
-        lines += paths_table(results["paths"])
-    if "ops" in results:
-        lines += ops_table(results["ops"])
-    if "burst" in results:
-        lines += burst_table(results["burst"])
+    for section, table in TABLES.items():
+        if section in results:
+            lines += table(results[section])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)
