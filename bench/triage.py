@@ -56,11 +56,11 @@ from bench.meter import Call, GcWatch, Meter, summary
 from complaints.adapters.dynamo.triage import DynamoTriageRepository
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids
-from complaints.core.models import AmountIn, Case, CaseEvent, CustomerIn, Status
+from complaints.core.models import AmountIn
 from complaints.core.rules import load_triage_policy
-from complaints.intake.ports import Claim
 from complaints.triage.rules import hour_bucket
 from infra import moto_hooks
+from tests.support.cases import store_case
 
 Progress = Callable[[str], None]
 TRIAGE, SPIKES = "TriageFunction", "SpikeWatchFunction"
@@ -131,33 +131,12 @@ class TriageBench:
     # -------------------------------------------------------- cases
     def create_case(self, at: datetime, email: str, text: str, amount: str | None, reference: str) -> str:
         """A RECEIVED case, its RECEIVED event and its claim, as intake stores them (one transaction)."""
-        assert self.repository is not None
         self._n += 1
         complaint_id = ids.new_complaint_id(at)
-        code = ids.new_access_code()
-        case = Case(
-            complaint_id=complaint_id,
-            status=Status.RECEIVED,
-            created_at=at,
-            updated_at=at,
-            channel="api",
-            locale="en",
-            customer=CustomerIn(email=email),
-            description=text,
-            references={"orderId": reference},
-            amount=AmountIn(value=Decimal(amount), currency="EUR") if amount else None,
-            access_code_hash=ids.hash_access_code(code),
-            response_due_at=at + timedelta(weeks=8),
+        money = AmountIn(value=Decimal(amount), currency="EUR") if amount else None
+        store_case(
+            self.repository, complaint_id, at, email, text, references={"orderId": reference}, amount=money
         )
-        claim = Claim(
-            key=secrets.token_hex(32),
-            complaint_id=complaint_id,
-            access_code=code,
-            request_fingerprint=secrets.token_hex(32),
-            expires_at=at + timedelta(minutes=10),
-        )
-        if self.repository.create(case, CaseEvent(at=at, type="RECEIVED"), claim, at) is not None:
-            raise SystemExit("bench: a fresh claim key was taken")
         return complaint_id
 
     def invoke(self, function: str, complaint_id: str) -> tuple[float, list[Call], dict[str, Any]]:
