@@ -424,10 +424,9 @@ def ops_table(result: dict[str, Any]) -> list[str]:
         reads = "".join(f"{r['items_read']:>8,}" for r in rows)
         returned = "".join(f"{r['returned']:>8,}" for r in rows)
         times = "".join(f"{r['median_ms']:>8.0f}" for r in rows)
-        bound = f"{row['bound']:,}" if row["bound"] is not None else "none"
         calls = sum(row["calls"].values())
         ratio = _ratio(row["items_read"], rows[-1]["items_read"])
-        lines.append(f"  {name:<33}{calls:>7}{reads}{ratio:>7}{returned}{bound:>7}{times}")
+        lines.append(f"  {name:<33}{calls:>7}{reads}{ratio:>7}{returned}{row['bound']:>7,}{times}")
     facts = (
         ("items in the table", lambda size: size["table_items"]["total"]),
         ("open cases (in the work queues)", lambda size: size["expected"]["open_cases"]),
@@ -467,18 +466,16 @@ def ops_table(result: dict[str, Any]) -> list[str]:
         f"    {reads(queue)}; it returns what it reads ({returned:,} at {last['complaints']:,}).",
     ]
     overdue = "queue, overdue, all departments"
-    if overdue in first["queries"]:
-        rows = [size["queries"][overdue] for size in sizes]
-        lines += [
-            f"  {overdue}: the overdue key range of each priority (gsi3sk BETWEEN <p># AND <p>#<now>),",
-            f"    at most {limit} a department: overdue cases and no other ({reads(overdue)}).",
-        ]
-        for size, row in zip(sizes, rows, strict=True):
-            if row["overdue_missed"]:
-                lines.append(
-                    f"  NOTE: at {size['complaints']:,}, {row['overdue_missed']} overdue cases lie outside "
-                    "the overdue key range (gsi3sk BETWEEN <p># AND <p>#<now>)."
-                )
+    lines += [
+        f"  {overdue}: the overdue key range of each priority (gsi3sk BETWEEN <p># AND <p>#<now>),",
+        f"    at most {limit} a department: overdue cases and no other ({reads(overdue)}).",
+        *(
+            f"  NOTE: at {size['complaints']:,}, {size['queries'][overdue]['overdue_missed']} overdue cases "
+            "lie outside the overdue key range (gsi3sk BETWEEN <p># AND <p>#<now>)."
+            for size in sizes
+            if size["queries"][overdue]["overdue_missed"]
+        ),
+    ]
     for name, row in first["queries"].items():
         if name.startswith("report") or name in (queue, overdue):
             continue
