@@ -10,9 +10,9 @@ newest first) and hour counters, put straight into moto's backend. All but the n
 The burst. A separate process (the stack's own process has the GIL to share with nobody but the stack)
 sends `requests` POST /complaints over HTTP at once from as many threads, released together; `duplicates`
 of them repeat the body of another one (the same customer and text: the same case, exactly once).
-A quarter of the customers have history. Then every distinct case is followed (GetItem of its case item,
-every half second) until it waits for its investigator (its investigation link is set) or needs
-attention; the run fails if any case is neither after `settle` seconds.
+A quarter of the customers have history. Then every distinct case is followed (read with the product's
+DynamoCaseRepository.get, every half second) until it waits for its investigator (its investigation
+link is set) or needs attention; the run fails if any case is neither after `settle` seconds.
 
 Reported: the intake answers (status, latency p50/p90/max), the time from the first POST to the last case
 at the investigator's wait, the sustained rate (cases at their investigator's wait / that time), cases
