@@ -47,6 +47,7 @@ from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE, QUEUE_KEYS, WATCH_KE
 from complaints.core import ids
 from complaints.core.models import Status
 from complaints.triage.rules import hour_bucket
+from infra.stack import EmbeddedStack
 
 Progress = Callable[[str], None]
 RATE_PER_HOUR = 40
@@ -128,16 +129,13 @@ class Model:
 
 
 class BurstBench:
-    def __init__(self, progress: Progress):
+    def __init__(self, stack: EmbeddedStack, progress: Progress):
         self.progress = progress
-        self.stack, _ = fixtures.embedded_stack(time_scale=1)
+        self.stack = stack
         self.table_name = next(iter(self.stack.template.tables))
         self.table = boto3.resource("dynamodb").Table(self.table_name)  # the stack's endpoint, set by now
         self.cases = DynamoCaseRepository(self.table)
         self.models: list[Model] = []
-
-    def close(self) -> None:
-        self.stack.stop(grace=1)
 
     # -------------------------------------------------------- following cases
     def follow(self, complaint_ids: list[str], settle: float) -> dict[str, tuple[str, float, str]]:
@@ -304,11 +302,9 @@ class BurstBench:
 def run(
     history: int, requests: int, duplicates: int, progress: Progress, settle: float = 600
 ) -> dict[str, Any]:
-    bench = BurstBench(progress)
-    try:
+    with fixtures.embedded_stack(time_scale=1) as (stack, _):
+        bench = BurstBench(stack, progress)
         bench.make_models()
         seeded = bench.seed(history)
         result = bench.burst(requests, duplicates, settle)
-    finally:
-        bench.close()
     return {"history": seeded, **result}

@@ -21,15 +21,24 @@ from infra.template import ACCOUNT
 from tests.support.driver import free_port
 
 
-def embedded_stack(time_scale: float) -> tuple[EmbeddedStack, float]:
+@contextmanager
+def embedded_stack(time_scale: float, meter: Any = None) -> Iterator[tuple[EmbeddedStack, float]]:
     """An EmbeddedStack on fresh ports, started after moto's process-wide state is reset (moto keeps its
-    backends in the process: an earlier stack's table and state machine would still be there); the
-    seconds its start took."""
+    backends in the process: an earlier stack's table and state machine would still be there), and the
+    seconds its start took. `meter` watches the functions' own sessions from before their first
+    invocation (a cold start makes the function's clients). Stopped on the way out, the heap unfrozen."""
     moto_api_backend.reset()
     stack = EmbeddedStack(StackConfig(port=free_port(), aws_port=free_port(), time_scale=time_scale))
     started = time.perf_counter()
     stack.start()
-    return stack, time.perf_counter() - started
+    startup = time.perf_counter() - started
+    if meter is not None:
+        meter.watch_functions(stack)
+    try:
+        yield stack, startup
+    finally:
+        stack.stop(grace=1)
+        gc.unfreeze()
 
 
 # ---------------------------------------------------------------- items

@@ -151,6 +151,7 @@ class IntakeBench:
         self.replay: Replay | None = None
         self.bare_lost_races = 0
         self._table: Any = None
+        self.sfn: Any = None
         self.cold_start_s: float | None = None
         self.verification: dict[str, Any] = {}
 
@@ -166,7 +167,7 @@ class IntakeBench:
         return f"arn:aws:states:{self.stack.config.region}:123456789012:stateMachine:{machine.name}"
 
     def _executions(self, status: str) -> int:
-        pages = self.stack.client("stepfunctions").get_paginator("list_executions")
+        pages = self.sfn.get_paginator("list_executions")
         return sum(
             len(page["executions"])
             for page in pages.paginate(stateMachineArn=self._machine_arn(), statusFilter=status)
@@ -174,8 +175,7 @@ class IntakeBench:
 
     def _waiting_for_a_person(self, execution_arn: str) -> bool:
         """The execution has reached its first human wait (a callback task submitted): no more work."""
-        sfn = self.stack.client("stepfunctions")
-        events = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=3)[
+        events = self.sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=3)[
             "events"
         ]
         return any(event["type"] == "TaskSubmitted" for event in events)
@@ -183,10 +183,9 @@ class IntakeBench:
     def _drain(self, timeout: float = 90.0) -> float:
         """Let every execution run until it waits for the investigator, then stop it (untimed), so no
         workflow work or timer of one block competes with the next."""
-        sfn = self.stack.client("stepfunctions")
         start = time.perf_counter()
         while True:
-            running = sfn.list_executions(
+            running = self.sfn.list_executions(
                 stateMachineArn=self._machine_arn(), statusFilter="RUNNING", maxResults=1000
             )
             arns = [e["executionArn"] for e in running["executions"]]
@@ -194,7 +193,7 @@ class IntakeBench:
                 break
             for arn in arns:
                 if arn not in self.stopped and self._waiting_for_a_person(arn):
-                    sfn.stop_execution(executionArn=arn, cause="bench: reached the investigator's wait")
+                    self.sfn.stop_execution(executionArn=arn, cause="bench: reached the investigator's wait")
                     self.stopped.add(arn)
             if time.perf_counter() - start > timeout:
                 raise SystemExit(f"bench: state machine executions still running after {timeout:.0f} s")
@@ -336,11 +335,10 @@ class IntakeBench:
 
     def run(self, requests: int, workflow_requests: int, block: int) -> dict[str, Any]:
         self.progress("intake: starting the embedded stack")
-        self.stack, startup = fixtures.embedded_stack(time_scale=3600)
-        self.calls.watch_functions(self.stack)  # before the first invoke: the cold start makes the clients
-        self._table = boto3.resource("dynamodb").Table(next(iter(self.stack.template.tables)))
-        try:
-            sfn = self.stack.client("stepfunctions")
+        with fixtures.embedded_stack(3600, self.calls) as (self.stack, startup):
+            self._table = boto3.resource("dynamodb").Table(next(iter(self.stack.template.tables)))
+            # One client, made now: making one reads os.environ, which cold starts in other threads change.
+            self.sfn = sfn = self.stack.client("stepfunctions")
             machine = sfn.describe_state_machine(stateMachineArn=self._machine_arn())
             # Isolated: StartExecution goes to moto's plain backend, which records and runs nothing.
             self._set_execution(False)
@@ -368,10 +366,7 @@ class IntakeBench:
                 self.stack.runtimes["AcknowledgeFunction"].invocations - acknowledged_before
             )
             workflow["acknowledge_cold_starts"] = self.stack.runtimes["AcknowledgeFunction"].cold_starts
-        finally:
-            self.stack.stop()
-            self.gc.close()
-            gc.unfreeze()
+        self.gc.close()
         return {
             "method": "direct FunctionRuntime.invoke of IntakeApiFunction with REST proxy events, one "
             "request at a time; bare = the handler's captured AWS calls replayed with fresh ids through "

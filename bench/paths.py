@@ -215,20 +215,15 @@ class PathsBench:
         self.progress = progress
         self.meter = Meter()
 
-    def _stack(self, time_scale: float) -> tuple[EmbeddedStack, Users]:
-        stack, _ = fixtures.embedded_stack(time_scale)
-        # Before the first invocation: its cold start makes the clients. The bench's own reads go through
-        # the default session, which is not watched.
-        self.meter.watch_functions(stack).invocations(stack)
-        return stack, Users(stack)
-
     def _invocations(self, stack: EmbeddedStack) -> dict[str, int]:
         return {n: r.invocations for n, r in stack.runtimes.items() if not r.spec.schedule_seconds}
 
     def run_paths(self) -> list[dict[str, Any]]:
-        stack, users = self._stack(PATHS_TIME_SCALE)
         rows = []
-        try:
+        # The functions' sessions are metered; the bench's own reads go through the default session.
+        with fixtures.embedded_stack(PATHS_TIME_SCALE, self.meter) as (stack, _):
+            self.meter.invocations(stack)
+            users = Users(stack)
             users.ended(users.path_explanation())  # warm-up: cold starts out of the figures
             time.sleep(0.5)
             self.meter.take()
@@ -265,8 +260,6 @@ class PathsBench:
                 }
                 row["cost_per_1000_usd"] = cost_per_1000(row)
                 rows.append(row)
-        finally:
-            stack.stop()
         return rows
 
     def run(self) -> dict[str, Any]:
@@ -274,14 +267,12 @@ class PathsBench:
         waits = []
         for scale in (FAST_SCALE, SLOW_SCALE):
             self.progress(f"paths: customer never answers, TIME_SCALE {scale:g}")
-            stack, users = self._stack(scale)
-            users.poll = 0.1
-            try:
+            with fixtures.embedded_stack(scale, self.meter) as (stack, _):
+                self.meter.invocations(stack)
+                users = Users(stack, poll=0.1)
                 result = users.path_no_answer()
                 entered = users.entered(result["complaint"])
                 clocks = users.clocks(result["complaint"])
-            finally:
-                stack.stop()
             self.meter.take()
             self.meter.take_invocations()
             waits.append(

@@ -409,19 +409,14 @@ class TriageBench:
         self, complaints: int, block: int, sizes: list[int], fresh: int, full_copies: bool
     ) -> dict[str, Any]:
         self.progress("triage: starting a second embedded stack (moto state reset)")
-        self.stack, startup = fixtures.embedded_stack(time_scale=1)
-        self.calls.watch_functions(self.stack)  # before the first invoke: the cold start makes the clients
-        self.table_name = next(iter(self.stack.template.tables))
-        self.table = boto3.resource("dynamodb").Table(self.table_name)  # after start(): the endpoint
-        self.repository = DynamoTriageRepository(self.table)
-        try:
+        with fixtures.embedded_stack(1, self.calls) as (self.stack, startup):
+            self.table_name = next(iter(self.stack.template.tables))
+            self.table = boto3.resource("dynamodb").Table(self.table_name)  # after start(): the endpoint
+            self.repository = DynamoTriageRepository(self.table)
             cold = self.warm_up()
             timing = self.handler_time(complaints, block)
             size = self.table_size(sizes, fresh, full_copies)
-        finally:
-            self.stack.stop()
-            self.gc.close()
-            gc.unfreeze()
+        self.gc.close()
         return {
             "method": "direct FunctionRuntime.invoke of TriageFunction then SpikeWatchFunction on RECEIVED "
             "cases created with DynamoCaseRepository.create; AWS calls by botocore hooks on this thread",
