@@ -1,7 +1,7 @@
 """What the sections set up: an embedded stack on free ports, and the table's items, put in directly.
 
 Items are written the way the product stores them: copies of the items its own code wrote (`clone`,
-`naming`), or, for the counters it only ever adds to, the few keys below."""
+`naming`), or, for the counters it only ever adds to, at the keys its keys module builds."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import moto.dynamodb.models.dynamo_type as moto_types
 from boto3.dynamodb.types import TypeSerializer
 from moto.moto_api._internal.models import moto_api_backend
 
+from complaints.adapters.dynamo import keys
 from infra.stack import EmbeddedStack, StackConfig
 from infra.template import ACCOUNT
 from tests.support.driver import free_port
@@ -82,24 +83,22 @@ def naming(table: Any, complaint_id: str) -> list[dict[str, Any]]:
 
 
 def empty(table: Any) -> int:
-    keys = scan(table, ProjectionExpression="pk, sk")
+    found = scan(table, ProjectionExpression="pk, sk")
     with table.batch_writer() as batch:
-        for key in keys:
+        for key in found:
             batch.delete_item(Key=key)
-    return len(keys)
+    return len(found)
 
 
 def spike_counter(category: str, hour: str, complaints: int, **more: Any) -> dict[str, Any]:
     """An hour's complaints of a category, as SpikeWatch's ADDs leave them."""
-    key = {"pk": f"SPIKE#{category}", "sk": f"HOUR#{hour}"}
-    return {**key, "kind": "spike_counter", "complaints": complaints, **more}
+    return {**keys.spike_hour_key(category, hour), "kind": "spike_counter", "complaints": complaints, **more}
 
 
 def roster_counter(department: str, investigator: str, open_cases: int, at: str) -> dict[str, Any]:
     """An investigator's open cases, as triage's ADDs leave them."""
     return {
-        "pk": f"ROSTER#{department}",
-        "sk": f"INV#{investigator}",
+        **keys.roster_key(department, investigator),
         "kind": "roster",
         "open_cases": open_cases,
         "last_assigned_at": at,

@@ -59,8 +59,8 @@ from moto import mock_aws
 
 from bench import fixtures
 from bench.meter import Meter
+from complaints.adapters.dynamo import keys
 from complaints.adapters.dynamo.base import dynamo_value, stats_update
-from complaints.adapters.dynamo.keys import WATCH_APPROVAL
 from complaints.adapters.ops import OpsQueries
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids, stats
@@ -245,10 +245,10 @@ class OpsBench:
             closed_at=closed,
         )
         item = {
-            "pk": f"CASE#{complaint_id}",
-            "sk": "CASE",
+            "pk": keys.case_partition(complaint_id),
+            "sk": keys.CASE_SK,
             "kind": "case",
-            "gsi2pk": f"CUSTOMER#{ids.customer_key(email)}",
+            "gsi2pk": keys.customer_partition(ids.customer_key(email)),
             "gsi2sk": created.isoformat(),
             **_stored(case),
             # As mark_triaged writes them (isoformat, in the policy calendar's zone for the due times).
@@ -260,13 +260,13 @@ class OpsBench:
         waiting = status == Status.AWAITING_APPROVAL
         if case.status != Status.CLOSED:
             item |= {
-                "gsi3pk": f"QUEUE#{department}",
+                "gsi3pk": keys.queue_partition(department),
                 # As mark_triaged writes it: in UTC, compared as text with the time now.
                 "gsi3sk": f"{priority}#{sla.resolution_due.astimezone(UTC).isoformat()}",
             }
         if waiting:
             asked = created + (resolved - created) * 0.6 if resolved else created
-            item |= {"gsi4pk": WATCH_APPROVAL, "gsi4sk": asked.isoformat()}
+            item |= {"gsi4pk": keys.WATCH_APPROVAL, "gsi4sk": asked.isoformat()}
         tallies = [
             stats.tally(
                 created,
@@ -313,12 +313,11 @@ class OpsBench:
         return len(summed)
 
     def _counters_by_put(self) -> int:
-        """The growth: every counter item with its new totals, as stats_update's ADDs leave it (at its
-        key), put straight into moto's backend (moto parses an update expression at ~1 ms a counter name;
-        the growth to 20,000 complaints adds ~30,000 of them). Returns the items put."""
+        """The growth: every counter item with its new totals, as stats_update's ADDs leave it, put straight
+        into moto's backend (moto parses an update expression at ~1 ms a counter name; the growth to
+        20,000 complaints adds ~30,000 of them). Returns the items put."""
         items = [
-            {**stats_update(self.table.name, stats.Tally(day, shard, {}))["Update"]["Key"], **counters}
-            | {"kind": "stats", "day": day}
+            {**keys.stats_key(day, shard), "kind": "stats", "day": day, **counters}
             for (day, shard), counters in sorted(self._sum_counters().items())
         ]
         fixtures.backend_put(self.table.name, REGION, items, check_sizes=False)  # every item < 10 KB

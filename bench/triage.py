@@ -53,6 +53,7 @@ import boto3
 
 from bench import fixtures
 from bench.meter import Call, GcWatch, Meter, summary
+from complaints.adapters.dynamo import keys
 from complaints.adapters.dynamo.triage import DynamoTriageRepository
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids
@@ -260,7 +261,7 @@ class TriageBench:
                 "acknowledged_at": iso,
                 "execution_arn": f"{execution_prefix}:{complaint_id}",
                 "gsi2sk": iso,
-                "gsi3pk": model["gsi3pk"].replace(model["department"], department),
+                "gsi3pk": keys.queue_partition(department),
                 "category": category,
                 "department": department,
                 "description": f"Earlier complaint {n} about {category}: what happened, when, and "
