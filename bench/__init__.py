@@ -1,11 +1,8 @@
 """The project's benchmark: `make bench` (= `python -m bench`).
 
-Three measurements, side by side in one run:
-
-* `bench.imports`: cold import time of each handler module in a fresh interpreter, against `import boto3`.
-* `bench.intake`: POST /complaints through the real IntakeApiFunction handler in-process against the
-  embedded stack's moto endpoint, against the bare AWS calls that request has to make.
-* `bench.triage`: the TriageFunction and SpikeWatchFunction handlers in-process on RECEIVED cases (time
-  and AWS calls per complaint), and the items their reads touch in a table of 1,000 vs 20,000 complaints.
-
-The table goes to stdout, the figures to bench/out/latest.json."""
+Six sections, each a module: cold imports (`imports`), POST /complaints in-process against its bare AWS
+calls (`intake`), the triage handlers and what they read as the table grows (`triage`), the cost of each
+path through the workflow (`paths`), the ops reads as the table grows (`ops`), a burst of complaints on
+a full table (`burst`). They share one call meter (`meter`), the stack and table set-up (`fixtures`)
+and, with tests/e2e, the driver in tests/support. One report (`report`) prints the table to stdout;
+the figures go to bench/out/latest.json."""

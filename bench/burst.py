@@ -10,9 +10,9 @@ newest first) and hour counters, put straight into moto's backend. All but the n
 The burst. A separate process (the stack's own process has the GIL to share with nobody but the stack)
 sends `requests` POST /complaints over HTTP at once from as many threads, released together; `duplicates`
 of them repeat the body of another one (the same customer and text: the same case, exactly once).
-A quarter of the customers have history. Then every distinct case is followed (GetItem of its case item,
-every half second) until it waits for its investigator (its investigation link is set) or needs
-attention; the run fails if any case is neither after `settle` seconds.
+A quarter of the customers have history. Then every distinct case is followed (read with the product's
+DynamoCaseRepository.get, every half second) until it waits for its investigator (its investigation
+link is set) or needs attention; the run fails if any case is neither after `settle` seconds.
 
 Reported: the intake answers (status, latency p50/p90/max), the time from the first POST to the last case
 at the investigator's wait, the sustained rate (cases at their investigator's wait / that time), cases
@@ -22,7 +22,6 @@ collections meanwhile."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import multiprocessing
@@ -34,23 +33,28 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import moto.dynamodb.models as moto_dynamodb
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import boto3
 
-from bench.intake import GcWatch, free_port
+from bench import fixtures
+from bench.meter import GcWatch
 from bench.triage import TEXTS  # several categories and departments; none near another
+from complaints.adapters.dynamo.cases import DynamoCaseRepository
+from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE, QUEUE_KEYS, WATCH_KEYS
 from complaints.core import ids
+from complaints.core.models import Status
 from complaints.triage.rules import hour_bucket
-from infra.stack import EmbeddedStack, StackConfig
-from infra.template import ACCOUNT
+from infra.stack import EmbeddedStack
 
 Progress = Callable[[str], None]
 RATE_PER_HOUR = 40
 PER_CUSTOMER = 4
 OPEN_CASES = 300  # the newest history cases still open (in their queues)
+LINKS = tuple(LINK_ATTRIBUTE)  # a task link's kind is its own: investigate, approve, confirm
+MODEL_KINDS = ("case", "event", "evidence", "claim", *LINKS)  # a complaint's own items
 
 
 def complaint_body(n: int, email: str) -> dict[str, Any]:
@@ -107,26 +111,33 @@ def _send_all(url: str, bodies: list[dict[str, Any]], ready: Any, go: Any, out: 
     out.put({"started": started, "answers": answers})
 
 
-class BurstBench:
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.stack = EmbeddedStack(StackConfig(port=free_port(), aws_port=free_port(), time_scale=1))
-        self.stack.start()
-        self.table_name = next(iter(self.stack.template.tables))
-        self.dynamodb = self.stack.client("dynamodb")
-        self.deserialize = TypeDeserializer().deserialize
-        self.models: list[list[dict[str, Any]]] = []
+@dataclass
+class Model:
+    """A real complaint's items, at its investigator's wait."""
 
-    def close(self) -> None:
-        self.stack.stop(grace=1)
+    complaint_id: str
+    email: str
+    items: list[dict[str, Any]]
+
+    @property
+    def case(self) -> dict[str, Any]:
+        return next(item for item in self.items if item["kind"] == "case")
+
+    @property
+    def claim_key(self) -> str:
+        return next(item for item in self.items if item["kind"] == "claim")["pk"].partition("#")[2]
+
+
+class BurstBench:
+    def __init__(self, stack: EmbeddedStack, progress: Progress):
+        self.progress = progress
+        self.stack = stack
+        self.table_name = next(iter(self.stack.template.tables))
+        self.table = boto3.resource("dynamodb").Table(self.table_name)  # the stack's endpoint, set by now
+        self.cases = DynamoCaseRepository(self.table)
+        self.models: list[Model] = []
 
     # -------------------------------------------------------- following cases
-    def _case(self, complaint_id: str) -> dict[str, Any]:
-        item = self.dynamodb.get_item(
-            TableName=self.table_name, Key={"pk": {"S": f"CASE#{complaint_id}"}, "sk": {"S": "CASE"}}
-        ).get("Item", {})
-        return {name: self.deserialize(value) for name, value in item.items()}
-
     def follow(self, complaint_ids: list[str], settle: float) -> dict[str, tuple[str, float, str]]:
         """complaint id -> (state, when seen (time.time()), detail); state: WAITING (for its investigator),
         RELATED, NEEDS_ATTENTION or UNSETTLED."""
@@ -136,30 +147,21 @@ class BurstBench:
             for complaint_id in complaint_ids:
                 if complaint_id in seen:
                     continue
-                case = self._case(complaint_id)
-                if case.get("status") == "NEEDS_ATTENTION":
-                    seen[complaint_id] = ("NEEDS_ATTENTION", time.time(), str(case.get("attention_reason")))
-                elif case.get("status") == "RELATED":  # joined an open case of the same customer
-                    seen[complaint_id] = ("RELATED", time.time(), str(case.get("related_to")))
-                elif case.get("investigation_link_id"):
+                case, _ = self.cases.get(complaint_id)
+                if case.status == Status.NEEDS_ATTENTION:
+                    seen[complaint_id] = ("NEEDS_ATTENTION", time.time(), str(case.attention_reason))
+                elif case.status == Status.RELATED:  # joined an open case of the same customer
+                    seen[complaint_id] = ("RELATED", time.time(), str(case.related_to))
+                elif case.investigation_link_id:
                     seen[complaint_id] = ("WAITING", time.time(), "")
             time.sleep(0.5)
         for complaint_id in complaint_ids:
             if complaint_id not in seen:
-                case = self._case(complaint_id)
-                seen[complaint_id] = ("UNSETTLED", time.time(), str(case.get("status")))
+                case, _ = self.cases.get(complaint_id)
+                seen[complaint_id] = ("UNSETTLED", time.time(), case.status.value)
         return seen
 
     # -------------------------------------------------------- history
-    def _partition(self, pk: str) -> list[dict[str, Any]]:
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}},
-            ConsistentRead=True,
-        )
-        return [{k: self.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
-
     def make_models(self) -> None:
         """Real cases, followed to the investigator's wait: each one's items are a model of the history."""
         self.progress("burst: a few real complaints as models of the history")
@@ -169,24 +171,14 @@ class BurstBench:
             status, _, answer = _post(url, complaint_body(n, f"model.{n}@example.com"))
             if status != 202:
                 raise SystemExit(f"bench: POST /complaints answered {status}: {answer}")
-            accepted.append(answer["complaintId"])
-        seen = self.follow(accepted, settle=120)
-        if [seen.get(c, ("?",))[0] for c in accepted] != ["WAITING"] * len(accepted):
+            accepted.append((answer["complaintId"], f"model.{n}@example.com"))
+        seen = self.follow([c for c, _ in accepted], settle=120)
+        if [seen.get(c, ("?",))[0] for c, _ in accepted] != ["WAITING"] * len(accepted):
             raise SystemExit(f"bench: the model complaints did not reach their investigator: {seen}")
-        claims = self.dynamodb.scan(
-            TableName=self.table_name,
-            FilterExpression="kind = :claim",
-            ExpressionAttributeValues={":claim": {"S": "claim"}},
-        )["Items"]
-        claim_of = {
-            self.deserialize(c["complaintId"]): {k: self.deserialize(v) for k, v in c.items()} for c in claims
-        }
-        for complaint_id in accepted:
-            items = self._partition(f"CASE#{complaint_id}")
-            case = next(item for item in items if item["sk"] == "CASE")
-            items += self._partition(f"LINK#{case['investigation_link_id']}")
-            items.append(claim_of[complaint_id])
-            self.models.append(items)
+        table = fixtures.scan(self.table)
+        for complaint_id, email in accepted:
+            items = [i for i in table if i["kind"] in MODEL_KINDS and fixtures.mentions(i, complaint_id)]
+            self.models.append(Model(complaint_id, email, items))
 
     def _history(self, start: int, stop: int, hour0: datetime) -> list[dict[str, Any]]:
         step = timedelta(hours=1) / RATE_PER_HOUR
@@ -195,69 +187,47 @@ class BurstBench:
         for n in range(start, stop):
             model = self.models[n % len(self.models)]
             at = hour0 - (n + 1) * step
-            iso = at.isoformat()
             complaint_id = f"CMP-{at:%Y%m%d}-H{n:05d}"
             email = f"history.{n // PER_CUSTOMER}@example.com"
-            link_id = secrets.token_urlsafe(12)
             closed = n >= OPEN_CASES
-            for source in model:
-                item = copy.deepcopy(source)
-                kind = item["pk"].split("#", 1)[0]
-                if kind == "CLAIM":
-                    item["pk"] = "CLAIM#" + hashlib.sha256(complaint_id.encode()).hexdigest()
-                    item["complaintId"] = complaint_id
-                elif kind == "LINK":
-                    item["pk"] = f"LINK#{link_id}"
-                    item["link_id"] = link_id
-                    item["complaint_id"] = complaint_id
-                    if closed:
-                        item["status"] = "DONE"
-                else:
-                    item["pk"] = f"CASE#{complaint_id}"
-                    if "complaint_id" in item:
-                        item["complaint_id"] = complaint_id
-                if item["sk"] == "CASE":
-                    item |= {
-                        "created_at": iso,
-                        "updated_at": iso,
-                        "gsi2pk": f"CUSTOMER#{ids.customer_key(email)}",
-                        "gsi2sk": iso,
-                        "investigation_link_id": link_id,
-                        "customer": {**item["customer"], "email": email},
-                    }
-                    if closed:
-                        item["status"] = "CLOSED"
-                        for key in ("gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk"):
+            # The model's items, with this complaint's id, customer, time, task link and claim in them.
+            names = {
+                model.complaint_id: complaint_id,
+                model.email: email,
+                ids.customer_key(model.email): ids.customer_key(email),
+                model.case["created_at"]: at.isoformat(),
+                model.case["gsi2sk"]: at.isoformat(),  # the same time, as the customer index has it
+                model.case["investigation_link_id"]: secrets.token_urlsafe(12),
+                model.claim_key: hashlib.sha256(complaint_id.encode()).hexdigest(),
+            }
+            for item in fixtures.clone(model.items, names):
+                if item["kind"] == "case":
+                    item["updated_at"] = item["created_at"]
+                    if closed:  # out of its work queue and off the ops watch list, as closing leaves it
+                        item["status"] = Status.CLOSED.value
+                        for key in (*QUEUE_KEYS, *WATCH_KEYS):
                             item.pop(key, None)
                     hours[(item["category"], hour_bucket(at))] += 1
+                elif item["kind"] in LINKS and closed:
+                    item["status"] = "DONE"
                 out.append(item)
-        for (category, hour), count in hours.items():
-            out.append(
-                {
-                    "pk": f"SPIKE#{category}",
-                    "sk": f"HOUR#{hour}",
-                    "kind": "spike_counter",
-                    "complaints": count,
-                }
-            )
+        out += [fixtures.spike_counter(category, hour, count) for (category, hour), count in hours.items()]
         return out
 
     def seed(self, history: int) -> dict[str, Any]:
         self.progress(f"burst: {history:,} complaints of history into the table")
         hour0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        backend = moto_dynamodb.dynamodb_backends[ACCOUNT][self.stack.config.region]
-        serialize = TypeSerializer().serialize
+        region = self.stack.config.region
         start = time.perf_counter()
         items = 0
         for first in range(0, history, 1000):
-            for item in self._history(first, min(first + 1000, history), hour0):
-                backend.put_item(self.table_name, {k: serialize(v) for k, v in item.items()})
-                items += 1
-        table = backend.get_table(self.table_name)
+            batch = self._history(first, min(first + 1000, history), hour0)
+            fixtures.backend_put(self.table_name, region, batch)
+            items += len(batch)
         return {
             "complaints": history,
             "items": items,
-            "table_items": len(table.all_items()),
+            "table_items": len(fixtures.backend_table(self.table_name, region).all_items()),
             "load_s": round(time.perf_counter() - start, 1),
         }
 
@@ -332,11 +302,9 @@ class BurstBench:
 def run(
     history: int, requests: int, duplicates: int, progress: Progress, settle: float = 600
 ) -> dict[str, Any]:
-    bench = BurstBench(progress)
-    try:
+    with fixtures.embedded_stack(time_scale=1) as (stack, _):
+        bench = BurstBench(stack, progress)
         bench.make_models()
         seeded = bench.seed(history)
         result = bench.burst(requests, duplicates, settle)
-    finally:
-        bench.close()
     return {"history": seeded, **result}

@@ -34,7 +34,7 @@ same: what they read grows with the answer, not with the table.
 
 Measure. At each size, each query once (then `repeats` more times for its time, indicative: moto walks
 the table for every Query, DynamoDB does not): the items OpsQueries counts (`items_read`), and
-DynamoDB's own Count and ScannedCount of every Query it sent, summed by a botocore after-call hook; what
+DynamoDB's own Count and ScannedCount of every Query it sent, summed by the call meter (bench.meter); what
 the query returned; and what it should read and return, counted from the seeded complaints.
 """
 
@@ -44,7 +44,6 @@ import gc
 import os
 import random
 import statistics
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -56,13 +55,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb
-import moto.dynamodb.models.dynamo_type as moto_types
-from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
+from bench import fixtures
+from bench.meter import Meter
+from complaints.adapters.dynamo import keys
 from complaints.adapters.dynamo.base import dynamo_value, stats_update
-from complaints.adapters.dynamo.keys import STATS_PK, WATCH_APPROVAL
 from complaints.adapters.ops import OpsQueries
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids, stats
@@ -152,26 +150,16 @@ class OpsBench:
         self.session: Any = None  # the mock's: set in run()
         self.table: Any = None
         self.state_machine_arn = ""
-        # DynamoDB's own figures, by a botocore hook on this bench's session
-        self._main = threading.get_ident()
-        self.calls: Counter[str] = Counter()
-        self.count = 0
-        self.scanned = 0
-
-    # -------------------------------------------------------- DynamoDB's own counts
-    def _before_call(self, model: Any, **_: Any) -> None:
-        if threading.get_ident() == self._main:
-            self.calls[model.name] += 1
-
-    def _after_query(self, parsed: dict[str, Any], **_: Any) -> None:
-        if threading.get_ident() == self._main:
-            self.count += int(parsed.get("Count", 0))
-            self.scanned += int(parsed.get("ScannedCount", 0))
+        self.meter = Meter().this_thread()  # DynamoDB's own figures, on this bench's session
 
     def _take(self) -> tuple[dict[str, int], int, int]:
-        taken = dict(self.calls), self.count, self.scanned
-        self.calls, self.count, self.scanned = Counter(), 0, 0
-        return taken
+        calls = [call for call in self.meter.take() if call.op.startswith("dynamodb.")]
+        queries = [call for call in calls if call.op == "dynamodb.Query"]
+        return (
+            dict(Counter(call.op.removeprefix("dynamodb.") for call in calls)),
+            sum(call.returned for call in queries),
+            sum(call.scanned for call in queries),
+        )
 
     # -------------------------------------------------------- the complaints
     def _complaint(self, n: int) -> Seeded:
@@ -257,10 +245,10 @@ class OpsBench:
             closed_at=closed,
         )
         item = {
-            "pk": f"CASE#{complaint_id}",
-            "sk": "CASE",
+            "pk": keys.case_partition(complaint_id),
+            "sk": keys.CASE_SK,
             "kind": "case",
-            "gsi2pk": f"CUSTOMER#{ids.customer_key(email)}",
+            "gsi2pk": keys.customer_partition(ids.customer_key(email)),
             "gsi2sk": created.isoformat(),
             **_stored(case),
             # As mark_triaged writes them (isoformat, in the policy calendar's zone for the due times).
@@ -272,13 +260,13 @@ class OpsBench:
         waiting = status == Status.AWAITING_APPROVAL
         if case.status != Status.CLOSED:
             item |= {
-                "gsi3pk": f"QUEUE#{department}",
+                "gsi3pk": keys.queue_partition(department),
                 # As mark_triaged writes it: in UTC, compared as text with the time now.
                 "gsi3sk": f"{priority}#{sla.resolution_due.astimezone(UTC).isoformat()}",
             }
         if waiting:
             asked = created + (resolved - created) * 0.6 if resolved else created
-            item |= {"gsi4pk": WATCH_APPROVAL, "gsi4sk": asked.isoformat()}
+            item |= {"gsi4pk": keys.WATCH_APPROVAL, "gsi4sk": asked.isoformat()}
         tallies = [
             stats.tally(
                 created,
@@ -329,26 +317,11 @@ class OpsBench:
         into moto's backend (moto parses an update expression at ~1 ms a counter name; the growth to
         20,000 complaints adds ~30,000 of them). Returns the items put."""
         items = [
-            {"pk": STATS_PK, "sk": f"DAY#{day}#{shard}", "kind": "stats", "day": day, **counters}
+            {**keys.stats_key(day, shard), "kind": "stats", "day": day, **counters}
             for (day, shard), counters in sorted(self._sum_counters().items())
         ]
-        self._backend_put(items)
+        fixtures.backend_put(self.table.name, REGION, items, check_sizes=False)  # every item < 10 KB
         return len(items)
-
-    def _batch_write(self, items: list[dict[str, Any]]) -> None:
-        with self.table.batch_writer() as batch:
-            for item in items:
-                batch.put_item(Item=item)
-
-    def _backend_put(self, items: list[dict[str, Any]]) -> None:
-        """Straight into moto's backend (DynamoDBBackend.put_item, what its BatchWriteItem handler calls
-        per item), without moto's 400 KB check of each item, which sums the item's size again for each
-        attribute it sets (every item here is under 10 KB)."""
-        backend = moto_dynamodb.dynamodb_backends[template.ACCOUNT][REGION]
-        serialize = TypeSerializer().serialize
-        with _unchecked_item_sizes():
-            for item in items:
-                backend.put_item(self.table.name, {name: serialize(value) for name, value in item.items()})
 
     def grow(self, size: int) -> dict[str, Any]:
         first = not self.complaints
@@ -358,16 +331,15 @@ class OpsBench:
         new = [self._complaint(n) for n in range(len(self.complaints), size)]
         self.complaints += new
         build_s = time.perf_counter() - started
-        gc.disable()  # the load only adds long-lived objects
-        try:
-            started = time.perf_counter()
-            (self._batch_write if first else self._backend_put)([c.item for c in new])
-            load_s = time.perf_counter() - started
+        with fixtures.collector_off():
+            items = [c.item for c in new]
+            if first:
+                load_s = fixtures.batch_put(self.table, items)
+            else:
+                load_s = fixtures.backend_put(self.table.name, REGION, items, check_sizes=False)
             started = time.perf_counter()
             counters = self._counters_by_update() if first else self._counters_by_put()
             counters_s = time.perf_counter() - started
-        finally:
-            gc.enable()
         gc.collect()
         self._take()
         return {
@@ -381,8 +353,7 @@ class OpsBench:
         }
 
     def _table_items(self) -> dict[str, int]:
-        backend = moto_dynamodb.dynamodb_backends[template.ACCOUNT][REGION]
-        items = list(backend.get_table(self.table.name).all_items())
+        items = list(fixtures.backend_table(self.table.name, REGION).all_items())
         kinds = Counter(item.attrs["kind"].value if "kind" in item.attrs else "?" for item in items)
         return {"total": len(items), **dict(sorted(kinds.items()))}
 
@@ -483,65 +454,53 @@ class OpsBench:
             }
             rows[f"report, last {days} days"] = row
 
+        def listed(name: str, call: Callable[[], list], should: int, bound: int, **facts: Any) -> None:
+            """A query that lists what it reads: it should return what it should read."""
+            entries, row = self._measure(queries, call)
+            rows[name] = row | {"returned": len(entries), "should_read": should, "should_return": should}
+            rows[name] |= {"bound": bound, **facts}
+
         self.progress(f"ops: {size:,} complaints, queues and approvals")
-        entries, row = self._measure(queries, lambda: queries.queue(limit=QUEUE_LIMIT))
-        row |= {
-            "returned": len(entries),
-            "returned_means": f"queue entries (at most {QUEUE_LIMIT} per department)",
+        departments = len(self.departments)
+        listed(
+            f"queue, all departments, limit {QUEUE_LIMIT}",
+            lambda: queries.queue(limit=QUEUE_LIMIT),
             # Read priority by priority, most urgent first, until the department has QUEUE_LIMIT.
-            "should_read": sum(
-                min(QUEUE_LIMIT, sum(queues[f"{d}/{p}"] for p in PRIORITIES)) for d in self.departments
-            ),
-            "should_return": sum(
-                min(QUEUE_LIMIT, sum(queues[f"{d}/{p}"] for p in PRIORITIES)) for d in self.departments
-            ),
-            "bound": QUEUE_LIMIT * len(self.departments),
-            "bound_means": f"{QUEUE_LIMIT} × {len(self.departments)} departments",
-            "open_cases": expected["open_cases"],
-        }
-        rows[f"queue, all departments, limit {QUEUE_LIMIT}"] = row
-
-        entries, row = self._measure(queries, lambda: queries.queue(department=DEPARTMENT, priority="P3"))
-        row |= {
-            "returned": len(entries),
-            "returned_means": "queue entries",
-            "should_read": min(QUEUE_LIMIT, queues[f"{DEPARTMENT}/P3"]),
-            "should_return": min(QUEUE_LIMIT, queues[f"{DEPARTMENT}/P3"]),
-            "bound": QUEUE_LIMIT,
-            "bound_means": "the limit",
-            "open_cases": queues[f"{DEPARTMENT}/P3"],
-        }
-        rows[f"queue, {DEPARTMENT} P3"] = row
-
-        entries, row = self._measure(queries, lambda: queries.queue(overdue=True))
-        row |= {
-            "returned": len(entries),
-            "returned_means": f"overdue entries (at most {QUEUE_LIMIT} per department)",
-            "should_read": sum(
-                min(QUEUE_LIMIT, n) for n in expected["overdue_in_key_range_by_department"].values()
-            ),
-            "should_return": sum(
-                min(QUEUE_LIMIT, n) for n in expected["overdue_in_key_range_by_department"].values()
-            ),
-            "bound": QUEUE_LIMIT * len(self.departments),
-            "bound_means": f"{QUEUE_LIMIT} × {len(self.departments)} departments: overdue cases only",
-            "overdue_cases": expected["overdue"],
-            "overdue_in_key_range": expected["overdue_in_key_range"],
-            "overdue_missed": expected["overdue"] - expected["overdue_in_key_range"],
-        }
-        rows["queue, overdue, all departments"] = row
-
-        pending, row = self._measure(queries, lambda: queries.approvals())
-        row |= {
-            "returned": len(pending),
-            "returned_means": "pending approvals",
-            "should_read": min(APPROVALS_LIMIT, expected["pending_approvals"]),
-            "should_return": min(APPROVALS_LIMIT, expected["pending_approvals"]),
-            "bound": APPROVALS_LIMIT,
-            "bound_means": "the limit",
-            "pending_approvals": expected["pending_approvals"],
-        }
-        rows["approvals"] = row
+            sum(min(QUEUE_LIMIT, sum(queues[f"{d}/{p}"] for p in PRIORITIES)) for d in self.departments),
+            QUEUE_LIMIT * departments,
+            returned_means=f"queue entries (at most {QUEUE_LIMIT} per department)",
+            bound_means=f"{QUEUE_LIMIT} × {departments} departments",
+            open_cases=expected["open_cases"],
+        )
+        listed(
+            f"queue, {DEPARTMENT} P3",
+            lambda: queries.queue(department=DEPARTMENT, priority="P3"),
+            min(QUEUE_LIMIT, queues[f"{DEPARTMENT}/P3"]),
+            QUEUE_LIMIT,
+            returned_means="queue entries",
+            bound_means="the limit",
+            open_cases=queues[f"{DEPARTMENT}/P3"],
+        )
+        listed(
+            "queue, overdue, all departments",
+            lambda: queries.queue(overdue=True),
+            sum(min(QUEUE_LIMIT, n) for n in expected["overdue_in_key_range_by_department"].values()),
+            QUEUE_LIMIT * departments,
+            returned_means=f"overdue entries (at most {QUEUE_LIMIT} per department)",
+            bound_means=f"{QUEUE_LIMIT} × {departments} departments: overdue cases only",
+            overdue_cases=expected["overdue"],
+            overdue_in_key_range=expected["overdue_in_key_range"],
+            overdue_missed=expected["overdue"] - expected["overdue_in_key_range"],
+        )
+        listed(
+            "approvals",
+            queries.approvals,
+            min(APPROVALS_LIMIT, expected["pending_approvals"]),
+            APPROVALS_LIMIT,
+            returned_means="pending approvals",
+            bound_means="the limit",
+            pending_approvals=expected["pending_approvals"],
+        )
         return {"expected": expected, "queries": rows}
 
     # -------------------------------------------------------- run
@@ -552,12 +511,7 @@ class OpsBench:
         with _local_aws():
             moto_hooks.install()  # scoped TransactWriteItems backups
             self.session = boto3.Session(region_name=REGION)  # created inside the mock: moto answers it
-            self.session.events.register(
-                "before-call.dynamodb", self._before_call, unique_id="bench-ops-before"
-            )
-            self.session.events.register(
-                "after-call.dynamodb.Query", self._after_query, unique_id="bench-ops-query"
-            )
+            self.meter.watch(self.session)
             tpl = template.load(region=REGION)
             provision(tpl, lambda service: self.session.client(service, region_name=REGION), {})
             self.table = self.session.resource("dynamodb").Table(next(iter(tpl.tables)))
@@ -580,7 +534,7 @@ class OpsBench:
         return {
             "method": "complaints.ops.OpsQueries on an in-process moto table (mock_aws) created from "
             "template.yaml by infra.stack.provision; items read = OpsQueries.items_read, checked against "
-            "DynamoDB's Count and ScannedCount by a botocore after-call hook",
+            "DynamoDB's Count and ScannedCount by the bench's call meter (botocore hooks)",
             "load": "case items written directly with the workflow's key layout, the first size with "
             "BatchWriteItem (boto3 batch_writer), the growth into moto's backend (DynamoDBBackend.put_item); "
             "report counters from stats.received/closed/tally, summed per day and shard, the first size as "
@@ -608,17 +562,6 @@ class OpsBench:
 
 def _stored(case: Case) -> dict[str, Any]:
     return dynamo_value(case.model_dump(mode="json", exclude_none=True))
-
-
-@contextmanager
-def _unchecked_item_sizes() -> Iterator[None]:
-    limited = moto_types.LimitedSizeDict
-    checked = limited.__setitem__
-    limited.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        limited.__setitem__ = checked  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -142,11 +142,6 @@ def _wrap(label: str, parts: list[str], width: int = 104) -> list[str]:
     return lines
 
 
-def _per_query_ms(size: dict[str, Any]) -> float:
-    queries = [row for row in size["reads"].values() if row["op"] == "dynamodb.Query"]
-    return 1000 * sum(row["seconds"] for row in queries) / sum(row["calls"] for row in queries)
-
-
 def _triage_timing(result: dict[str, Any]) -> list[str]:
     timing, cold = result["handler_time"], result["cold_start_s"]
     handlers = timing["handlers"]
@@ -429,10 +424,9 @@ def ops_table(result: dict[str, Any]) -> list[str]:
         reads = "".join(f"{r['items_read']:>8,}" for r in rows)
         returned = "".join(f"{r['returned']:>8,}" for r in rows)
         times = "".join(f"{r['median_ms']:>8.0f}" for r in rows)
-        bound = f"{row['bound']:,}" if row["bound"] is not None else "none"
         calls = sum(row["calls"].values())
         ratio = _ratio(row["items_read"], rows[-1]["items_read"])
-        lines.append(f"  {name:<33}{calls:>7}{reads}{ratio:>7}{returned}{bound:>7}{times}")
+        lines.append(f"  {name:<33}{calls:>7}{reads}{ratio:>7}{returned}{row['bound']:>7,}{times}")
     facts = (
         ("items in the table", lambda size: size["table_items"]["total"]),
         ("open cases (in the work queues)", lambda size: size["expected"]["open_cases"]),
@@ -472,18 +466,16 @@ def ops_table(result: dict[str, Any]) -> list[str]:
         f"    {reads(queue)}; it returns what it reads ({returned:,} at {last['complaints']:,}).",
     ]
     overdue = "queue, overdue, all departments"
-    if overdue in first["queries"]:
-        rows = [size["queries"][overdue] for size in sizes]
-        lines += [
-            f"  {overdue}: the overdue key range of each priority (gsi3sk BETWEEN <p># AND <p>#<now>),",
-            f"    at most {limit} a department: overdue cases and no other ({reads(overdue)}).",
-        ]
-        for size, row in zip(sizes, rows, strict=True):
-            if row["overdue_missed"]:
-                lines.append(
-                    f"  NOTE: at {size['complaints']:,}, {row['overdue_missed']} overdue cases lie outside "
-                    "the overdue key range (gsi3sk BETWEEN <p># AND <p>#<now>)."
-                )
+    lines += [
+        f"  {overdue}: the overdue key range of each priority (gsi3sk BETWEEN <p># AND <p>#<now>),",
+        f"    at most {limit} a department: overdue cases and no other ({reads(overdue)}).",
+        *(
+            f"  NOTE: at {size['complaints']:,}, {size['queries'][overdue]['overdue_missed']} overdue cases "
+            "lie outside the overdue key range (gsi3sk BETWEEN <p># AND <p>#<now>)."
+            for size in sizes
+            if size["queries"][overdue]["overdue_missed"]
+        ),
+    ]
     for name, row in first["queries"].items():
         if name.startswith("report") or name in (queue, overdue):
             continue
@@ -537,19 +529,20 @@ def burst_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+TABLES = {
+    "imports": imports_table,
+    "intake": intake_table,
+    "triage": triage_table,
+    "paths": paths_table,
+    "ops": ops_table,
+    "burst": burst_table,
+}
+
+
 def render(results: dict[str, Any]) -> str:
     lines = header(results["machine"])
-    if "imports" in results:
-        lines += imports_table(results["imports"])
-    if "intake" in results:
-        lines += intake_table(results["intake"])
-    if "triage" in results:
-        lines += triage_table(results["triage"])
-    if "paths" in results:
-        lines += paths_table(results["paths"])
-    if "ops" in results:
-        lines += ops_table(results["ops"])
-    if "burst" in results:
-        lines += burst_table(results["burst"])
+    for section, table in TABLES.items():
+        if section in results:
+            lines += table(results[section])
     lines += ["", f"Figures written to {results['output']} (run took {results['duration_s']:.0f} s)."]
     return "\n".join(lines)

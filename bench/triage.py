@@ -6,10 +6,10 @@ Time scale 1, so the reconciler's 5-minute timer never fires during the section.
 directly with the layer's DynamoCaseRepository.create, as tests/integration/test_triage.py does: they
 are RECEIVED, carry their GSI2 (customer) keys, and no state machine execution runs in the background.
 Handlers are invoked with `stack.runtimes[...].invoke({"complaintId": id})`, Triage then SpikeWatch
-(the order of the state machine). Their AWS calls are seen by botocore hooks on boto3's default
-session, registered before the handler modules are imported: before-call counts the operations,
-provide-client-params..after-call times each call, and after-call reads the parsed response (Query
-ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it asked for).
+(the order of the state machine). Their AWS calls are seen by the bench's call meter (bench.meter) on
+the functions' own sessions, registered before the handler modules are imported: each call's
+operation, its time (provide-client-params..after-call) and what it read from the parsed response
+(Query ScannedCount and Count, GetItem's Item, BatchGetItem's Responses and the keys it asked for).
 
 1. Handler time per complaint: blocks of complaints. Before each block, untimed: the table is emptied
    (moto answers a Query by walking every item of the table, so its cost grows with the table;
@@ -41,32 +41,27 @@ import copy
 import gc
 import secrets
 import statistics
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb
-from boto3.dynamodb.types import TypeSerializer
-from moto.moto_api._internal.models import moto_api_backend
 
-from bench.intake import GcWatch, free_port, summary
+from bench import fixtures
+from bench.meter import Call, GcWatch, Meter, summary
+from complaints.adapters.dynamo import keys
 from complaints.adapters.dynamo.repositories import DynamoTriageRepository
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import ids
-from complaints.core.models import AmountIn, Case, CaseEvent, CustomerIn, Status
+from complaints.core.models import AmountIn
 from complaints.core.rules import load_triage_policy
-from complaints.intake.ports import Claim
 from complaints.triage.rules import hour_bucket
 from infra import moto_hooks
-from infra.stack import EmbeddedStack, StackConfig
-from infra.template import ACCOUNT
+from tests.support.cases import store_case
 
 Progress = Callable[[str], None]
 TRIAGE, SPIKES = "TriageFunction", "SpikeWatchFunction"
@@ -94,133 +89,17 @@ CUSTOMER_BLOCK = 100  # consecutive complaints shared by BLOCK / PER_CUSTOMER cu
 PER_CUSTOMER = 4
 
 
-# ---------------------------------------------------------------- AWS calls, as the handlers make them
-
-
-@dataclass
-class Call:
-    op: str  # "dynamodb.Query"
-    what: str  # what it reads or writes, from its parameters
-    read: bool
-    seconds: float = 0.0
-    scanned: int = 0  # Query: ScannedCount; GetItem/BatchGetItem: items found
-    returned: int = 0  # Query: Count; GetItem/BatchGetItem: items found
-    keys: int = 0  # GetItem/BatchGetItem: keys asked for
-
-
-def _plain(value: Any) -> Any:
-    """A key value as the resource passes it ("CASE#x") or the client does ({"S": "CASE#x"})."""
-    if isinstance(value, dict) and len(value) == 1:
-        return next(iter(value.values()))
-    return value
-
-
-def _prefix(value: Any) -> str:
-    text = _plain(value)
-    return text.split("#", 1)[0] if isinstance(text, str) else "?"
-
-
-def classify(operation: str, params: dict[str, Any]) -> tuple[str, bool]:
-    """What a DynamoDB call reads or writes, and whether it is a read."""
-    if operation == "Query":
-        if params.get("IndexName") == "GSI2":
-            return "customer's recent cases, GSI2", True
-        values = list((params.get("ExpressionAttributeValues") or {}).values())
-        prefix = _prefix(values[0]) if values else "?"
-        return {"CASE": "case + timeline", "ROSTER": "department roster"}.get(prefix, f"{prefix}#"), True
-    if operation == "GetItem":
-        key = params.get("Key", {})
-        if _prefix(key.get("pk")) == "SPIKE":
-            return "hour counter", True
-        return f"{_prefix(key.get('pk'))}#", True
-    if operation == "BatchGetItem":
-        return "trailing hour counters", True
-    if operation == "TransactWriteItems":
-        kinds = [next(iter(item)) for item in params.get("TransactItems", [])]
-        return "[" + ", ".join(kinds) + "]", False
-    if operation in ("UpdateItem", "PutItem", "DeleteItem"):
-        key = params.get("Key") or params.get("Item") or {}
-        return f"{_prefix(key.get('pk'))}#{_prefix(key.get('sk'))}", False
-    return "", False
-
-
-class Recorder:
-    """botocore hooks on a session: this thread's calls, with their time and what they read."""
-
-    def __init__(self, session: boto3.Session):
-        self.main = threading.get_ident()
-        self.calls: list[Call] = []
-        self.background: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._pending: Call | None = None
-        self._keys = 0
-        self._started = 0.0
-        session.events.register("provide-client-params", self._params, unique_id="bench-triage-params")
-        session.events.register("before-call", self._before_call, unique_id="bench-triage-before-call")
-        session.events.register("after-call", self._after_call, unique_id="bench-triage-after-call")
-
-    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if threading.get_ident() != self.main:
-            return
-        service = model.service_model.service_name
-        what, read = classify(model.name, params) if service == "dynamodb" else ("", False)
-        self._pending = Call(f"{service}.{model.name}", what, read)
-        if model.name == "BatchGetItem":
-            self._keys = sum(len(table["Keys"]) for table in params.get("RequestItems", {}).values())
-        else:
-            self._keys = int(model.name == "GetItem")
-        self._started = time.perf_counter()  # the first hook of a call: before serialization
-
-    def _before_call(self, model: Any, **_: Any) -> None:
-        op = f"{model.service_model.service_name}.{model.name}"
-        if threading.get_ident() != self.main:
-            with self._lock:
-                self.background[op] += 1
-            return
-        if self._pending is None or self._pending.op != op:
-            self._pending = Call(op, "", False)
-        self.calls.append(self._pending)
-
-    def _after_call(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if threading.get_ident() != self.main or self._pending is None:
-            return
-        call, self._pending = self._pending, None
-        call.seconds = time.perf_counter() - self._started
-        if model.name == "Query":
-            call.scanned, call.returned = int(parsed.get("ScannedCount", 0)), int(parsed.get("Count", 0))
-        elif model.name == "GetItem":
-            call.scanned = call.returned = int(bool(parsed.get("Item")))
-        elif model.name == "BatchGetItem":
-            call.scanned = call.returned = sum(len(items) for items in parsed.get("Responses", {}).values())
-        call.keys = self._keys
-
-    def take(self) -> list[Call]:
-        taken, self.calls = self.calls, []
-        return taken
-
-    def take_background(self) -> dict[str, int]:
-        with self._lock:
-            taken, self.background = self.background, Counter()
-        return dict(sorted(taken.items()))
-
-
-def describe(call: Call) -> str:
-    return f"{call.op} {call.what}".strip()
-
-
 # ---------------------------------------------------------------- the bench
 
 
 class TriageBench:
     def __init__(self, progress: Progress):
         self.progress = progress
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        # Before the stack exists, so every client it and the handlers make carries the hooks.
-        self.calls = Recorder(boto3.DEFAULT_SESSION)
+        # This thread's calls, and the handler threads' it starts; the others' in the background.
+        self.calls = Meter().this_thread()
         self.gc = GcWatch()
-        self.stack = EmbeddedStack(StackConfig(port=free_port(), aws_port=free_port(), time_scale=1))
-        self.table_name = next(iter(self.stack.template.tables))
+        self.stack: Any = None
+        self.table_name = ""
         self.policy = load_triage_policy()
         self.taxonomy = load_taxonomy()
         self._n = 0
@@ -229,72 +108,18 @@ class TriageBench:
         self.template: dict[str, Any] | None = None  # a real triaged case item, for the bulk load
 
     # -------------------------------------------------------- table
-    def _empty(self) -> int:
-        keys: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ProjectionExpression": "pk, sk", "ConsistentRead": True}
-        while True:
-            page = self.table.scan(**kwargs)
-            keys.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        with self.table.batch_writer() as batch:
-            for key in keys:
-                batch.delete_item(Key=key)
-        return len(keys)
-
-    def _roster_items(self, at: datetime) -> list[dict[str, Any]]:
-        """Every investigator's open-cases counter, as mark_triaged leaves it."""
-        return [
-            {
-                "pk": f"ROSTER#{department}",
-                "sk": f"INV#{person.id}",
-                "kind": "roster",
-                "open_cases": 12 + position,
-                "last_assigned_at": (at - timedelta(minutes=5 * position)).isoformat(),
-            }
-            for department, team in self.policy.roster.items()
-            for position, person in enumerate(team.investigators)
-        ]
-
-    def _put_all(self, items: list[dict[str, Any]]) -> float:
-        """BatchWriteItem requests of 25 items (boto3's batch_writer), the collector off meanwhile."""
-        gc.disable()
-        start = time.perf_counter()
-        try:
-            with self.table.batch_writer() as batch:
-                for item in items:
-                    batch.put_item(Item=item)
-        finally:
-            elapsed = time.perf_counter() - start
-            gc.enable()
-        self.calls.take()
-        return elapsed
-
-    def _backend_table(self) -> Any:
-        return moto_dynamodb.dynamodb_backends[ACCOUNT][self.stack.config.region].get_table(self.table_name)
-
-    def _load(self, items: list[dict[str, Any]]) -> float:
-        """Straight into moto's backend: DynamoDBBackend.put_item, the call moto's BatchWriteItem handler
-        makes for each item it is sent, without the HTTP round trips and botocore's validation and
-        serialization (BatchWriteItem requests take ~1.5 ms an item on this machine: ~35 s for the
-        20,000 complaints). The collector is off meanwhile: the load only adds long-lived objects."""
-        backend = moto_dynamodb.dynamodb_backends[ACCOUNT][self.stack.config.region]
-        serialize = TypeSerializer().serialize
-        gc.disable()
-        start = time.perf_counter()
-        try:
-            for item in items:
-                backend.put_item(self.table_name, {name: serialize(value) for name, value in item.items()})
-        finally:
-            elapsed = time.perf_counter() - start
-            gc.enable()
-        return elapsed
-
     def _reset(self, at: datetime) -> int:
         """Untimed: empty the table, put the roster counters back, collect and freeze the heap."""
-        emptied = self._empty()
-        self._put_all(self._roster_items(at))
+        emptied = fixtures.empty(self.table)
+        # Every investigator's open-cases counter, as mark_triaged leaves it.
+        roster = [
+            fixtures.roster_counter(
+                department, person.id, 12 + n, (at - timedelta(minutes=5 * n)).isoformat()
+            )
+            for department, team in self.policy.roster.items()
+            for n, person in enumerate(team.investigators)
+        ]
+        fixtures.batch_put(self.table, roster)
         gc.collect()
         gc.freeze()
         self.gc.take()
@@ -302,41 +127,17 @@ class TriageBench:
 
     def _table_items(self) -> int:
         client = self.stack.client("dynamodb")
-        count = client.describe_table(TableName=self.table_name)["Table"]["ItemCount"]
-        self.calls.take()
-        return int(count)
+        return int(client.describe_table(TableName=self.table_name)["Table"]["ItemCount"])
 
     # -------------------------------------------------------- cases
     def create_case(self, at: datetime, email: str, text: str, amount: str | None, reference: str) -> str:
         """A RECEIVED case, its RECEIVED event and its claim, as intake stores them (one transaction)."""
-        assert self.repository is not None
         self._n += 1
         complaint_id = ids.new_complaint_id(at)
-        code = ids.new_access_code()
-        case = Case(
-            complaint_id=complaint_id,
-            status=Status.RECEIVED,
-            created_at=at,
-            updated_at=at,
-            channel="api",
-            locale="en",
-            customer=CustomerIn(email=email),
-            description=text,
-            references={"orderId": reference},
-            amount=AmountIn(value=Decimal(amount), currency="EUR") if amount else None,
-            access_code_hash=ids.hash_access_code(code),
-            response_due_at=at + timedelta(weeks=8),
+        money = AmountIn(value=Decimal(amount), currency="EUR") if amount else None
+        store_case(
+            self.repository, complaint_id, at, email, text, references={"orderId": reference}, amount=money
         )
-        claim = Claim(
-            key=secrets.token_hex(32),
-            complaint_id=complaint_id,
-            access_code=code,
-            request_fingerprint=secrets.token_hex(32),
-            expires_at=at + timedelta(minutes=10),
-        )
-        if self.repository.create(case, CaseEvent(at=at, type="RECEIVED"), claim, at) is not None:
-            raise SystemExit("bench: a fresh claim key was taken")
-        self.calls.take()
         return complaint_id
 
     def invoke(self, function: str, complaint_id: str) -> tuple[float, list[Call], dict[str, Any]]:
@@ -375,7 +176,7 @@ class TriageBench:
                     samples[function].append(elapsed)
                     in_calls[function].append(sum(call.seconds for call in calls))
                     ops[function].update(call.op for call in calls)
-                    shapes[function][tuple(describe(call) for call in calls)] += 1
+                    shapes[function][tuple(f"{call.op} {call.what}".strip() for call in calls)] += 1
                     if function == TRIAGE:
                         outcomes[result["outcome"]] += 1
                     else:
@@ -419,8 +220,8 @@ class TriageBench:
                 elapsed, _, _ = self.invoke(function, complaint_id)
                 cold.setdefault(function, elapsed)
             if self.template is None:  # the bulk load's model: a real case item after both stages
-                self.template = self.table.get_item(Key={"pk": f"CASE#{complaint_id}", "sk": "CASE"})["Item"]
-                self.calls.take()
+                items = fixtures.naming(self.table, complaint_id)
+                self.template = next(item for item in items if item.get("kind") == "case")
         return cold
 
     # -------------------------------------------------------- part 2: reads against table size
@@ -436,6 +237,7 @@ class TriageBench:
         hours: dict[tuple[str, str], list[str]] = {}
         # Started and acknowledged long ago: off the reconciler's sparse GSI1, as mark_started leaves them.
         model = {key: value for key, value in self.template.items() if key not in ("gsi1pk", "gsi1sk")}
+        model_email = model["customer"]["email"]
         for n in range(start, stop):
             at = hour0 - (n + 1) * step
             iso = at.isoformat()
@@ -444,41 +246,36 @@ class TriageBench:
             department = self.taxonomy.department_for(category)
             complaint_id = f"CMP-{at:%Y%m%d}-F{n:05d}"
             email = f"customer{customer}@example.com"
-            items.append(
-                {
-                    **model,
-                    "pk": f"CASE#{complaint_id}",
-                    "complaint_id": complaint_id,
-                    "created_at": iso,
-                    "updated_at": iso,
-                    "triaged_at": iso,
-                    "spike_counted_at": iso,
-                    "acknowledged_at": iso,
-                    "execution_arn": f"{execution_prefix}:{complaint_id}",
-                    "gsi2pk": f"CUSTOMER#{ids.customer_key(email)}",
-                    "gsi2sk": iso,
-                    "gsi3pk": f"QUEUE#{department}",
-                    "customer": {**self.template["customer"], "email": email},
-                    "category": category,
-                    "department": department,
-                    "description": f"Earlier complaint {n} about {category}: what happened, when, and "
-                    "what the customer expected instead.",
-                    "references": {"orderId": f"ORD-{n:06d}"},
-                }
-            )
+            # The model's own keys, with this complaint's id and customer in them.
+            names = {
+                model["complaint_id"]: complaint_id,
+                model_email: email,
+                ids.customer_key(model_email): ids.customer_key(email),
+            }
+            item = fixtures.clone(model, names)
+            item |= {
+                "created_at": iso,
+                "updated_at": iso,
+                "triaged_at": iso,
+                "spike_counted_at": iso,
+                "acknowledged_at": iso,
+                "execution_arn": f"{execution_prefix}:{complaint_id}",
+                "gsi2sk": iso,
+                "gsi3pk": keys.queue_partition(department),
+                "category": category,
+                "department": department,
+                "description": f"Earlier complaint {n} about {category}: what happened, when, and "
+                "what the customer expected instead.",
+                "references": {"orderId": f"ORD-{n:06d}"},
+            }
+            items.append(item)
             hours.setdefault((category, hour_bucket(at)), []).append(complaint_id)
         expires = int((hour0 + timedelta(days=30)).timestamp())
-        for (category, hour), complaint_ids in hours.items():
-            items.append(
-                {
-                    "pk": f"SPIKE#{category}",
-                    "sk": f"HOUR#{hour}",
-                    "kind": "spike_counter",
-                    "complaints": len(complaint_ids),
-                    "examples": complaint_ids[: self.policy.spikes.example_ids],
-                    "ttl": expires,
-                }
-            )
+        examples = self.policy.spikes.example_ids
+        items += [
+            fixtures.spike_counter(category, hour, len(found), examples=found[:examples], ttl=expires)
+            for (category, hour), found in hours.items()
+        ]
         return items
 
     def table_size(self, sizes: list[int], fresh: int, full_copies: bool) -> dict[str, Any]:
@@ -509,14 +306,17 @@ class TriageBench:
             method = "BatchWriteItem" if not loaded else "backend put_item"
             self.progress(f"triage: loading complaints {loaded:,}..{size - 1:,} ({method})")
             items = self._filler(loaded, size, hour0)
-            load_s = self._put_all(items) if not loaded else self._load(items)
+            if loaded:
+                load_s = fixtures.backend_put(self.table_name, self.stack.config.region, items)
+            else:
+                load_s = fixtures.batch_put(self.table, items)
             loaded = size
             gc.collect()
             gc.freeze()
             table_items = self._table_items()
             self.progress(f"triage: {table_items:,} items; one deep copy of the table, as moto's backup")
             started = time.perf_counter()
-            copy.deepcopy(self._backend_table())
+            copy.deepcopy(fixtures.backend_table(self.table_name, self.stack.config.region))
             full_copy_s = time.perf_counter() - started
             gc.collect()
             self.gc.take()
@@ -541,7 +341,7 @@ class TriageBench:
                             "triage_s": triage_s,
                             "spike_s": spike_s,
                             "calls": [
-                                {"handler": function, **call.__dict__}
+                                {"handler": function, **call.row()}
                                 for function, calls in ((TRIAGE, triage_calls), (SPIKES, spike_calls))
                                 for call in calls
                             ],
@@ -610,21 +410,14 @@ class TriageBench:
         self, complaints: int, block: int, sizes: list[int], fresh: int, full_copies: bool
     ) -> dict[str, Any]:
         self.progress("triage: starting a second embedded stack (moto state reset)")
-        moto_api_backend.reset()  # section (b)'s table, functions and state machine live in this process
-        started = time.perf_counter()
-        self.stack.start()
-        startup = time.perf_counter() - started
-        self.calls.take()
-        self.table = boto3.resource("dynamodb").Table(self.table_name)  # after start(): the endpoint
-        self.repository = DynamoTriageRepository(self.table)
-        try:
+        with fixtures.embedded_stack(1, self.calls) as (self.stack, startup):
+            self.table_name = next(iter(self.stack.template.tables))
+            self.table = boto3.resource("dynamodb").Table(self.table_name)  # after start(): the endpoint
+            self.repository = DynamoTriageRepository(self.table)
             cold = self.warm_up()
             timing = self.handler_time(complaints, block)
             size = self.table_size(sizes, fresh, full_copies)
-        finally:
-            self.stack.stop()
-            self.gc.close()
-            gc.unfreeze()
+        self.gc.close()
         return {
             "method": "direct FunctionRuntime.invoke of TriageFunction then SpikeWatchFunction on RECEIVED "
             "cases created with DynamoCaseRepository.create; AWS calls by botocore hooks on this thread",

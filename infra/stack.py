@@ -343,9 +343,14 @@ class EmbeddedStack:
         self.ops_token = os.environ.get("OPS_TOKEN") or secrets.token_urlsafe(24)
 
     @property
+    def base_url(self) -> str:
+        """The stack's root: /health and the local pages."""
+        return self.config.base_url
+
+    @property
     def api_url(self) -> str:
         """The API as API Gateway serves it: under its stage."""
-        return f"{self.config.base_url}/{self.template.stage}"
+        return f"{self.base_url}/{self.template.stage}"
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:

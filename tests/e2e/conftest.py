@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +22,8 @@ import pytest
 import requests
 
 from tests import permissions
+from tests.support import driver
+from tests.support.driver import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 START_LIMIT_SECONDS = 30  # the README promises an installed stack answers /health within this
@@ -43,12 +44,6 @@ CHROMIUM_ARGS = [
 # break a stack on purpose (delete a table, an email identity) never overlap on it.
 STACK_FIXTURES = ("cli_stack", "stack", "fast_stack", "quicker_stack")  # the first a test uses groups it
 LOG_TAIL_LINES = 80
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -76,17 +71,13 @@ class Stack:
 
     @property
     def state_machine_arn(self) -> str:
-        return self.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        return driver.state_machine_arn(self)
 
     def execution_arn(self, complaint_id: str) -> str:
-        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{complaint_id}"
+        return driver.execution_arn(self, complaint_id)
 
     def mailbox(self) -> list[dict]:
-        answer = requests.get(
-            f"{self.base_url}/_local/mailbox", headers={"Accept": "application/json"}, timeout=10
-        )
-        answer.raise_for_status()
-        return answer.json()["messages"]
+        return driver.mailbox(self)
 
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -128,48 +119,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                     (f"stack log, last {len(tail)} lines of {value.log_path}", "\n".join(tail))
                 )
     return report
-
-
-POLL_SECONDS = 0.2
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(POLL_SECONDS)
-
-
-def wait_for_email(stack: Stack, to: str, containing: str) -> dict:
-    def find():
-        return next((m for m in stack.mailbox() if to in m["to"] and containing in m["subject"]), None)
-
-    return wait_for(find, what=f"an email to {to} about {containing}")
-
-
-def wait_for_execution_end(stack: Stack, complaint_id: str) -> dict:
-    sfn = stack.client("stepfunctions")
-
-    def ended():
-        found = sfn.describe_execution(executionArn=stack.execution_arn(complaint_id))
-        return found if found["status"] != "RUNNING" else None
-
-    return wait_for(ended, what=f"execution {complaint_id} to end")
-
-
-def history(stack: Stack, complaint_id: str) -> list[dict]:
-    sfn = stack.client("stepfunctions")
-    return sfn.get_execution_history(executionArn=stack.execution_arn(complaint_id), maxResults=1000)[
-        "events"
-    ]
-
-
-def states_entered(events: list[dict]) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
 
 
 class _PortLost(Exception):
@@ -268,26 +217,6 @@ def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose policy clock runs a million times faster: every human wait lasts a second."""
     with running_stack(tmp_path_factory.mktemp("fast"), 1_000_000) as running:
         yield running
-
-
-def status_view(accepted: dict) -> dict:
-    """The complainant's status API, as JSON."""
-    return requests.get(accepted["statusUrl"], headers={"Accept": "application/json"}, timeout=10).json()
-
-
-def wait_for_status(stack: Stack, accepted: dict, *statuses: str) -> dict:
-    """Poll the complainant's status API until the case reaches one of `statuses`.
-
-    A task writes the status and its timeline event in one transaction, but a read of the local stack can
-    see the status a moment before the event, and the execution history lags behind both: a test that
-    checks the timeline's last event or the states entered after a status that ends the workflow waits for
-    the execution to end first."""
-
-    def reached():
-        view = status_view(accepted)
-        return view if view["status"] in statuses else None
-
-    return wait_for(reached, what=f"{accepted['complaintId']} to reach {statuses}")
 
 
 @pytest.fixture(scope="module")

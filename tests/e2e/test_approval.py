@@ -6,16 +6,19 @@ from __future__ import annotations
 import requests
 
 from complaints.core.rules import load_triage_policy
-from tests.e2e.conftest import (
-    Stack,
+from tests.e2e.conftest import Stack
+from tests.support.driver import (
+    customer_link,
     history,
+    investigator_link,
     states_entered,
+    submit_payment_complaint,
+    task_link,
     wait_for,
     wait_for_email,
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import customer_link, investigator_link, submit_payment_complaint, task_link
 
 POLICY = load_triage_policy()
 BEFORE_FINDINGS = [

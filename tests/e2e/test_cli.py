@@ -16,9 +16,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import Stack, free_port, wait_for, wait_for_status
-from tests.e2e.journeys import investigator_link, submit_payment_complaint
+from tests.e2e.conftest import Stack
 from tests.sigv4_gateway import CONSOLE_HTML, SigV4Gateway
+from tests.support.driver import (
+    free_port,
+    investigator_link,
+    submit_complaint,
+    submit_payment_complaint,
+    wait_for,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +63,13 @@ def ok(stack: Stack, *args: str) -> str:
 
 def submit_hacked_account(stack: Stack) -> dict:
     """A security complaint: always P1, so its 4-hour resolution target passes within seconds here."""
-    answer = requests.post(
-        f"{stack.api_url}/complaints",
-        json={
+    return submit_complaint(
+        stack,
+        {
             "customer": {"email": f"victim.{uuid.uuid4().hex[:8]}@example.com"},
             "description": "Someone hacked my account and stole my balance; I made no such withdrawals.",
         },
-        timeout=10,
     )
-    assert answer.status_code == 202
-    return answer.json()
 
 
 # ---------------------------------------------------------------- submit and status

@@ -14,10 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from tests.e2e.conftest import (
-    ROOT,
-    START_LIMIT_SECONDS,
-    Stack,
+from tests.e2e.conftest import ROOT, START_LIMIT_SECONDS, Stack
+from tests.support.driver import (
     history,
     states_entered,
     wait_for,

@@ -10,16 +10,20 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.e2e.conftest import (
-    Stack,
+from tests.e2e.conftest import Stack
+from tests.support.driver import (
+    FINDINGS,
+    ROSTER,
     history,
+    investigator_link,
     states_entered,
+    submit_payment_complaint,
+    task_link,
     wait_for,
     wait_for_email,
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import FINDINGS, ROSTER, investigator_link, submit_payment_complaint, task_link
 
 
 def test_the_investigator_records_findings_from_the_email_link(stack: Stack):

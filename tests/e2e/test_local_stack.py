@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, START_LIMIT_SECONDS, free_port, wait_for
+from tests.e2e.conftest import ROOT, START_LIMIT_SECONDS
+from tests.support.driver import free_port, wait_for
 
 # Stacks of their own, started and stopped on purpose: on one worker, one after another, beside the others.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]

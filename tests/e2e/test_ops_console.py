@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import Stack, wait_for_status
+from tests.e2e.conftest import Stack
+from tests.support.driver import wait_for_status
 
 pytestmark = pytest.mark.e2e
 

@@ -10,23 +10,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.conftest import (
-    Stack,
+from tests.e2e.conftest import Stack, running_stack
+from tests.support.driver import (
+    FINDINGS,
+    ROSTER,
+    customer_link,
     history,
-    running_stack,
+    investigator_link,
     states_entered,
+    submit_payment_complaint,
+    task_link,
     wait_for,
     wait_for_email,
     wait_for_execution_end,
     wait_for_status,
-)
-from tests.e2e.journeys import (
-    FINDINGS,
-    ROSTER,
-    customer_link,
-    investigator_link,
-    submit_payment_complaint,
-    task_link,
 )
 
 

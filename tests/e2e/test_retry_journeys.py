@@ -13,25 +13,22 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from tests.e2e.conftest import (
-    Stack,
+from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.test_cli import ok
+from tests.support.driver import (
+    FINDINGS,
+    ROSTER,
+    customer_link,
     history,
-    running_stack,
+    investigator_link,
     states_entered,
     status_view,
+    submit_payment_complaint,
+    task_link,
     wait_for,
     wait_for_execution_end,
     wait_for_status,
 )
-from tests.e2e.journeys import (
-    FINDINGS,
-    ROSTER,
-    customer_link,
-    investigator_link,
-    submit_payment_complaint,
-    task_link,
-)
-from tests.e2e.test_cli import ok
 
 # These tests make SES refuse every email for a while: on a stack of their own, they never overlap with
 # another test's emails, and their group runs beside the shared stack's on another xdist worker.

@@ -30,9 +30,9 @@ from complaints.tasklinks.links import open_link
 from complaints.triage.ports import Assignment, TriageFields
 from complaints.triage.rules import PriorityResult
 from infra import moto_hooks
-from tests.cases import store_case
 from tests.fakes import make_settings
 from tests.integration.conftest import REGION, Aws
+from tests.support.cases import store_case
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ZONE = load_policy().calendar.timezone  # Asia/Shanghai: due times are stored in it, as triage sets them

@@ -10,8 +10,8 @@ import boto3
 from complaints.adapters.dynamo.repositories import DynamoTriageRepository
 from complaints.core.models import Status
 from complaints.core.rules import load_triage_policy
-from tests.cases import store_case
 from tests.integration.conftest import Aws
+from tests.support.cases import store_case
 
 
 def submit(aws: Aws, description: str, email: str = "li.wei@example.com", **extra) -> dict:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from complaints.core.errors import CaseNotFound, ConflictError, NotRetryable, WorkflowStartFailed
-from complaints.core.models import Case, CaseEvent, ComplaintIn, CustomerIn, Status
-from complaints.intake.ports import Claim
+from complaints.core.models import Case, CaseEvent, ComplaintIn, Status
 from complaints.supervision.casework import Casework
 from tests.fakes import FakeClock, FakeRepository, FakeWorkflow
+from tests.support.cases import store_case
 
 COMPLAINT_ID = "CMP-20260305-RTY001"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:complaints-test-complaint-case:x"
@@ -24,30 +22,18 @@ def stored_case(
     complaint_id=COMPLAINT_ID,
 ) -> str:
     """A case in `status` whose first execution (named by its id) was started."""
-    now = clock()
-    case = Case(
-        complaint_id=complaint_id,
+    store_case(
+        repository,
+        complaint_id,
+        clock(),
+        "alice@example.com",
+        "Charged twice.",
         status=status,
-        created_at=now,
-        updated_at=now,
         channel="web",
-        locale="en",
-        customer=CustomerIn(email="alice@example.com"),
-        description="Charged twice.",
-        access_code_hash="x",
-        response_due_at=now + timedelta(weeks=8),
         category="payments",
         department="finance",
         execution_arn=workflow.arn_for(complaint_id),
     )
-    claim = Claim(
-        key=complaint_id,
-        complaint_id=complaint_id,
-        access_code="x",
-        request_fingerprint="f",
-        expires_at=now + timedelta(minutes=10),
-    )
-    assert repository.create(case, CaseEvent(at=now, type="RECEIVED"), claim, now) is None
     return complaint_id
 
 

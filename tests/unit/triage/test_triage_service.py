@@ -15,8 +15,8 @@ from complaints.core.models import ComplaintIn, Status
 from complaints.core.rules import TriagePolicy
 from complaints.presentation.i18n import messages
 from complaints.triage.service import TriageOutcome, TriageService
-from tests.cases import store_case
 from tests.fakes import FakeClock, FakeTriageRepository
+from tests.support.cases import store_case
 
 START = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # the FakeClock's start
 CHINESE = "充值成功但是余额一直没有增加，订单号找不到，请尽快处理。"
