@@ -1,21 +1,28 @@
-"""Cold import of each handler module in a fresh interpreter, against `import boto3` alone.
+"""Cold import of every handler module of template.yaml in a fresh interpreter, against `import boto3` alone.
 
 Each measurement is its own `python -c` child: the child times the import with time.perf_counter and
 prints the seconds, so interpreter start-up is not counted. The child gets the function's environment
 from template.yaml (infra.template.load) plus what Lambda would provide (region, dummy credentials,
-the layer on PYTHONPATH), and nothing else from ours. Handlers build boto3 clients at import but call
-nothing, so no endpoint is needed. Targets are measured round-robin, after one discarded warm-up
-each (which also writes any missing .pyc files: the child does not inherit PYTHONDONTWRITEBYTECODE),
-so these are imports with warm bytecode caches."""
+the layer on PYTHONPATH), and nothing else from ours. Handlers build boto3 clients at import and call
+nothing, except the three that read the task-link key from Secrets Manager once per cold start
+(investigation, remedy, links): their GetSecretValue goes to a local endpoint the bench serves
+(AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real botocore call without the network.
+Targets are measured round-robin, after one discarded warm-up each (which also writes any missing .pyc
+files: the child does not inherit PYTHONDONTWRITEBYTECODE), so these are imports with warm bytecode
+caches."""
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +30,6 @@ from infra import template
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "functions" / "layer"
-HANDLERS = (
-    "functions/intake/api.py",
-    "functions/intake/acknowledge.py",
-    "functions/intake/reconcile.py",
-    "functions/resolve/failure.py",
-)
 BOTO3 = "import boto3"
 
 CHILD = """
@@ -65,23 +66,50 @@ class Target:
     samples: list[float]
 
 
-def _base_env() -> dict[str, str]:
+class _SecretsManager(BaseHTTPRequestHandler):
+    """Answers every call as GetSecretValue with a fixed key: all a handler asks at import."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"ARN": "bench", "Name": "bench", "SecretString": "bench-signing-key"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def secrets_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SecretsManager)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _base_env(secrets_url: str) -> dict[str, str]:
     env = {key: os.environ[key] for key in _KEEP if key in os.environ}
     env.update(_LAMBDA_LIKE)
     env["PYTHONPATH"] = str(LAYER)
+    env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = secrets_url
     return env
 
 
-def targets() -> list[Target]:
-    specs = {spec.module_file.resolve(): spec for spec in template.load().functions.values()}
-    found = [Target(BOTO3, "boto3", _base_env(), [])]
-    for relative in HANDLERS:
-        path = (ROOT / relative).resolve()
-        spec = specs.get(path)
-        if spec is None:
-            raise SystemExit(f"bench: no function in template.yaml has the handler {relative}")
-        env = {**_base_env(), **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
-        found.append(Target(relative, str(path), env, []))
+def targets(secrets_url: str) -> list[Target]:
+    """`import boto3`, then every function of template.yaml, by handler path."""
+    found = [Target(BOTO3, "boto3", _base_env(secrets_url), [])]
+    specs = sorted(template.load().functions.values(), key=lambda spec: str(spec.module_file))
+    for spec in specs:
+        path = spec.module_file.resolve()
+        env = {**_base_env(secrets_url), **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
+        found.append(Target(str(path.relative_to(ROOT)), str(path), env, []))
     return found
 
 
@@ -101,13 +129,14 @@ def _once(target: Target) -> float:
 
 
 def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
-    found = targets()
-    for target in found:
-        _once(target)  # warm-up: discarded
-    for round_ in range(repetitions):
-        progress(f"cold imports: round {round_ + 1}/{repetitions}")
+    with secrets_endpoint() as secrets_url:
+        found = targets(secrets_url)
         for target in found:
-            target.samples.append(_once(target))
+            _once(target)  # warm-up: discarded
+        for round_ in range(repetitions):
+            progress(f"cold imports: round {round_ + 1}/{repetitions}")
+            for target in found:
+                target.samples.append(_once(target))
     baseline = statistics.median(found[0].samples)
     rows = []
     for target in found:
@@ -125,7 +154,8 @@ def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
     return {
         "method": "fresh `python -c` per sample; time.perf_counter around the import inside the child "
         "(interpreter start-up excluded); importlib spec_from_file_location + exec_module for handlers; "
-        "one discarded warm-up per target, then round-robin",
+        "one discarded warm-up per target, then round-robin; GetSecretValue at import answered by a local "
+        "endpoint",
         "repetitions": repetitions,
         "rows": rows,
     }
