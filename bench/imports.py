@@ -3,10 +3,15 @@
 Each measurement is its own `python -c` child: the child times the import with time.perf_counter and
 prints the seconds, so interpreter start-up is not counted. The child gets the function's environment
 from template.yaml (infra.template.load) plus what Lambda would provide (region, dummy credentials,
-the layer on PYTHONPATH), and nothing else from ours. Handlers build boto3 clients at import and call
-nothing, except the three that read the task-link key from Secrets Manager once per cold start
-(investigation, remedy, links): their GetSecretValue goes to a local endpoint the bench serves
-(AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real botocore call without the network.
+LAMBDA_TASK_ROOT and _HANDLER, AWS_EXECUTION_ENV, the layer on PYTHONPATH), and nothing else from ours.
+LAMBDA_TASK_ROOT matters: without it the X-Ray SDK believes it runs outside Lambda and builds two
+botocore X-Ray clients for centralised sampling at import (about 0.2 s), which it never does in Lambda
+(it also touches /tmp/.aws-xray/initialized, as in Lambda). Tracing stays off
+(POWERTOOLS_TRACE_DISABLED): with Tracing: Active, Lambda would also patch boto3 and friends at import.
+Handlers build boto3 clients at import and call nothing, except the three that read the task-link key
+from Secrets Manager once per cold start (investigation, remedy, links): their GetSecretValue goes to a
+local endpoint the bench serves (AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real
+botocore call without the network.
 Targets are measured round-robin, after one discarded warm-up each (which also writes any missing .pyc
 files: the child does not inherit PYTHONDONTWRITEBYTECODE), so these are imports with warm bytecode
 caches."""
@@ -54,6 +59,7 @@ _LAMBDA_LIKE = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_SESSION_TOKEN": "bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",  # template.yaml's Runtime
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
@@ -108,7 +114,13 @@ def targets(secrets_url: str) -> list[Target]:
     specs = sorted(template.load().functions.values(), key=lambda spec: str(spec.module_file))
     for spec in specs:
         path = spec.module_file.resolve()
-        env = {**_base_env(secrets_url), **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
+        env = {
+            **_base_env(secrets_url),
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "LAMBDA_TASK_ROOT": str(spec.code_uri),
+            "_HANDLER": spec.handler,
+        }
         found.append(Target(str(path.relative_to(ROOT)), str(path), env, []))
     return found
 

@@ -37,7 +37,8 @@ def imports_table(result: dict[str, Any]) -> list[str]:
         "",
         f"(a) Cold import in a fresh interpreter: median of {result['repetitions']} (min–max), "
         "interpreter start-up excluded,",
-        "    .pyc caches warm, the function's template.yaml environment, GetSecretValue served locally",
+        "    .pyc caches warm, the function's template.yaml environment and Lambda's own variables,",
+        "    GetSecretValue served locally",
         f"  {'module':<34}{'median s':>10}  {'min–max s':<15}{'× boto3':>8}",
     ]
     for row in result["rows"]:
