@@ -263,8 +263,8 @@ def retry(complaint_id: Annotated[str, typer.Argument(help="A case that NEEDS_AT
     from complaints.supervision.casework import Casework
 
     t = target()
-    settings = Settings(
-        table_name=t.table_name, state_machine_arn=t.state_machine_arn, time_scale=t.time_scale
+    settings = Settings.from_environment(
+        os.environ, table_name=t.table_name, state_machine_arn=t.state_machine_arn, time_scale=t.time_scale
     )
     casework = Casework(
         repository=DynamoCaseRepository(t.table()),

@@ -4,6 +4,7 @@ Thin: parse the request, call the domain, return a model. Domain errors map to H
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 from typing import Annotated
 
@@ -28,7 +29,7 @@ from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
 
 # Cold start: settings, clients and the service are built once per container.
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 policy = load_policy()
 logger = Logger()
 tracer = Tracer()

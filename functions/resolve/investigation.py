@@ -3,6 +3,7 @@ investigator (or, on escalation, the lead or head) for findings, record the find
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -13,7 +14,7 @@ from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -3,6 +3,7 @@ their answer, send the final response, close the case."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from complaints import wiring
 from complaints.core.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

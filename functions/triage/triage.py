@@ -3,6 +3,8 @@ SLA clocks."""
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
@@ -10,7 +12,7 @@ from pydantic import BaseModel
 from complaints import wiring
 from complaints.core.settings import Settings
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
