@@ -16,7 +16,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import wiring
-from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import errors
 from complaints.core.calendar import load_policy
 from complaints.core.locale import negotiate
@@ -178,6 +177,8 @@ def complaint_status(
     logger.set_correlation_id(view.complaintId)
     metrics.add_metric(name="StatusViewed", unit=MetricUnit.Count, value=1)
     if _wants_html():
+        from complaints.classification.taxonomy import load_taxonomy  # parsed on first use, not at import
+
         case_locale = _locale()
         return _page(
             "status.html",
