@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
 
-import holidays
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    import holidays
 
 _CLOCK_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
@@ -202,6 +204,8 @@ def _require_aware(moment: datetime) -> None:
 
 @cache
 def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    import holidays  # its data loads when a calendar first needs a year, not at import
+
     return holidays.country_holidays(country, years=year)
 
 
