@@ -11,8 +11,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from complaints.core import yamltext
 
 if TYPE_CHECKING:
     import holidays
@@ -213,7 +214,7 @@ def load_policy(text: str | None = None) -> Policy:
     """Parse a policy document; the packaged config/policy.yaml when `text` is None."""
     if text is None:
         text = resources.files("complaints").joinpath("config/policy.yaml").read_text(encoding="utf-8")
-    return Policy.model_validate(yaml.safe_load(text))
+    return Policy.model_validate(yamltext.safe_load(text))
 
 
 def real_seconds(policy_seconds: float, time_scale: float) -> float:
