@@ -22,7 +22,7 @@ from complaints.core.locale import negotiate
 from complaints.core.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
 from complaints.core.settings import Settings
 from complaints.http.body import FORM_FIELDS, decode_body, form_fields, is_form, parse_submission
-from complaints.http.openapi import inline_schema
+from complaints.http.openapi import enable_swagger, inline_schema
 from complaints.http.web import base_path, base_url, secured
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
@@ -45,7 +45,7 @@ class Resolver(APIGatewayRestResolver):
 
 
 app = Resolver(enable_validation=True)
-app.enable_swagger(path="/swagger", title="Complaints API", version="1.0.0")
+enable_swagger(app, path="/swagger", title="Complaints API", version="1.0.0")
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
