@@ -2,7 +2,8 @@
 
 Three measurements, side by side in one run:
 
-* `bench.imports`: cold import time of each handler module in a fresh interpreter, against `import boto3`.
+* `bench.imports`: cold import time of every handler module in a fresh interpreter, against `import boto3`,
+  beside the floor every handler shares (a Table resource and a client, Powertools, pydantic).
 * `bench.intake`: POST /complaints through the real IntakeApiFunction handler in-process against the
   embedded stack's moto endpoint, against the bare AWS calls that request has to make.
 * `bench.triage`: the TriageFunction and SpikeWatchFunction handlers in-process on RECEIVED cases (time

@@ -12,6 +12,9 @@ Handlers build boto3 clients at import and call nothing, except the three that r
 from Secrets Manager once per cold start (investigation, remedy, links): their GetSecretValue goes to a
 local endpoint the bench serves (AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real
 botocore call without the network.
+The floor row is what every handler does before its own code: a DynamoDB Table resource and one more
+client built (SES here; some handlers build Step Functions' instead), Powertools' Logger, Tracer and
+Metrics made, pydantic's BaseModel imported.
 Targets are measured round-robin, after one discarded warm-up each (which also writes any missing .pyc
 files: the child does not inherit PYTHONDONTWRITEBYTECODE), so these are imports with warm bytecode
 caches."""
@@ -36,6 +39,7 @@ from infra import template
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "functions" / "layer"
 BOTO3 = "import boto3"
+FLOOR = "floor: clients, Powertools, pydantic"
 
 CHILD = """
 import importlib.util, sys, time
@@ -43,6 +47,13 @@ target = sys.argv[1]
 start = time.perf_counter()
 if target == "boto3":
     import boto3
+elif target == "floor":  # what every handler does before its own code
+    import boto3
+    boto3.resource("dynamodb").Table("bench")
+    boto3.client("sesv2")
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+    Logger(); Tracer(); Metrics()
+    from pydantic import BaseModel
 else:
     spec = importlib.util.spec_from_file_location("handler_module", target)
     module = importlib.util.module_from_spec(spec)
@@ -109,8 +120,11 @@ def _base_env(secrets_url: str) -> dict[str, str]:
 
 
 def targets(secrets_url: str) -> list[Target]:
-    """`import boto3`, then every function of template.yaml, by handler path."""
-    found = [Target(BOTO3, "boto3", _base_env(secrets_url), [])]
+    """`import boto3`; the floor (a DynamoDB Table resource and an SES client built, Powertools' Logger,
+    Tracer and Metrics made, pydantic's BaseModel imported: what every handler does before its own code);
+    then every function of template.yaml, by handler path."""
+    lambda_like = {**_base_env(secrets_url), "LAMBDA_TASK_ROOT": str(ROOT / "functions")}
+    found = [Target(BOTO3, "boto3", _base_env(secrets_url), []), Target(FLOOR, "floor", lambda_like, [])]
     specs = sorted(template.load().functions.values(), key=lambda spec: str(spec.module_file))
     for spec in specs:
         path = spec.module_file.resolve()

@@ -58,7 +58,7 @@ def _import(target: imports.Target) -> set[str]:
 def loaded() -> dict[str, set[str]]:
     """Handler file (relative to functions/) -> the modules loaded once it is imported."""
     with imports.secrets_endpoint() as secrets_url:
-        targets = imports.targets(secrets_url)[1:]  # the first is `import boto3`
+        targets = [target for target in imports.targets(secrets_url) if target.argument.endswith(".py")]
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             modules = list(pool.map(_import, targets))
     return {
