@@ -1,9 +1,12 @@
 """Cold import of every handler module of template.yaml in a fresh interpreter, against `import boto3` alone.
 
-Each measurement is its own `python -c` child: the child times the import with time.perf_counter and
-prints the seconds, so interpreter start-up is not counted. The child gets the function's environment
-from template.yaml (infra.template.load) plus what Lambda would provide (region, dummy credentials,
-LAMBDA_TASK_ROOT and _HANDLER, AWS_EXECUTION_ENV, the layer on PYTHONPATH), and nothing else from ours.
+Each measurement is its own `python -c` child: the child times the import with time.perf_counter (wall)
+and time.process_time (CPU) and prints the seconds, so interpreter start-up is not counted. The CPU time
+is what the import itself took; other work on the machine stretches the wall time far more than it, so
+on a shared machine the CPU column is the steadier comparison (on an idle one the two agree).
+The child gets the function's environment from template.yaml (infra.template.load) plus what Lambda
+would provide (region, dummy credentials, LAMBDA_TASK_ROOT and _HANDLER, AWS_EXECUTION_ENV, the layer on
+PYTHONPATH), and nothing else from ours.
 LAMBDA_TASK_ROOT matters: without it the X-Ray SDK believes it runs outside Lambda and builds two
 botocore X-Ray clients for centralised sampling at import (about 0.2 s), which it never does in Lambda
 (it also touches /tmp/.aws-xray/initialized, as in Lambda). Tracing stays off
@@ -21,6 +24,7 @@ caches."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import statistics
@@ -44,7 +48,7 @@ FLOOR = "floor: clients, Powertools, pydantic"
 CHILD = """
 import importlib.util, sys, time
 target = sys.argv[1]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 if target == "boto3":
     import boto3
 elif target == "floor":  # what every handler does before its own code
@@ -59,7 +63,7 @@ else:
     module = importlib.util.module_from_spec(spec)
     sys.modules["handler_module"] = module
     spec.loader.exec_module(module)
-print(repr(time.perf_counter() - start))
+print(repr((time.perf_counter() - start, time.process_time() - cpu)))
 """
 
 # Passed through from our environment; everything else the child sees is set here.
@@ -81,6 +85,7 @@ class Target:
     argument: str  # "boto3" or the module's path
     env: dict[str, str]
     samples: list[float]
+    cpu_samples: list[float]
 
 
 class _SecretsManager(BaseHTTPRequestHandler):
@@ -124,7 +129,10 @@ def targets(secrets_url: str) -> list[Target]:
     Tracer and Metrics made, pydantic's BaseModel imported: what every handler does before its own code);
     then every function of template.yaml, by handler path."""
     lambda_like = {**_base_env(secrets_url), "LAMBDA_TASK_ROOT": str(ROOT / "functions")}
-    found = [Target(BOTO3, "boto3", _base_env(secrets_url), []), Target(FLOOR, "floor", lambda_like, [])]
+    found = [
+        Target(BOTO3, "boto3", _base_env(secrets_url), [], []),
+        Target(FLOOR, "floor", lambda_like, [], []),
+    ]
     specs = sorted(template.load().functions.values(), key=lambda spec: str(spec.module_file))
     for spec in specs:
         path = spec.module_file.resolve()
@@ -135,11 +143,12 @@ def targets(secrets_url: str) -> list[Target]:
             "LAMBDA_TASK_ROOT": str(spec.code_uri),
             "_HANDLER": spec.handler,
         }
-        found.append(Target(str(path.relative_to(ROOT)), str(path), env, []))
+        found.append(Target(str(path.relative_to(ROOT)), str(path), env, [], []))
     return found
 
 
-def _once(target: Target) -> float:
+def _once(target: Target) -> tuple[float, float]:
+    """Wall and CPU seconds of one import in a fresh interpreter."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, target.argument],
         env=target.env,
@@ -151,7 +160,8 @@ def _once(target: Target) -> float:
     )
     if done.returncode != 0:
         raise SystemExit(f"bench: importing {target.label} failed in a fresh interpreter:\n{done.stderr}")
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return float(wall), float(cpu)
 
 
 def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -162,11 +172,15 @@ def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
         for round_ in range(repetitions):
             progress(f"cold imports: round {round_ + 1}/{repetitions}")
             for target in found:
-                target.samples.append(_once(target))
+                wall, cpu = _once(target)
+                target.samples.append(wall)
+                target.cpu_samples.append(cpu)
     baseline = statistics.median(found[0].samples)
+    cpu_baseline = statistics.median(found[0].cpu_samples)
     rows = []
     for target in found:
         median = statistics.median(target.samples)
+        cpu_median = statistics.median(target.cpu_samples)
         rows.append(
             {
                 "module": target.label,
@@ -175,10 +189,14 @@ def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
                 "max_s": max(target.samples),
                 "ratio_to_boto3": median / baseline,
                 "samples_s": target.samples,
+                "cpu_median_s": cpu_median,
+                "cpu_ratio_to_boto3": cpu_median / cpu_baseline,
+                "cpu_samples_s": target.cpu_samples,
             }
         )
     return {
-        "method": "fresh `python -c` per sample; time.perf_counter around the import inside the child "
+        "method": "fresh `python -c` per sample; time.perf_counter (wall) and time.process_time (CPU) "
+        "around the import inside the child "
         "(interpreter start-up excluded); importlib spec_from_file_location + exec_module for handlers; "
         "one discarded warm-up per target, then round-robin; GetSecretValue at import answered by a local "
         "endpoint",
