@@ -42,8 +42,8 @@ import boto3
 from bench import fixtures
 from bench.meter import GcWatch
 from bench.triage import TEXTS  # several categories and departments; none near another
-from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE, QUEUE_KEYS, WATCH_KEYS
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core import ids
 from complaints.core.models import Status
 from complaints.triage.rules import hour_bucket

@@ -1,21 +1,40 @@
-"""Cold import of each handler module in a fresh interpreter, against `import boto3` alone.
+"""Cold import of every handler module of template.yaml in a fresh interpreter, against `import boto3` alone.
 
-Each measurement is its own `python -c` child: the child times the import with time.perf_counter and
-prints the seconds, so interpreter start-up is not counted. The child gets the function's environment
-from template.yaml (infra.template.load) plus what Lambda would provide (region, dummy credentials,
-the layer on PYTHONPATH), and nothing else from ours. Handlers build boto3 clients at import but call
-nothing, so no endpoint is needed. Targets are measured round-robin, after one discarded warm-up
-each (which also writes any missing .pyc files: the child does not inherit PYTHONDONTWRITEBYTECODE),
-so these are imports with warm bytecode caches."""
+Each measurement is its own `python -c` child: the child times the import with time.perf_counter (wall)
+and time.process_time (CPU) and prints the seconds, so interpreter start-up is not counted. The CPU time
+is what the import itself took; other work on the machine stretches the wall time far more than it, so
+on a shared machine the CPU column is the steadier comparison (on an idle one the two agree).
+The child gets the function's environment from template.yaml (infra.template.load) plus what Lambda
+would provide (region, dummy credentials, LAMBDA_TASK_ROOT and _HANDLER, AWS_EXECUTION_ENV, the layer on
+PYTHONPATH), and nothing else from ours.
+LAMBDA_TASK_ROOT matters: without it the X-Ray SDK believes it runs outside Lambda and builds two
+botocore X-Ray clients for centralised sampling at import (about 0.15 s, as long as import boto3), which
+it never does in Lambda (it also touches /tmp/.aws-xray/initialized, as in Lambda). Tracing stays off
+(POWERTOOLS_TRACE_DISABLED): with Tracing: Active, Lambda would also patch boto3 and friends at import.
+Handlers build boto3 clients at import and call nothing, except the three that read the task-link key
+from Secrets Manager once per cold start (investigation, remedy, links): their GetSecretValue goes to a
+local endpoint the bench serves (AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real
+botocore call without the network.
+The floor row is what every handler does before its own code: a DynamoDB Table resource and one more
+client built (SES here; some handlers build Step Functions' instead), Powertools' Logger, Tracer and
+Metrics made, pydantic's BaseModel imported.
+Targets are measured round-robin, after one discarded warm-up each (which also writes any missing .pyc
+files: the child does not inherit PYTHONDONTWRITEBYTECODE), so these are imports with warm bytecode
+caches."""
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +42,28 @@ from infra import template
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "functions" / "layer"
-HANDLERS = (
-    "functions/intake/api.py",
-    "functions/intake/acknowledge.py",
-    "functions/intake/reconcile.py",
-    "functions/resolve/failure.py",
-)
 BOTO3 = "import boto3"
+FLOOR = "floor: clients, Powertools, pydantic"
 
 CHILD = """
 import importlib.util, sys, time
 target = sys.argv[1]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 if target == "boto3":
     import boto3
+elif target == "floor":  # what every handler does before its own code
+    import boto3
+    boto3.resource("dynamodb").Table("bench")
+    boto3.client("sesv2")
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+    Logger(); Tracer(); Metrics()
+    from pydantic import BaseModel
 else:
     spec = importlib.util.spec_from_file_location("handler_module", target)
     module = importlib.util.module_from_spec(spec)
     sys.modules["handler_module"] = module
     spec.loader.exec_module(module)
-print(repr(time.perf_counter() - start))
+print(repr((time.perf_counter() - start, time.process_time() - cpu)))
 """
 
 # Passed through from our environment; everything else the child sees is set here.
@@ -53,6 +74,7 @@ _LAMBDA_LIKE = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_SESSION_TOKEN": "bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",  # template.yaml's Runtime
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
@@ -63,29 +85,70 @@ class Target:
     argument: str  # "boto3" or the module's path
     env: dict[str, str]
     samples: list[float]
+    cpu_samples: list[float]
 
 
-def _base_env() -> dict[str, str]:
+class _SecretsManager(BaseHTTPRequestHandler):
+    """Answers every call as GetSecretValue with a fixed key: all a handler asks at import."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"ARN": "bench", "Name": "bench", "SecretString": "bench-signing-key"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def secrets_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SecretsManager)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _base_env(secrets_url: str) -> dict[str, str]:
     env = {key: os.environ[key] for key in _KEEP if key in os.environ}
     env.update(_LAMBDA_LIKE)
     env["PYTHONPATH"] = str(LAYER)
+    env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = secrets_url
     return env
 
 
-def targets() -> list[Target]:
-    specs = {spec.module_file.resolve(): spec for spec in template.load().functions.values()}
-    found = [Target(BOTO3, "boto3", _base_env(), [])]
-    for relative in HANDLERS:
-        path = (ROOT / relative).resolve()
-        spec = specs.get(path)
-        if spec is None:
-            raise SystemExit(f"bench: no function in template.yaml has the handler {relative}")
-        env = {**_base_env(), **spec.environment, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
-        found.append(Target(relative, str(path), env, []))
+def targets(secrets_url: str) -> list[Target]:
+    """`import boto3`; the floor (a DynamoDB Table resource and an SES client built, Powertools' Logger,
+    Tracer and Metrics made, pydantic's BaseModel imported: what every handler does before its own code);
+    then every function of template.yaml, by handler path."""
+    lambda_like = {**_base_env(secrets_url), "LAMBDA_TASK_ROOT": str(ROOT / "functions")}
+    found = [
+        Target(BOTO3, "boto3", _base_env(secrets_url), [], []),
+        Target(FLOOR, "floor", lambda_like, [], []),
+    ]
+    specs = sorted(template.load().functions.values(), key=lambda spec: str(spec.module_file))
+    for spec in specs:
+        path = spec.module_file.resolve()
+        env = {
+            **_base_env(secrets_url),
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "LAMBDA_TASK_ROOT": str(spec.code_uri),
+            "_HANDLER": spec.handler,
+        }
+        found.append(Target(str(path.relative_to(ROOT)), str(path), env, [], []))
     return found
 
 
-def _once(target: Target) -> float:
+def _once(target: Target) -> tuple[float, float]:
+    """Wall and CPU seconds of one import in a fresh interpreter."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, target.argument],
         env=target.env,
@@ -97,21 +160,27 @@ def _once(target: Target) -> float:
     )
     if done.returncode != 0:
         raise SystemExit(f"bench: importing {target.label} failed in a fresh interpreter:\n{done.stderr}")
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return float(wall), float(cpu)
 
 
 def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
-    found = targets()
-    for target in found:
-        _once(target)  # warm-up: discarded
-    for round_ in range(repetitions):
-        progress(f"cold imports: round {round_ + 1}/{repetitions}")
+    with secrets_endpoint() as secrets_url:
+        found = targets(secrets_url)
         for target in found:
-            target.samples.append(_once(target))
+            _once(target)  # warm-up: discarded
+        for round_ in range(repetitions):
+            progress(f"cold imports: round {round_ + 1}/{repetitions}")
+            for target in found:
+                wall, cpu = _once(target)
+                target.samples.append(wall)
+                target.cpu_samples.append(cpu)
     baseline = statistics.median(found[0].samples)
+    cpu_baseline = statistics.median(found[0].cpu_samples)
     rows = []
     for target in found:
         median = statistics.median(target.samples)
+        cpu_median = statistics.median(target.cpu_samples)
         rows.append(
             {
                 "module": target.label,
@@ -120,12 +189,17 @@ def run(repetitions: int, progress: Callable[[str], None]) -> dict[str, Any]:
                 "max_s": max(target.samples),
                 "ratio_to_boto3": median / baseline,
                 "samples_s": target.samples,
+                "cpu_median_s": cpu_median,
+                "cpu_ratio_to_boto3": cpu_median / cpu_baseline,
+                "cpu_samples_s": target.cpu_samples,
             }
         )
     return {
-        "method": "fresh `python -c` per sample; time.perf_counter around the import inside the child "
+        "method": "fresh `python -c` per sample; time.perf_counter (wall) and time.process_time (CPU) "
+        "around the import inside the child "
         "(interpreter start-up excluded); importlib spec_from_file_location + exec_module for handlers; "
-        "one discarded warm-up per target, then round-robin",
+        "one discarded warm-up per target, then round-robin; GetSecretValue at import answered by a local "
+        "endpoint",
         "repetitions": repetitions,
         "rows": rows,
     }

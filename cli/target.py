@@ -4,6 +4,7 @@ state machine), or the embedded stack of `make run` (its /_local/stack page name
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -50,8 +51,11 @@ class Target:
     @cached_property
     def settings(self) -> Settings:
         """The settings the deployment's functions run with, as far as the CLI needs them."""
-        return Settings(
-            table_name=self.table_name, state_machine_arn=self.state_machine_arn, time_scale=self.time_scale
+        return Settings.from_environment(
+            os.environ,
+            table_name=self.table_name,
+            state_machine_arn=self.state_machine_arn,
+            time_scale=self.time_scale,
         )
 
     @cached_property

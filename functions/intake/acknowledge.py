@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
@@ -10,7 +12,7 @@ from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.intake.contracts import Acknowledged, AcknowledgeRequest
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

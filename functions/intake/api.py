@@ -4,6 +4,7 @@ Thin: parse the request, call the domain, return a model. Domain errors map to H
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 from typing import Annotated
 
@@ -15,20 +16,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import wiring
-from complaints.classification.taxonomy import load_taxonomy
 from complaints.core import errors
 from complaints.core.calendar import load_policy
 from complaints.core.locale import negotiate
 from complaints.core.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
 from complaints.core.settings import Settings
 from complaints.http.body import FORM_FIELDS, decode_body, form_fields, is_form, parse_submission
-from complaints.http.openapi import inline_schema
+from complaints.http.openapi import enable_swagger, inline_schema
 from complaints.http.web import base_path, base_url, secured
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
 
 # Cold start: settings, clients and the service are built once per container.
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 policy = load_policy()
 logger = Logger()
 tracer = Tracer()
@@ -45,7 +45,7 @@ class Resolver(APIGatewayRestResolver):
 
 
 app = Resolver(enable_validation=True)
-app.enable_swagger(path="/swagger", title="Complaints API", version="1.0.0")
+enable_swagger(app, path="/swagger", title="Complaints API", version="1.0.0")
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -177,6 +177,8 @@ def complaint_status(
     logger.set_correlation_id(view.complaintId)
     metrics.add_metric(name="StatusViewed", unit=MetricUnit.Count, value=1)
     if _wants_html():
+        from complaints.classification.taxonomy import load_taxonomy  # parsed on first use, not at import
+
         case_locale = _locale()
         return _page(
             "status.html",

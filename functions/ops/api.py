@@ -7,6 +7,7 @@ the token it prints at start), so this handler serves only signed-in ops people.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from complaints.core.settings import Settings
 from complaints.http.web import base_path, secured
 from complaints.presentation.render import render
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

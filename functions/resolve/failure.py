@@ -4,6 +4,7 @@ with the reason in its timeline, and ops get an alert."""
 from __future__ import annotations
 
 import json
+import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,7 +15,7 @@ from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
 from complaints.supervision.contracts import FailureRecorded, FailureRequest
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -4,6 +4,7 @@ a costly remedy: plan it, ask the approver, escalate, record the decision."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,7 +17,7 @@ from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
 from complaints.investigation.contracts import Ask, Gather, RecordFindings, SetClocks
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

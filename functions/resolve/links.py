@@ -3,6 +3,7 @@ records the person's answer exactly once and hands it to the waiting Step Functi
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -28,7 +29,7 @@ from complaints.http.web import base_path, secured
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

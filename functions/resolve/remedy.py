@@ -3,6 +3,7 @@ their answer, send the final response, close the case."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -13,7 +14,7 @@ from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.resolution.contracts import Answer, Apply, AskCustomer, Close, FinalResponse
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -3,6 +3,8 @@ once per category and hour when the count jumps."""
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
@@ -12,7 +14,7 @@ from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
 from complaints.triage.contracts import SpikeRequest, SpikeWatched
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

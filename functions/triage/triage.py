@@ -3,6 +3,8 @@ SLA clocks."""
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
@@ -11,7 +13,7 @@ from complaints import wiring
 from complaints.core.settings import Settings
 from complaints.triage.contracts import TriageRequest
 
-settings = Settings()
+settings = Settings.from_environment(os.environ)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

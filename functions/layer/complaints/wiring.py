@@ -3,38 +3,30 @@
 Handlers call these once per cold start, on boto3's default session (AWS_ENDPOINT_URL points it at the
 embedded stack locally). The ops command line and the integration tests call the same functions with their
 own `aws` (anything with boto3's `client(name)` and `resource(name)`: a boto3 Session, or one pointed at
-moto); unit tests build the services on fakes instead."""
+moto); unit tests build the services on fakes instead. Each factory imports what it builds, so a handler's
+cold start loads its own service and adapters, not every handler's."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
-from complaints.adapters.dynamo.repositories import (
-    DynamoCaseRepository,
-    DynamoInvestigationRepository,
-    DynamoTriageRepository,
-)
-from complaints.adapters.ledger import LedgerTableAdapter
-from complaints.adapters.ops import OpsQueries
-from complaints.adapters.ses import SesMailer
-from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
-from complaints.approval.service import ApprovalService
-from complaints.classification.classifier import classifier_from_config
-from complaints.classification.taxonomy import load_taxonomy
-from complaints.core import ids
-from complaints.core.calendar import Policy, load_policy
-from complaints.core.rules import load_triage_policy
-from complaints.core.settings import Settings
-from complaints.intake.acknowledgement import Acknowledger
-from complaints.intake.service import IntakeService
-from complaints.investigation.evidence import EarlierComplaints, ReferencedRecords
-from complaints.investigation.service import InvestigationService
-from complaints.resolution.service import ResolutionService
-from complaints.supervision.casework import Casework
-from complaints.tasklinks.pages import TaskPages
-from complaints.triage.service import TriageService
+if TYPE_CHECKING:
+    from complaints.adapters.dynamo.repositories import DynamoCaseRepository, DynamoInvestigationRepository
+    from complaints.adapters.ops import OpsQueries
+    from complaints.adapters.ses import SesMailer
+    from complaints.adapters.stepfunctions import StepFunctionsWorkflow
+    from complaints.approval.service import ApprovalService
+    from complaints.core.calendar import Policy
+    from complaints.core.settings import Settings
+    from complaints.intake.acknowledgement import Acknowledger
+    from complaints.intake.service import IntakeService
+    from complaints.investigation.service import InvestigationService
+    from complaints.resolution.service import ResolutionService
+    from complaints.supervision.casework import Casework
+    from complaints.tasklinks.pages import TaskPages
+    from complaints.triage.service import TriageService
 
 
 class Aws(Protocol):
@@ -50,28 +42,53 @@ def _table(aws: Aws, name: str) -> Any:
 
 
 def _mailer(settings: Settings, aws: Aws) -> SesMailer:
+    from complaints.adapters.ses import SesMailer
+
     return SesMailer(aws.client("sesv2"), settings.sender_email)
 
 
 def workflow(settings: Settings, aws: Aws = boto3) -> StepFunctionsWorkflow:
+    from complaints.adapters.stepfunctions import StepFunctionsWorkflow
+
     return StepFunctionsWorkflow(aws.client("stepfunctions"), settings.state_machine_arn)
 
 
+def signing_key(settings: Settings, aws: Aws = boto3) -> bytes:
+    """The task-link HMAC key, read once per cold start from Secrets Manager."""
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.link_secret_arn)
+    return secret["SecretString"].encode()
+
+
 def case_repository(settings: Settings, aws: Aws = boto3) -> DynamoCaseRepository:
+    from complaints.adapters.dynamo.repositories import DynamoCaseRepository
+
     return DynamoCaseRepository(_table(aws, settings.table_name))
 
 
+def _investigation_repository(settings: Settings, aws: Aws) -> DynamoInvestigationRepository:
+    from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
+
+    return DynamoInvestigationRepository(_table(aws, settings.table_name))
+
+
 def intake_service(settings: Settings, policy: Policy | None = None, aws: Aws = boto3) -> IntakeService:
+    from complaints.classification.deferred import packaged_classifier
+    from complaints.core.calendar import load_policy
+    from complaints.intake.service import IntakeService
+
     return IntakeService(
         repository=case_repository(settings, aws),
         workflow=workflow(settings, aws),
         policy=policy or load_policy(),
         settings=settings,
-        classifier=classifier_from_config(load_taxonomy()),
+        classifier=packaged_classifier(),
     )
 
 
 def acknowledger(settings: Settings, aws: Aws = boto3) -> Acknowledger:
+    from complaints.core.calendar import load_policy
+    from complaints.intake.acknowledgement import Acknowledger
+
     return Acknowledger(
         repository=case_repository(settings, aws),
         mailer=_mailer(settings, aws),
@@ -81,6 +98,9 @@ def acknowledger(settings: Settings, aws: Aws = boto3) -> Acknowledger:
 
 
 def casework(settings: Settings, aws: Aws = boto3) -> Casework:
+    from complaints.core.calendar import load_policy
+    from complaints.supervision.casework import Casework
+
     return Casework(
         repository=case_repository(settings, aws),
         mailer=_mailer(settings, aws),
@@ -90,11 +110,17 @@ def casework(settings: Settings, aws: Aws = boto3) -> Casework:
 
 
 def triage_service(settings: Settings, aws: Aws = boto3) -> TriageService:
-    taxonomy = load_taxonomy()
+    from complaints.adapters.dynamo.repositories import DynamoTriageRepository
+    from complaints.classification.deferred import packaged_classifier
+    from complaints.classification.taxonomy import load_taxonomy
+    from complaints.core.calendar import load_policy
+    from complaints.core.rules import load_triage_policy
+    from complaints.triage.service import TriageService
+
     return TriageService(
         repository=DynamoTriageRepository(_table(aws, settings.table_name)),
-        classifier=classifier_from_config(taxonomy),
-        taxonomy=taxonomy,
+        classifier=packaged_classifier(),
+        taxonomy=load_taxonomy(),
         policy=load_policy(),
         triage_policy=load_triage_policy(),
         mailer=_mailer(settings, aws),
@@ -102,19 +128,16 @@ def triage_service(settings: Settings, aws: Aws = boto3) -> TriageService:
     )
 
 
-def signing_key(settings: Settings, aws: Aws = boto3) -> bytes:
-    """The task-link HMAC key, read once per cold start from Secrets Manager."""
-    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.link_secret_arn)
-    return secret["SecretString"].encode()
-
-
-def _investigation_repository(settings: Settings, aws: Aws = boto3) -> DynamoInvestigationRepository:
-    return DynamoInvestigationRepository(_table(aws, settings.table_name))
-
-
 def investigation_service(
     settings: Settings, key: bytes | None = None, aws: Aws = boto3
 ) -> InvestigationService:
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
+    from complaints.core import ids
+    from complaints.core.calendar import load_policy
+    from complaints.core.rules import load_triage_policy
+    from complaints.investigation.evidence import EarlierComplaints, ReferencedRecords
+    from complaints.investigation.service import InvestigationService
+
     repository = _investigation_repository(settings, aws)
     return InvestigationService(
         repository=repository,
@@ -129,6 +152,11 @@ def investigation_service(
 
 
 def approval_service(settings: Settings, key: bytes | None = None, aws: Aws = boto3) -> ApprovalService:
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
+    from complaints.approval.service import ApprovalService
+    from complaints.core.calendar import load_policy
+    from complaints.core.rules import load_triage_policy
+
     return ApprovalService(
         repository=_investigation_repository(settings, aws),
         mailer=_mailer(settings, aws),
@@ -141,6 +169,9 @@ def approval_service(settings: Settings, key: bytes | None = None, aws: Aws = bo
 
 
 def task_pages(settings: Settings, aws: Aws = boto3) -> TaskPages:
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
+    from complaints.tasklinks.pages import TaskPages
+
     return TaskPages(
         repository=_investigation_repository(settings, aws),
         signing_key=signing_key(settings, aws),
@@ -149,19 +180,26 @@ def task_pages(settings: Settings, aws: Aws = boto3) -> TaskPages:
 
 
 def resolution_service(settings: Settings, aws: Aws = boto3) -> ResolutionService:
-    triage_policy = load_triage_policy()
+    from complaints.adapters.ledger import LedgerTableAdapter
+    from complaints.core.calendar import load_policy
+    from complaints.core.rules import load_triage_policy
+    from complaints.resolution.service import ResolutionService
+
     return ResolutionService(
-        repository=DynamoInvestigationRepository(_table(aws, settings.table_name)),
+        repository=_investigation_repository(settings, aws),
         ledger=LedgerTableAdapter(_table(aws, settings.ledger_table)),
         mailer=_mailer(settings, aws),
         policy=load_policy(),
-        resolution=triage_policy.resolution,
+        resolution=load_triage_policy().resolution,
         settings=settings,
         signing_key=signing_key(settings, aws),
     )
 
 
 def ops_queries(settings: Settings, aws: Aws = boto3) -> OpsQueries:
+    from complaints.adapters.ops import OpsQueries
+    from complaints.core.rules import load_triage_policy
+
     return OpsQueries(
         table=_table(aws, settings.table_name),
         stepfunctions=aws.client("stepfunctions"),

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from complaints.classification import deferred
 from complaints.classification.classifier import FallbackClassifier, RuleClassifier, classifier_from_config
 from complaints.classification.matcher import PhraseMatcher
 from complaints.classification.taxonomy import Classification, Taxonomy, load_taxonomy
@@ -379,6 +380,19 @@ def test_a_complaint_for_manual_review_goes_to_the_manual_queue(taxonomy, rules)
 
 def test_the_packaged_taxonomy_is_read_once(taxonomy):
     assert load_taxonomy() is taxonomy
+
+
+def test_the_packaged_classifier_is_built_on_first_use_once_and_classifies_as_the_rules(taxonomy):
+    deferred._built.cache_clear()
+    classifier = deferred.packaged_classifier()
+    assert deferred._built.cache_info().currsize == 0  # nothing built (nor parsed) yet
+    rules = classifier_from_config(taxonomy)
+    for text, hint in [("I was charged twice for one order", None), ("你好,在吗", None), ("hi", "payments")]:
+        assert classifier.classify(text, hint) == rules.classify(text, hint)
+    assert deferred.packaged_classifier().classify("The app keeps crashing") == rules.classify(
+        "The app keeps crashing"
+    )
+    assert deferred._built.cache_info().currsize == 1  # built once, for both
 
 
 @pytest.mark.parametrize(

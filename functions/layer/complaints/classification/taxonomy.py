@@ -13,10 +13,10 @@ from importlib import resources
 from itertools import pairwise, product
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from complaints.classification.matcher import PhraseMatcher
+from complaints.core import yamltext
 
 log = logging.getLogger(__name__)
 
@@ -180,13 +180,13 @@ def load_taxonomy(text: str | None = None) -> Taxonomy:
     """Parse a taxonomy document; the packaged config/taxonomy.yaml (read once) when `text` is None."""
     if text is None:
         return _packaged_taxonomy()
-    return Taxonomy.model_validate(yaml.safe_load(text))
+    return Taxonomy.model_validate(yamltext.safe_load(text))
 
 
 @cache
 def _packaged_taxonomy() -> Taxonomy:
     text = resources.files("complaints").joinpath("config/taxonomy.yaml").read_text(encoding="utf-8")
-    return Taxonomy.model_validate(yaml.safe_load(text))
+    return Taxonomy.model_validate(yamltext.safe_load(text))
 
 
 class Classification(BaseModel):

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
 
-import holidays
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from complaints.core import yamltext
+
+if TYPE_CHECKING:
+    import holidays
 
 _CLOCK_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
@@ -202,6 +205,8 @@ def _require_aware(moment: datetime) -> None:
 
 @cache
 def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    import holidays  # its data loads when a calendar first needs a year, not at import
+
     return holidays.country_holidays(country, years=year)
 
 
@@ -209,7 +214,7 @@ def load_policy(text: str | None = None) -> Policy:
     """Parse a policy document; the packaged config/policy.yaml when `text` is None."""
     if text is None:
         text = resources.files("complaints").joinpath("config/policy.yaml").read_text(encoding="utf-8")
-    return Policy.model_validate(yaml.safe_load(text))
+    return Policy.model_validate(yamltext.safe_load(text))
 
 
 # Step Functions waits are whole seconds, and never 0 (at a large TIME_SCALE a policy hour is a moment).

@@ -14,9 +14,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetCoreSchemaHandler,
     StringConstraints,
     field_validator,
 )
+from pydantic_core import core_schema
 
 from complaints.core.locale import normalise_locale
 
@@ -59,6 +61,16 @@ def _check_locale(value: str | None) -> str | None:
     return locale
 
 
+class _EmailStr(EmailStr):
+    """pydantic's EmailStr, the same validation, errors and JSON schema, except that email-validator (and its
+    compiled RFC patterns) loads with the first address validated, not when a model naming it is defined:
+    only the intake API validates addresses. pydantic's `validate_email` imports it when it first runs."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: type[Any], _handler: GetCoreSchemaHandler):
+        return core_schema.no_info_after_validator_function(cls._validate, core_schema.str_schema())
+
+
 class Status(StrEnum):
     RECEIVED = "RECEIVED"
     TRIAGED = "TRIAGED"
@@ -78,7 +90,7 @@ class _In(BaseModel):
 class CustomerIn(_In):
     id: Annotated[str, StringConstraints(max_length=128)] | None = None
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    email: EmailStr = Field(max_length=254)
+    email: _EmailStr = Field(max_length=254)
     phone: str | None = None
     locale: Annotated[str | None, AfterValidator(_check_locale)] = None
     tier: Annotated[str, StringConstraints(max_length=32, to_lower=True)] | None = Field(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from complaints.core import yamltext
 
 
 class _Config(BaseModel):
@@ -125,4 +126,4 @@ class TriagePolicy(_Config):
 def load_triage_policy(text: str | None = None) -> TriagePolicy:
     if text is None:
         text = resources.files("complaints").joinpath("config/triage.yaml").read_text(encoding="utf-8")
-    return TriagePolicy.model_validate(yaml.safe_load(text))
+    return TriagePolicy.model_validate(yamltext.safe_load(text))

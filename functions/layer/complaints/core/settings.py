@@ -1,15 +1,18 @@
 """Settings for every function, read from the environment once per cold start by the handlers.
 
-Domain code receives a Settings object; it never reads os.environ itself."""
+Domain code receives a Settings object; it never reads os.environ itself: the handlers pass it to
+`Settings.from_environment`."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
 
     table_name: str = Field(description="The single DynamoDB table")
     state_machine_arn: str = Field(default="", description="The case state machine (intake and reconciler)")
@@ -31,6 +34,15 @@ class Settings(BaseSettings):
         "embedded stack (empty on AWS, where there is no mailbox)",
     )
     max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], **given: Any) -> Settings:
+        """Each field from the variable of its name in any case (TABLE_NAME, table_name; of two, the later
+        in `environ`), a field in `given` from there instead; other variables are ignored. As
+        pydantic-settings read them, without loading it at every cold start."""
+        found = {name.lower(): value for name, value in environ.items()}
+        values: dict[str, Any] = {name: found[name] for name in cls.model_fields if name in found}
+        return cls(**{**values, **given})
 
     def links_base(self, case_base_url: str | None) -> str:
         """Where links about a case point: the configured URL, else the one the case came in at."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from complaints.classification.classifier import Classifier
-from complaints.classification.taxonomy import Taxonomy, load_taxonomy
 from complaints.core import ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
@@ -25,6 +24,10 @@ from complaints.core.settings import Settings
 from complaints.intake.ports import CaseRepository, Claim
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url
+
+if TYPE_CHECKING:
+    from complaints.classification.classifier import Classifier
+    from complaints.classification.taxonomy import Taxonomy
 
 
 @dataclass
@@ -187,6 +190,8 @@ class IntakeService:
         """The case as its complainant sees it. Unknown id and wrong code raise the same CaseNotFound
         after the same work (one read of the code's hash, one hash and compare, against a dummy hash
         when there is no case), so timing does not tell which ids exist."""
+        from complaints.classification.taxonomy import load_taxonomy  # parsed on first use, not at import
+
         if not COMPLAINT_ID.match(complaint_id or "") or not access_code:
             raise CaseNotFound(complaint_id)
         stored = self._repository.access_code_hash(complaint_id)

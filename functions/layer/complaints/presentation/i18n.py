@@ -6,15 +6,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from complaints.core import yamltext
 from complaints.core.locale import DEFAULT
 
 
 @cache
 def _catalogue() -> dict[str, dict[str, Any]]:
     text = resources.files("complaints").joinpath("config/messages.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yamltext.safe_load(text)
 
 
 def messages(locale: str) -> dict[str, Any]:

@@ -1,13 +1,17 @@
-"""HTML and email rendering with Jinja2 (templates/ in this package; autoescaped)."""
+"""HTML and email rendering with Jinja2 (templates/ in this package; autoescaped).
+
+Jinja2 and its environment load on the first render, once per container, not at import: most handlers
+render nothing on most invocations, and some never do."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def local_time(value: datetime, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -32,6 +36,8 @@ def duration(seconds: float) -> str:
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("complaints.presentation", "templates"),
         autoescape=select_autoescape(["html"]),

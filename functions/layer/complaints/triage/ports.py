@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from complaints.classification.taxonomy import Classification
 from complaints.core.models import Case, CaseEvent, CaseSummary
 from complaints.core.rules import Person
 from complaints.core.stats import Tally
 from complaints.triage.rules import DuplicateMatch, PriorityResult
+
+if TYPE_CHECKING:  # the taxonomy's module loads only where something classifies
+    from complaints.classification.taxonomy import Classification
 
 
 @dataclass
