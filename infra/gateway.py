@@ -177,7 +177,13 @@ class Gateway:
             result = runtime.invoke(event)
         except HandlerError as error:
             # What API Gateway answers when the integration fails: a 502 and nothing of the error.
-            log.error("handler %s failed: %s", runtime.spec.logical_id, error.payload["errorType"])
+            # The function's own log has the stack trace, as CloudWatch would.
+            log.error(
+                "handler %s failed: %s\n%s",
+                runtime.spec.logical_id,
+                error.payload["errorType"],
+                "".join(error.payload["stackTrace"]),
+            )
             return _json(502, {"message": "Internal server error"})
         return to_response(result)
 

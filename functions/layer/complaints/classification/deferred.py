@@ -7,6 +7,7 @@ classifier's until then."""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,21 @@ if TYPE_CHECKING:
     from complaints.classification.taxonomy import Classification
 
 
+_building = threading.Lock()
+
+
 @cache
-def _built() -> Classifier:
+def _build() -> Classifier:
     from complaints.classification.classifier import classifier_from_config
     from complaints.classification.taxonomy import load_taxonomy
 
     return classifier_from_config(load_taxonomy())
+
+
+def _built() -> Classifier:
+    """Built once: concurrent first uses (the embedded stack's containers are threads) wait for it."""
+    with _building:
+        return _build()
 
 
 class _OnFirstUse:

@@ -1,13 +1,10 @@
-"""Complaint classification: the taxonomy in config/taxonomy.yaml, a phrase matcher for Chinese and
-English, and rule-based scoring that an ML service (Comprehend, Bedrock) can later sit in front of.
-
-Rules come first because they are deterministic and explainable: a caseworker can see which phrases
-put a complaint in its category, and a complaint the rules are unsure of goes to a person, not to a guess.
-"""
+"""The phrase matcher of the classifier: phrases found in complaint text, Chinese (and other unspaced
+scripts) as substrings, English word by word on stemmed words, whatever the width, case or apostrophes."""
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +23,9 @@ _UNSPACED = re.compile(
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps the word it works on in itself: one per thread, so that concurrent
+# invocations in one process (the embedded stack runs a function's containers as threads) never share one.
+_STEMMERS = threading.local()
 
 
 def _normalise(text: str) -> str:
@@ -37,7 +36,10 @@ def _normalise(text: str) -> str:
 
 @lru_cache(maxsize=8192)  # bounded: the words come from customers' text
 def _stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
