@@ -1,5 +1,5 @@
-"""(e) Ops reads against table size: the ops console's and the CLI's queries (complaints.ops.OpsQueries)
-on one table holding 1,000 and then 20,000 complaints.
+"""(e) Ops reads against table size: the ops console's and the CLI's queries
+(complaints.adapters.ops.OpsQueries) on one table holding 1,000 and then 20,000 complaints.
 
 Setup. moto in-process (mock_aws, as tests/integration), template.yaml's resources created on it with
 infra.stack.provision, infra/moto_hooks installed (TransactWriteItems backs up only the partitions it
@@ -36,7 +36,8 @@ Measure. At each size, each query once (then `repeats` more times for its time, 
 the table for every Query, DynamoDB does not): the items OpsQueries counts (`items_read`), and
 DynamoDB's own Count and ScannedCount of every Query it sent, summed by the call meter (bench.meter); what
 the query returned; and what it should read and return, counted from the seeded complaints.
-"""
+
+Over 400 lines: one bench section, from its set-up to its figures."""
 
 from __future__ import annotations
 
@@ -532,9 +533,9 @@ class OpsBench:
             for name, row in last["queries"].items()
         }
         return {
-            "method": "complaints.ops.OpsQueries on an in-process moto table (mock_aws) created from "
-            "template.yaml by infra.stack.provision; items read = OpsQueries.items_read, checked against "
-            "DynamoDB's Count and ScannedCount by the bench's call meter (botocore hooks)",
+            "method": "complaints.adapters.ops.OpsQueries on an in-process moto table (mock_aws) "
+            "created from template.yaml by infra.stack.provision; items read = OpsQueries.items_read, "
+            "checked against DynamoDB's Count and ScannedCount by the bench's call meter (botocore hooks)",
             "load": "case items written directly with the workflow's key layout, the first size with "
             "BatchWriteItem (boto3 batch_writer), the growth into moto's backend (DynamoDBBackend.put_item); "
             "report counters from stats.received/closed/tally, summed per day and shard, the first size as "

@@ -33,7 +33,8 @@ operation, its time (provide-client-params..after-call) and what it read from th
    complaint. The stack's moto_hooks make that backup copy only the partitions the transaction writes
    (the same rollback); --triage-full-copies switches that off while these fresh complaints are handled
    (moto_hooks.full_transaction_backups()), to show moto's own.
-"""
+
+Over 400 lines: one bench section, from its set-up to its figures."""
 
 from __future__ import annotations
 

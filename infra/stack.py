@@ -1,5 +1,8 @@
 """The embedded local stack: moto as the AWS endpoint, template.yaml's resources created on it, the real
-handlers run in-process for Lambda invokes and API requests, and a mailbox of every email sent."""
+handlers run in-process for Lambda invokes and API requests, and a mailbox of every email sent.
+
+Over 400 lines: the embedded stack's life (ports, provisioning from the template, the servers, Ctrl-C) is
+one sequence."""
 
 from __future__ import annotations
 

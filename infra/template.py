@@ -10,7 +10,10 @@ Intrinsic functions are resolved the way CloudFormation resolves them (Ref, Fn::
 Fn::If with the template's Conditions, Fn::Select, Fn::Split). Local physical names are the logical ids
 (a table is `CasesTable`, a function `IntakeApiFunction`), unless the template names the resource;
 ARNs are built for the local account and region. Resources whose physical id only exists once created
-(a secret's ARN) are resolved again once the stack knows them (`LocalTemplate.bind`)."""
+(a secret's ARN) are resolved again once the stack knows them (`LocalTemplate.bind`).
+
+Over 400 lines: the template as CloudFormation reads it and its one resolver of intrinsic functions belong
+together; the stack and tests/deploy read both."""
 
 from __future__ import annotations
 

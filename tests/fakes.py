@@ -1,8 +1,11 @@
 """In-memory stand-ins for the ports of the `complaints` domain, for unit tests.
 
-Each fake keeps the contract of its protocol (complaints.repository.CaseRepository,
-complaints.triage.TriageRepository, complaints.workflow.Workflow, complaints.mail.Mailer) so a test
-that passes here exercises the same behaviour the DynamoDB, Step Functions and SES implementations give."""
+Each fake keeps the contract of its protocol (the ports in each stage's ports.py, core.ports.Workflow,
+core.ports.Mailer; tests/contract runs the same cases on each fake and its adapter) so a test that passes
+here exercises the same behaviour the DynamoDB, Step Functions and SES implementations give.
+
+Over 400 lines: the repository fakes build on one another (the investigation fake is the triage fake
+plus its writes, which is the case fake plus triage's), so they stay in one module."""
 
 from __future__ import annotations
 

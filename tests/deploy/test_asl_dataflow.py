@@ -21,7 +21,10 @@ our functions is no longer opaque: the Payload it sends must be that function's 
 ResultSelector may read only fields of the request's `Result` model (`$.Payload.<field>`), and the result
 of a wait for a task token is the request's `Callback` model, the answer the link's page hands on. Each
 field then carries on as set, with the values a Literal allows, so a Choice rule comparing it with a
-value the model never has is reported too."""
+value the model never has is reported too.
+
+Over 400 lines: the path walker and the checks that use it (reads set before use, the tasks' models) share
+one model of the state machine."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The moto internals the embedded stack relies on (infra/moto_hooks.py). If a moto upgrade breaks one,
-this fails here, loudly, rather than `make run` failing quietly."""
+this fails here, loudly, rather than `make run` failing quietly.
+
+Over 400 lines: one test at least for each moto internal in infra/moto_hooks.py, in the same order."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """What ops people see (OpsQueries) on moto, with cases written by the repositories and services that
-production uses: work queues with SLA countdowns, approvals, attention, alerts and the report."""
+production uses: work queues with SLA countdowns, approvals, attention, alerts and the report.
+
+Over 400 lines: every ops read on one moto table and the cases written into it."""
 
 from __future__ import annotations
 

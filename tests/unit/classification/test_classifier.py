@@ -2,7 +2,10 @@
 queue, the ML fallback, and the packaged taxonomy measured against a labelled set of complaints.
 
 Scoring behaviour is tested on a small taxonomy written here, so that retuning the packaged vocabulary
-cannot change what these tests mean; the packaged taxonomy is tested for its shape and its accuracy."""
+cannot change what these tests mean; the packaged taxonomy is tested for its shape and its accuracy.
+
+Over 400 lines: the scoring cases on a small taxonomy written here, and the packaged taxonomy's, share the
+same helpers."""
 
 from __future__ import annotations
 

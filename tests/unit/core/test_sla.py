@@ -7,7 +7,9 @@ Expectations were worked out by hand; the holidays come from the `holidays` 0.10
   GB 2026 (no subdivision, so no Easter Monday): Fri 25 Dec Christmas, Sat 26 Boxing Day,
     Mon 28 Dec Boxing Day (observed). Europe/London goes to BST at 01:00 GMT on Sun 29 March and
     back to GMT at 02:00 BST on Sun 25 October.
-Working hours 09:00-18:00, so one business day is 9 business hours."""
+Working hours 09:00-18:00, so one business day is 9 business hours.
+
+Over 400 lines: the calendar's hand-worked cases, kept beside the holiday data they were worked from."""
 
 from __future__ import annotations
 

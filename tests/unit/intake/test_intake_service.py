@@ -1,5 +1,7 @@
 """IntakeService on the in-memory fakes: storing a complaint once, starting its workflow, finding
-repeats, reconciling cases whose workflow did not start, and the complainant's status view."""
+repeats, reconciling cases whose workflow did not start, and the complainant's status view.
+
+Over 400 lines: one service's cases, sharing one set of fixtures."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """TriageService on the in-memory fakes: a RECEIVED case classified, prioritised, routed and clocked;
 the roster balanced; duplicates linked and their complainant told once; conflicts retried; spikes
-counted once per case and alerted once per category and hour."""
+counted once per case and alerted once per category and hour.
+
+Over 400 lines: one service's cases, sharing one set of fixtures."""
 
 from __future__ import annotations
 
