@@ -1,4 +1,5 @@
-"""After approval: the remedy through the ledger adapter, the customer's answer, and closure."""
+"""The ledger adapter: a remedy paid through the payment system's ledger, once per remedy id (locally a
+DynamoDB table plays the ledger)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Email: rendering from templates in the recipient's language, and sending through SES (raw MIME,
-so every message has a text and an HTML part)."""
+"""The mailer on SES v2: each email sent as raw MIME with a text and an HTML part, and a Message-ID that
+stays the same when the same message is sent again."""
 
 from __future__ import annotations
 

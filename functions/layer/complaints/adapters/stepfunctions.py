@@ -1,4 +1,5 @@
-"""Starting a case's Step Functions execution, named by its complaint id."""
+"""Step Functions: a case's execution started (named by its complaint id) or resumed, and a waiting task
+answered with its token."""
 
 from __future__ import annotations
 

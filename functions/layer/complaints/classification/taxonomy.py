@@ -1,9 +1,5 @@
-"""Complaint classification: the taxonomy in config/taxonomy.yaml, a phrase matcher for Chinese and
-English, and rule-based scoring that an ML service (Comprehend, Bedrock) can later sit in front of.
-
-Rules come first because they are deterministic and explainable: a caseworker can see which phrases
-put a complaint in its category, and a complaint the rules are unsure of goes to a person, not to a guess.
-"""
+"""The taxonomy in config/taxonomy.yaml: categories, their phrases and weights, departments, the decisive
+rules, and what a classification says."""
 
 from __future__ import annotations
 

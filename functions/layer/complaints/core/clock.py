@@ -1,4 +1,4 @@
-"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+"""The clock every service takes (injected, so tests set the time)."""
 
 from __future__ import annotations
 

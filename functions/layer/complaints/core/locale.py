@@ -1,4 +1,4 @@
-"""Locales: negotiation from Accept-Language, and the message catalogue in config/messages.yaml."""
+"""Locales: the ones supported, and negotiation from Accept-Language."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Starting a case's Step Functions execution, named by its complaint id."""
+"""The ports more than one stage needs: the workflow (Step Functions), the mailer, the callbacks that
+answer a waiting task, and the ledger."""
 
 from __future__ import annotations
 

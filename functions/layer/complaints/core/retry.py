@@ -1,5 +1,4 @@
-"""Domain errors. The data layer turns AWS errors into these; the API maps them to HTTP once;
-functions called by Step Functions let them propagate so the state machine matches them by class name."""
+"""Retries inside a step, for writes that must not fail the step once an email has gone out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Triage: classify, prioritise, route, set the SLA clocks, link duplicates, and warn early on spikes."""
+"""The workflow's rules from config/triage.yaml: priority scoring, duplicates, spikes, the roster and its
+approvers, approval thresholds, and the customer's answer window."""
 
 from __future__ import annotations
 

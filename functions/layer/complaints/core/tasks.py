@@ -1,8 +1,5 @@
-"""Human steps: links people click in emails, bound to one Step Functions task each.
-
-A link carries an opaque id (128 random bits) and an HMAC over what it is for; the task token stays in
-DynamoDB. GET shows a page and decides nothing (mail scanners open links); POST decides, exactly once
-(a conditional write), then hands the answer to Step Functions."""
+"""The human tasks and their answers: a task link (what is stored for each email link), the investigator's
+findings, an approver's decision and the customer's answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+"""Request bodies as the API receives them: base64 and size limits, HTML forms and JSON (depth, number and
+field limits), turned into a ComplaintIn or a 4xx with the fields at fault."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HTML and email rendering with Jinja2 (templates/ in this package; autoescaped)."""
+"""The HTTP edge of the API functions: the base path and URL the request came in at, and the security
+headers every page and error gets (`secured`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+"""Intake: store the case exactly once, start its workflow; the complainant's status view; reconciliation
+of cases whose workflow did not start."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Evidence for an investigation: pluggable sources, and a SHA-256 hash chain that shows any later change."""
+"""What the investigation needs: evidence sources, the record store they read, and storage for the case,
+its evidence and its links."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The management report: built from the daily counters of `stats.py`, never from the cases.
+"""The management report: built from the daily counters (core/stats.py), never from the cases.
 
 `build_report` is pure: it sums the counter items of the days asked for (every shard of every day)
 and derives the figures. The time to resolve is exact to the minute: the counters keep how many cases

@@ -1,5 +1,5 @@
-"""Email: rendering from templates in the recipient's language, and sending through SES (raw MIME,
-so every message has a text and an HTML part)."""
+"""Email composition: a template rendered as text and HTML in the recipient's language, and names made
+safe to greet with."""
 
 from __future__ import annotations
 

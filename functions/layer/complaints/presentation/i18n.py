@@ -1,4 +1,4 @@
-"""Locales: negotiation from Accept-Language, and the message catalogue in config/messages.yaml."""
+"""The message catalogue (config/messages.yaml): everything a complainant reads, per locale."""
 
 from __future__ import annotations
 

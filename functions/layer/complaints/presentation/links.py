@@ -1,4 +1,4 @@
-"""Intake: parse a submission, store the case exactly once, start its workflow; status; reconciliation."""
+"""The complainant's status link."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""HTML and email rendering with Jinja2 (templates/ in this package; autoescaped).
-
-Jinja2 and its environment load on the first render, once per container, not at import: most handlers
-render nothing on most invocations, and some never do."""
+"""HTML and email rendering with Jinja2 (presentation/templates; autoescaped)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""After approval: the remedy through the ledger adapter, the customer's answer, and closure."""
+"""After approval: the remedy through the ledger, the customer's answer, the final response, and closure."""
 
 from __future__ import annotations
 

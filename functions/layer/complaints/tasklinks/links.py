@@ -1,8 +1,7 @@
-"""Human steps: links people click in emails, bound to one Step Functions task each.
+"""Links people click in emails, bound to one Step Functions task each.
 
 A link carries an opaque id (128 random bits) and an HMAC over what it is for; the task token stays in
-DynamoDB. GET shows a page and decides nothing (mail scanners open links); POST decides, exactly once
-(a conditional write), then hands the answer to Step Functions."""
+DynamoDB. A kept answer (one that reached no waiting task) is handed on to the step's next task."""
 
 from __future__ import annotations
 

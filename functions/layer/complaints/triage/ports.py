@@ -1,4 +1,4 @@
-"""Triage: classify, prioritise, route, set the SLA clocks, link duplicates, and warn early on spikes."""
+"""What triage needs from storage, and what it hands over: the assignment and the triaged fields."""
 
 from __future__ import annotations
 

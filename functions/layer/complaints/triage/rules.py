@@ -1,4 +1,5 @@
-"""Triage: classify, prioritise, route, set the SLA clocks, link duplicates, and warn early on spikes."""
+"""Triage's rules as functions: the priority score, text similarity and duplicates, the spike check and
+its hour buckets."""
 
 from __future__ import annotations
 
