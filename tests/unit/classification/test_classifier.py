@@ -386,16 +386,16 @@ def test_the_packaged_taxonomy_is_read_once(taxonomy):
 
 
 def test_the_packaged_classifier_is_built_on_first_use_once_and_classifies_as_the_rules(taxonomy):
-    deferred._built.cache_clear()
+    deferred._build.cache_clear()
     classifier = deferred.packaged_classifier()
-    assert deferred._built.cache_info().currsize == 0  # nothing built (nor parsed) yet
+    assert deferred._build.cache_info().currsize == 0  # nothing built (nor parsed) yet
     rules = classifier_from_config(taxonomy)
     for text, hint in [("I was charged twice for one order", None), ("你好,在吗", None), ("hi", "payments")]:
         assert classifier.classify(text, hint) == rules.classify(text, hint)
     assert deferred.packaged_classifier().classify("The app keeps crashing") == rules.classify(
         "The app keeps crashing"
     )
-    assert deferred._built.cache_info().currsize == 1  # built once, for both
+    assert deferred._build.cache_info().currsize == 1  # built once, for both
 
 
 @pytest.mark.parametrize(
