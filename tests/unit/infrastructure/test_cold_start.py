@@ -15,6 +15,9 @@ import pytest
 
 from bench import imports
 
+# Its fixture imports every handler in fresh interpreters: once, on one worker, not once per worker.
+pytestmark = pytest.mark.xdist_group("cold_start")
+
 NEVER_AT_IMPORT = (
     "jinja2",
     "holidays",
