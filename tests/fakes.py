@@ -496,7 +496,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE
 
         stored = self.cases.get(link.complaint_id)
-        if stored is None or link.link_id in self.links:
+        if stored is None or link.link_id in self.links or (supersede and supersede not in self.links):
             raise ConflictError("the case or the link changed")
         self.links[link.link_id] = link.model_copy(deep=True)
         # No version bump: Dynamo's put_link only sets the link attribute and updated_at.
@@ -506,7 +506,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self.cases[link.complaint_id] = stored.model_copy(update=changes, deep=True)
         self._count(stats)
         self.events[link.complaint_id].append(event.model_copy(deep=True))
-        if supersede and supersede in self.links:
+        if supersede:
             from complaints.core.tasks import LinkStatus
 
             self.links[supersede] = self.links[supersede].model_copy(
@@ -540,6 +540,8 @@ class FakeInvestigationRepository(FakeTriageRepository):
         return True
 
     def keep_answer(self, link_id: str) -> None:
+        if link_id not in self.links:
+            raise ConflictError(f"no link {link_id}")
         self.links[link_id] = self.links[link_id].model_copy(update={"kept": True})
 
     def hand_on(self, link_id: str, event: CaseEvent) -> None:

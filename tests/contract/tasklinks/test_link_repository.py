@@ -50,6 +50,21 @@ def complete_link_answers_an_open_link_exactly_once(s: Subject) -> None:
 
 
 @CONTRACT.case
+def keep_answer_or_supersede_of_an_unknown_link_is_a_conflict(s: Subject) -> None:
+    """A link id that names no link (a case pointing at a lost link) is a conflict, and no half link (a
+    key with only `kept` or `status` on it, which get_link could not read) is written."""
+    _with_link(s)
+    before = s.repo.get(ID)
+    with pytest.raises(ConflictError):
+        s.repo.keep_answer("no-such-link")
+    with pytest.raises(ConflictError):
+        s.raw.put_link(link("l2", ID), "no-such-link", event("LINK_SENT", 2))
+    assert s.repo.get_link("no-such-link") is None
+    assert s.repo.get_link("l2") is None
+    assert s.repo.get(ID) == before
+
+
+@CONTRACT.case
 def complete_link_refuses_a_superseded_link(s: Subject) -> None:
     _with_link(s)
     s.raw.put_link(link("l2", ID, recipient_name="Lee Lead"), "l1", event("LINK_SENT", 2))

@@ -61,6 +61,7 @@ class LinkStore(DynamoStore):
                         "TableName": self._table.name,
                         "Key": link_key(supersede),
                         "UpdateExpression": "SET #status = :superseded, held_by = :holder",
+                        "ConditionExpression": "attribute_exists(pk)",  # never a half link
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
                             ":superseded": "SUPERSEDED",
@@ -136,6 +137,7 @@ class LinkStore(DynamoStore):
             self._table.update_item(
                 Key=link_key(link_id),
                 UpdateExpression="SET kept = :kept",
+                ConditionExpression="attribute_exists(pk)",  # never a half link
                 ExpressionAttributeValues={":kept": True},
             )
 
