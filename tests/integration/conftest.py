@@ -5,6 +5,7 @@ real API Gateway proxy event for the real handler."""
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -42,6 +43,14 @@ class StageClient(Client):
         return super().open(path, *args, **kwargs)
 
 
+@functools.cache
+def _client(service: str) -> Any:
+    """One client per service for every test of a worker: mock_aws intercepts a client made in an earlier
+    test's mock as well (its state is reset between tests), and a new client would build its service model
+    again (a third of the time provisioning took)."""
+    return boto3.client(service, region_name=REGION)
+
+
 @dataclass
 class Aws:
     tpl: template.LocalTemplate
@@ -49,7 +58,7 @@ class Aws:
     http: Client
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        return _client(service)
 
     @property
     def table(self) -> Any:
@@ -94,7 +103,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         tpl = template.load(region=REGION)
         runtimes = provision(
             tpl,
-            lambda service: boto3.client(service, region_name=REGION),
+            _client,
             {"POWERTOOLS_TRACE_DISABLED": "true", "TIME_SCALE": "1e9"},
         )
         yield Aws(tpl, runtimes, StageClient(Gateway(runtimes, tpl.stages)))
