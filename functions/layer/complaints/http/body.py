@@ -14,12 +14,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
-from complaints.core.errors import (
-    InvalidSubmission,
-    MalformedBody,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
+from complaints.core.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
 from complaints.core.models import ComplaintIn
 
 FORM_FIELDS = {

@@ -11,12 +11,7 @@ from zoneinfo import ZoneInfo
 from complaints.core import ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
-from complaints.core.errors import (
-    CaseNotFound,
-    ConflictError,
-    IdempotencyKeyReused,
-    WorkflowStartFailed,
-)
+from complaints.core.errors import CaseNotFound, ConflictError, IdempotencyKeyReused, WorkflowStartFailed
 from complaints.core.ids import COMPLAINT_ID
 from complaints.core.locale import negotiate
 from complaints.core.models import Accepted, Case, CaseEvent, ComplaintIn, Status, StatusView, TimelineEntry

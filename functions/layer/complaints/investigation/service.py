@@ -14,11 +14,7 @@ from complaints.core.ports import Callbacks, Mailer
 from complaints.core.retry import recorded_after_sending
 from complaints.core.rules import Person, TriagePolicy
 from complaints.core.settings import Settings
-from complaints.core.tasks import (
-    Findings,
-    LinkStatus,
-    TaskLink,
-)
+from complaints.core.tasks import Findings, LinkStatus, TaskLink
 from complaints.investigation.contracts import Asked, Clocks, FindingsRecorded, Gathered
 from complaints.investigation.evidence import gather
 from complaints.investigation.ports import EvidenceSource, InvestigationRepository

@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from complaints.adapters.dynamo.base import (
-    DynamoStore,
-    _set_clause,
-    aws_errors,
-    dynamo_value,
-)
+from complaints.adapters.dynamo.base import DynamoStore, _set_clause, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
     QUEUE_KEYS,
     WATCH_KEYS,

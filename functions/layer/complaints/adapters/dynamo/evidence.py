@@ -5,11 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from complaints.adapters.dynamo.base import (
-    DynamoStore,
-    aws_errors,
-    dynamo_value,
-)
+from complaints.adapters.dynamo.base import DynamoStore, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
     EVIDENCE_PREFIX,
     _case_key,

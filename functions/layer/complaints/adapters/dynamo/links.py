@@ -6,10 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from complaints.adapters.dynamo.base import (
-    DynamoStore,
-    aws_errors,
-)
+from complaints.adapters.dynamo.base import DynamoStore, aws_errors
 from complaints.adapters.dynamo.keys import (
     LINK_ATTRIBUTE,
     WATCH_APPROVAL,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from complaints.adapters.dynamo.base import (
-    DynamoStore,
-    aws_errors,
-)
+from complaints.adapters.dynamo.base import DynamoStore, aws_errors
 from complaints.adapters.dynamo.keys import (
     WATCH_ALERT,
     _case_key,

@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from complaints.adapters.dynamo.base import (
-    DynamoStore,
-    _set_clause,
-    aws_errors,
-    stats_update,
-)
+from complaints.adapters.dynamo.base import DynamoStore, _set_clause, aws_errors, stats_update
 from complaints.adapters.dynamo.keys import (
     _case_key,
     _event_item,
