@@ -60,6 +60,9 @@ class Aws:
     def client(self, service: str) -> Any:
         return _client(service)
 
+    def resource(self, service: str) -> Any:
+        return boto3.resource(service, region_name=REGION)
+
     @property
     def table(self) -> Any:
         return boto3.resource("dynamodb", region_name=REGION).Table("CasesTable")

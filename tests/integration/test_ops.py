@@ -9,15 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
+from complaints import wiring
 from complaints.adapters.dynamo.base import stats_update
 from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
-from complaints.adapters.ledger import LedgerTableAdapter
 from complaints.adapters.ops import OpsQueries
-from complaints.adapters.ses import SesMailer
-from complaints.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsWorkflow
+from complaints.adapters.stepfunctions import StepFunctionsWorkflow
 from complaints.approval.service import ApprovalService
 from complaints.classification.taxonomy import Classification
 from complaints.core import stats
@@ -33,7 +31,7 @@ from complaints.triage.ports import Assignment, TriageFields
 from complaints.triage.rules import PriorityResult
 from infra import moto_hooks
 from tests.fakes import make_settings
-from tests.integration.conftest import REGION, Aws
+from tests.integration.conftest import Aws
 from tests.support.cases import store_case
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -51,23 +49,21 @@ class Clock:
 
 
 def ops(aws: Aws, time_scale: float = 1, now: datetime = NOW) -> OpsQueries:
-    return OpsQueries(
-        aws.table,
-        aws.client("stepfunctions"),
-        aws.state_machine_arn,
-        departments=list(ROSTER),
-        time_scale=time_scale,
-        clock=Clock(now),
-    )
+    machine = {"state_machine_arn": aws.state_machine_arn}
+    return wiring.ops_queries(settings(time_scale, **machine), aws=aws, clock=Clock(now))
 
 
 def repository(aws: Aws) -> DynamoInvestigationRepository:
     return DynamoInvestigationRepository(aws.table)
 
 
-def settings(time_scale: float = 1):
+def settings(time_scale: float = 1, **more: str):
     return make_settings(
-        table_name="CasesTable", time_scale=time_scale, public_base_url="https://api.example"
+        table_name="CasesTable",
+        ledger_table="LedgerTable",
+        time_scale=time_scale,
+        public_base_url="https://api.example",
+        **more,
     )
 
 
@@ -209,16 +205,7 @@ def test_overdue_at_time_scale_3600_counts_policy_time(aws: Aws):
 
 
 def resolution(aws: Aws) -> ResolutionService:
-    return ResolutionService(
-        repository(aws),
-        LedgerTableAdapter(boto3.resource("dynamodb", region_name=REGION).Table("LedgerTable")),
-        SesMailer(aws.client("sesv2"), "complaints@example.com"),
-        load_policy(),
-        load_triage_policy().resolution,
-        settings(),
-        b"key",
-        clock=Clock(NOW),
-    )
+    return wiring.resolution_service(settings(), key=b"key", aws=aws, clock=Clock(NOW))
 
 
 def test_a_closed_case_leaves_the_queue(queued: Aws):
@@ -278,26 +265,11 @@ def test_unknown_department_or_priority_is_a_value_error(aws: Aws):
 
 
 def casework(aws: Aws, clock: Clock) -> Casework:
-    return Casework(
-        repository(aws),
-        SesMailer(aws.client("sesv2"), "complaints@example.com"),
-        load_policy(),
-        settings(),
-        clock=clock,
-    )
+    return wiring.casework(settings(), aws=aws, clock=clock)
 
 
 def approval(aws: Aws, clock: Clock) -> ApprovalService:
-    return ApprovalService(
-        repository(aws),
-        SesMailer(aws.client("sesv2"), "complaints@example.com"),
-        load_triage_policy(),
-        settings(),
-        b"key",
-        StepFunctionsCallbacks(aws.client("stepfunctions")),
-        clock=clock,
-        timezone=ZONE,
-    )
+    return wiring.approval_service(settings(), key=b"key", aws=aws, clock=clock)
 
 
 def awaiting_approval(aws: Aws, name: str, asked: datetime, level: str = "supervisor") -> str:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
+from complaints.core.clock import Clock, utc_now
+
 if TYPE_CHECKING:
     from complaints.adapters.dynamo.repositories import DynamoCaseRepository, DynamoInvestigationRepository
     from complaints.adapters.ops import OpsQueries
@@ -71,7 +73,9 @@ def _investigation_repository(settings: Settings, aws: Aws) -> DynamoInvestigati
     return DynamoInvestigationRepository(_table(aws, settings.table_name))
 
 
-def intake_service(settings: Settings, policy: Policy | None = None, aws: Aws = boto3) -> IntakeService:
+def intake_service(
+    settings: Settings, policy: Policy | None = None, aws: Aws = boto3, clock: Clock = utc_now
+) -> IntakeService:
     from complaints.classification.deferred import packaged_classifier
     from complaints.core.calendar import load_policy
     from complaints.intake.service import IntakeService
@@ -81,11 +85,12 @@ def intake_service(settings: Settings, policy: Policy | None = None, aws: Aws = 
         workflow=workflow(settings, aws),
         policy=policy or load_policy(),
         settings=settings,
+        clock=clock,
         classifier=packaged_classifier(),
     )
 
 
-def acknowledger(settings: Settings, aws: Aws = boto3) -> Acknowledger:
+def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Acknowledger:
     from complaints.core.calendar import load_policy
     from complaints.intake.acknowledgement import Acknowledger
 
@@ -94,10 +99,11 @@ def acknowledger(settings: Settings, aws: Aws = boto3) -> Acknowledger:
         mailer=_mailer(settings, aws),
         policy=load_policy(),
         settings=settings,
+        clock=clock,
     )
 
 
-def casework(settings: Settings, aws: Aws = boto3) -> Casework:
+def casework(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Casework:
     from complaints.core.calendar import load_policy
     from complaints.supervision.casework import Casework
 
@@ -106,10 +112,11 @@ def casework(settings: Settings, aws: Aws = boto3) -> Casework:
         mailer=_mailer(settings, aws),
         policy=load_policy(),
         settings=settings,
+        clock=clock,
     )
 
 
-def triage_service(settings: Settings, aws: Aws = boto3) -> TriageService:
+def triage_service(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> TriageService:
     from complaints.adapters.dynamo.repositories import DynamoTriageRepository
     from complaints.classification.deferred import packaged_classifier
     from complaints.classification.taxonomy import load_taxonomy
@@ -125,11 +132,12 @@ def triage_service(settings: Settings, aws: Aws = boto3) -> TriageService:
         triage_policy=load_triage_policy(),
         mailer=_mailer(settings, aws),
         settings=settings,
+        clock=clock,
     )
 
 
 def investigation_service(
-    settings: Settings, key: bytes | None = None, aws: Aws = boto3
+    settings: Settings, key: bytes | None = None, aws: Aws = boto3, clock: Clock = utc_now
 ) -> InvestigationService:
     from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.core import ids
@@ -147,11 +155,14 @@ def investigation_service(
         settings=settings,
         signing_key=key or signing_key(settings, aws),
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
+        clock=clock,
         timezone=load_policy().calendar.timezone,
     )
 
 
-def approval_service(settings: Settings, key: bytes | None = None, aws: Aws = boto3) -> ApprovalService:
+def approval_service(
+    settings: Settings, key: bytes | None = None, aws: Aws = boto3, clock: Clock = utc_now
+) -> ApprovalService:
     from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.approval.service import ApprovalService
     from complaints.core.calendar import load_policy
@@ -164,11 +175,12 @@ def approval_service(settings: Settings, key: bytes | None = None, aws: Aws = bo
         settings=settings,
         signing_key=key or signing_key(settings, aws),
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
+        clock=clock,
         timezone=load_policy().calendar.timezone,
     )
 
 
-def task_pages(settings: Settings, aws: Aws = boto3) -> TaskPages:
+def task_pages(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> TaskPages:
     from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.tasklinks.pages import TaskPages
 
@@ -176,10 +188,13 @@ def task_pages(settings: Settings, aws: Aws = boto3) -> TaskPages:
         repository=_investigation_repository(settings, aws),
         signing_key=signing_key(settings, aws),
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
+        clock=clock,
     )
 
 
-def resolution_service(settings: Settings, aws: Aws = boto3) -> ResolutionService:
+def resolution_service(
+    settings: Settings, key: bytes | None = None, aws: Aws = boto3, clock: Clock = utc_now
+) -> ResolutionService:
     from complaints.adapters.ledger import LedgerTableAdapter
     from complaints.core.calendar import load_policy
     from complaints.core.rules import load_triage_policy
@@ -192,11 +207,12 @@ def resolution_service(settings: Settings, aws: Aws = boto3) -> ResolutionServic
         policy=load_policy(),
         resolution=load_triage_policy().resolution,
         settings=settings,
-        signing_key=signing_key(settings, aws),
+        signing_key=key or signing_key(settings, aws),
+        clock=clock,
     )
 
 
-def ops_queries(settings: Settings, aws: Aws = boto3) -> OpsQueries:
+def ops_queries(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> OpsQueries:
     from complaints.adapters.ops import OpsQueries
     from complaints.core.rules import load_triage_policy
 
@@ -206,4 +222,5 @@ def ops_queries(settings: Settings, aws: Aws = boto3) -> OpsQueries:
         state_machine_arn=settings.state_machine_arn,
         departments=list(load_triage_policy().roster),
         time_scale=settings.time_scale,
+        clock=clock,
     )
