@@ -27,7 +27,7 @@ from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.ports import Email
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally
-from complaints.core.tasks import CustomerAnswer
+from complaints.core.tasks import REOPENED_FIELDS, CustomerAnswer, answer_fields
 from complaints.intake.ports import Claim
 
 if TYPE_CHECKING:
@@ -576,11 +576,10 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self._update_case(case, values, None, at=at)
 
     def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
-        self._update_case(case, _answer_values(answer), event)
+        self._update_case(case, answer_fields(answer), event)
 
     def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
-        reopened = {"reopened": True, "findings": None, "remedy_ref": None, "status": "INVESTIGATING"}
-        self._update_case(case, _answer_values(answer) | reopened, event)
+        self._update_case(case, answer_fields(answer) | REOPENED_FIELDS, event)
 
     def record_final_response(self, case: Case, event: CaseEvent) -> None:
         self._update_case(case, {"final_response_sent_at": event.at}, event)
@@ -664,10 +663,6 @@ class FakeCallbacks:
     def forget(self, token: str) -> None:
         """The task waiting on `token` is gone (timed out)."""
         self.gone.add(token)
-
-
-def _answer_values(answer: CustomerAnswer | None) -> dict[str, Any]:
-    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
 
 
 @dataclass

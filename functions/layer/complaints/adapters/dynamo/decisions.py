@@ -17,7 +17,7 @@ from complaints.adapters.dynamo.keys import (
 )
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
-from complaints.core.tasks import CustomerAnswer, Findings
+from complaints.core.tasks import REOPENED_FIELDS, CustomerAnswer, Findings, answer_fields
 
 
 class DecisionStore(DynamoStore):
@@ -69,10 +69,10 @@ class DecisionStore(DynamoStore):
         self._update_case(case, values, None, at=at)
 
     def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
-        self._update_case(case, _answer_values(answer), event)
+        self._update_case(case, answer_fields(answer), event)
 
     def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
-        values = _answer_values(answer) | _REOPENED
+        values = answer_fields(answer) | REOPENED_FIELDS
         self._update_case(case, values, event)
 
     def record_final_response(self, case: Case, event: CaseEvent) -> None:
@@ -168,11 +168,3 @@ class DecisionStore(DynamoStore):
                 }
             }
         ]
-
-
-# A case the customer said no to goes back to investigation without its findings and remedy.
-_REOPENED = {"reopened": True, "findings": None, "remedy_ref": None, "status": Status.INVESTIGATING.value}
-
-
-def _answer_values(answer: CustomerAnswer | None) -> dict[str, Any]:
-    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
