@@ -11,9 +11,9 @@ LAMBDA_TASK_ROOT matters: without it the X-Ray SDK believes it runs outside Lamb
 botocore X-Ray clients for centralised sampling at import (about 0.15 s, as long as import boto3), which
 it never does in Lambda (it also touches /tmp/.aws-xray/initialized, as in Lambda). Tracing stays off
 (POWERTOOLS_TRACE_DISABLED): with Tracing: Active, Lambda would also patch boto3 and friends at import.
-Handlers build boto3 clients at import and call nothing, except the three that read the task-link key
-from Secrets Manager once per cold start (investigation, remedy, links): their GetSecretValue goes to a
-local endpoint the bench serves (AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real
+Handlers build boto3 clients at import and call nothing, except the four that read the link-signing key
+from Secrets Manager once per cold start (acknowledge, investigation, remedy, links): their GetSecretValue
+goes to a local endpoint the bench serves (AWS_ENDPOINT_URL_SECRETS_MANAGER), so their time includes one real
 botocore call without the network.
 The floor row is what every handler does before its own code: a DynamoDB Table resource and one more
 client built (SES here; some handlers build Step Functions' instead), Powertools' Logger, Tracer and

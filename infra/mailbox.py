@@ -29,6 +29,7 @@ def parse(message_id: str, raw: str) -> dict[str, Any]:
         "id": message_id,
         "messageId": str(message["Message-ID"] or ""),
         "from": str(message["From"] or ""),
+        "replyTo": str(message["Reply-To"] or ""),
         "to": [address for _, address in getaddresses([str(message["To"] or "")]) if address],
         "subject": str(message["Subject"] or "").strip(),
         "text": text,
@@ -66,7 +67,9 @@ iframe{width:100%;height:22rem;border:1px solid #e3e8ee}.meta{color:#5b6878}</st
 with <code>Accept: application/json</code>.</p>
 {% for m in messages|reverse %}
 <article><h2>{{ m.subject }}</h2>
-<p class="meta">To {{ m.to|join(", ") }} · {{ m.sentAt }} · id {{ m.id }}</p>
+<p class="meta">From {{ m["from"] }} · To {{ m.to|join(", ") }}
+{% if m.replyTo %}· Reply-To {{ m.replyTo }}{% endif %}
+· {{ m.sentAt }} · Message-ID {{ m.messageId }} · id {{ m.id }}</p>
 <iframe sandbox="allow-popups allow-top-navigation-by-user-activation" srcdoc="{{ m.html }}"></iframe>
 </article>
 {% else %}<p>No email yet. Submit a complaint at <a href="/">the form</a>.</p>{% endfor %}

@@ -44,6 +44,7 @@ MACHINE_ARCHITECTURE = {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64"
 # The one AWS call handlers make at import (wiring.signing_key: the link key, once per cold start).
 ANSWERED_AT_IMPORT = {("secretsmanager", "GetSecretValue")}
 EXPECTED_AT_IMPORT = {
+    "AcknowledgeFunction": [["secretsmanager", "GetSecretValue"]],
     "InvestigationFunction": [["secretsmanager", "GetSecretValue"]],
     "RemedyFunction": [["secretsmanager", "GetSecretValue"]],
     "TaskLinksFunction": [["secretsmanager", "GetSecretValue"]],

@@ -62,6 +62,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {CASES},
         "dynamodb:Query": {CASES},
         "dynamodb:UpdateItem": {CASES},
+        "secretsmanager:GetSecretValue": {SECRET},  # the reply address's key, at cold start
         **_mail(),
     },
     # The customer's recent cases (GSI2), the roster (Query), the triage transaction, the link notice.

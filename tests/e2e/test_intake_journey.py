@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from complaints.core.reply_address import case_of
 from tests.e2e.conftest import ROOT, START_LIMIT_SECONDS, Stack
 from tests.support.driver import (
     history,
@@ -60,6 +61,11 @@ def test_json_complaint_from_submission_to_acknowledgement(stack: Stack):
     status = requests.get(link, headers={"Accept": "application/json"}, timeout=10)
     assert status.status_code == 200
     assert status.json()["complaintId"] == complaint_id
+    # A reply goes to the case's own signed address (the key is the stack's link-signing secret).
+    secrets = stack.client("secretsmanager")
+    (secret,) = secrets.list_secrets()["SecretList"]
+    key = secrets.get_secret_value(SecretId=secret["ARN"])["SecretString"].encode()
+    assert case_of(ack["replyTo"], key) == complaint_id
 
     # Without the code, or with another, the case does not exist.
     bare = requests.get(f"{stack.api_url}/complaints/{complaint_id}", timeout=10)

@@ -100,6 +100,7 @@ def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -
         policy=load_policy(),
         settings=settings,
         clock=clock,
+        reply_key=signing_key(settings, aws),
     )
 
 

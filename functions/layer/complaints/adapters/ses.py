@@ -29,6 +29,8 @@ class SesMailer:
         message["From"] = self._sender
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
+        if email.reply_to:
+            message["Reply-To"] = email.reply_to
         message["Date"] = formatdate(usegmt=True)
         domain = self._sender.rpartition("@")[2] or None
         message["Message-ID"] = (

@@ -13,6 +13,7 @@ from complaints.core.calendar import Policy
 from complaints.core.clock import Clock, utc_now
 from complaints.core.models import CaseEvent
 from complaints.core.ports import Mailer
+from complaints.core.reply_address import reply_address
 from complaints.core.retry import recorded_after_sending
 from complaints.core.settings import Settings
 from complaints.intake.ports import CaseRepository
@@ -39,6 +40,7 @@ class Acknowledger:
         settings: Settings,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        reply_key: bytes | None = None,
     ):
         self._repository = repository
         self._mailer = mailer
@@ -46,6 +48,8 @@ class Acknowledger:
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
+        # Signs the case's reply address (Reply-To), so that a reply reaches the case; None: no Reply-To.
+        self._reply_key = reply_key
 
     def acknowledge(self, complaint_id: str) -> Acknowledgement:
         """Email the complainant, in their language, the ticket id, what happens next, the final-response
@@ -80,6 +84,11 @@ class Acknowledger:
             "ack_email",
             to=[case.customer.email],
             message_key=f"ack.{complaint_id}",
+            reply_to=(
+                reply_address(self._settings.sender_email, complaint_id, self._reply_key)
+                if self._reply_key
+                else None
+            ),
             subject=text["ack"]["subject"].format(complaint_id=complaint_id),
             t=text,
             lang=case.locale,

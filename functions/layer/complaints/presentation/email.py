@@ -39,7 +39,12 @@ def plain_name(name: str | None) -> str | None:
 
 
 def compose(
-    template: str, to: list[str], subject: str, message_key: str | None = None, **context: Any
+    template: str,
+    to: list[str],
+    subject: str,
+    message_key: str | None = None,
+    reply_to: str | None = None,
+    **context: Any,
 ) -> Email:
     """Render `<template>.txt` and `<template>.html` with the same context."""
     return Email(
@@ -48,4 +53,5 @@ def compose(
         text=render(f"{template}.txt", **context),
         html=render(f"{template}.html", **context),
         message_key=message_key,
+        reply_to=reply_to,
     )
