@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from complaints.core import ids
+from complaints.core import changes, ids
 from complaints.core.errors import (
     CaseNotFound,
     ConflictError,
@@ -27,7 +27,7 @@ from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.ports import Email
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally
-from complaints.core.tasks import REOPENED_FIELDS, CustomerAnswer, answer_fields
+from complaints.core.tasks import CustomerAnswer
 from complaints.intake.ports import Claim
 
 if TYPE_CHECKING:
@@ -556,33 +556,25 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
 
     def approve(self, case: Case, event: CaseEvent) -> None:
-        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
-        self._update_case(case, values, event)  # the fake keeps no ops watch list to leave
+        self._update_case(case, changes.approved(), event)  # no ops watch list to leave
 
     def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
-        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
-        self._update_case(case, values, event)  # the fake keeps no ops watch list to leave
+        self._update_case(case, changes.rejected(comment), event)
 
     def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
-        values = {
-            "remedy_ref": reference,
-            "remedy_count": case.remedy_count + 1,
-            "remedy_applied_at": event.at,
-        }
-        self._update_case(case, values, event)
+        self._update_case(case, changes.remedy_applied(case, reference, event.at), event)
 
     def await_confirmation(self, case: Case, at: datetime) -> None:
-        values = {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
-        self._update_case(case, values, None, at=at)
+        self._update_case(case, changes.awaiting_confirmation(at), None, at=at)
 
     def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
-        self._update_case(case, answer_fields(answer), event)
+        self._update_case(case, changes.answered(answer), event)
 
     def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
-        self._update_case(case, answer_fields(answer) | REOPENED_FIELDS, event)
+        self._update_case(case, changes.reopened(answer), event)
 
     def record_final_response(self, case: Case, event: CaseEvent) -> None:
-        self._update_case(case, {"final_response_sent_at": event.at}, event)
+        self._update_case(case, changes.final_response_sent(event.at), event)
 
     def _update_case(
         self, case: Case, values: dict[str, Any], event: CaseEvent | None, at: datetime | None = None

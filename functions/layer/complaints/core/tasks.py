@@ -128,20 +128,6 @@ class CustomerAnswer(BaseModel):
     comment: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
-def answer_fields(answer: CustomerAnswer | None) -> dict[str, Any]:
-    """What the customer's answer sets on the case (no answer in time: nothing)."""
-    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
-
-
-# A case the customer said no to goes back to investigation without its findings and remedy.
-REOPENED_FIELDS: dict[str, Any] = {
-    "reopened": True,
-    "findings": None,
-    "remedy_ref": None,
-    "status": "INVESTIGATING",
-}
-
-
 # What a link's page hands the waiting Step Functions task (SendTaskSuccess's output): the task's result,
 # which the state machine reads at $.answer.<key>.
 

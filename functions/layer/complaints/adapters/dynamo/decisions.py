@@ -15,9 +15,10 @@ from complaints.adapters.dynamo.keys import (
     archive_key,
     roster_key,
 )
+from complaints.core import changes
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
-from complaints.core.tasks import REOPENED_FIELDS, CustomerAnswer, Findings, answer_fields
+from complaints.core.tasks import CustomerAnswer, Findings
 
 
 class DecisionStore(DynamoStore):
@@ -49,34 +50,25 @@ class DecisionStore(DynamoStore):
         )
 
     def approve(self, case: Case, event: CaseEvent) -> None:
-        values = {"status": Status.RESOLVING.value, "rejection_comment": None}
-        self._update_case(case, values, event, remove=WATCH_KEYS)
+        self._update_case(case, changes.approved(), event, remove=WATCH_KEYS)
 
     def reject(self, case: Case, comment: str, event: CaseEvent) -> None:
-        values = {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
-        self._update_case(case, values, event, remove=WATCH_KEYS)
+        self._update_case(case, changes.rejected(comment), event, remove=WATCH_KEYS)
 
     def record_remedy(self, case: Case, reference: str, event: CaseEvent) -> None:
-        values = {
-            "remedy_ref": reference,
-            "remedy_count": case.remedy_count + 1,
-            "remedy_applied_at": event.at,
-        }
-        self._update_case(case, values, event)
+        self._update_case(case, changes.remedy_applied(case, reference, event.at), event)
 
     def await_confirmation(self, case: Case, at: datetime) -> None:
-        values = {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
-        self._update_case(case, values, None, at=at)
+        self._update_case(case, changes.awaiting_confirmation(at), None, at=at)
 
     def record_customer_answer(self, case: Case, answer: CustomerAnswer | None, event: CaseEvent) -> None:
-        self._update_case(case, answer_fields(answer), event)
+        self._update_case(case, changes.answered(answer), event)
 
     def reopen(self, case: Case, answer: CustomerAnswer, event: CaseEvent) -> None:
-        values = answer_fields(answer) | REOPENED_FIELDS
-        self._update_case(case, values, event)
+        self._update_case(case, changes.reopened(answer), event)
 
     def record_final_response(self, case: Case, event: CaseEvent) -> None:
-        self._update_case(case, {"final_response_sent_at": event.at}, event)
+        self._update_case(case, changes.final_response_sent(event.at), event)
 
     def _update_case(
         self,

@@ -1,0 +1,44 @@
+"""What each state change after triage sets on a case, in the case model's fields: said once, for the
+DynamoDB adapter and the in-memory fake alike (each applies them its own way, in one version-checked
+write with the change's event)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from complaints.core.models import Case, Status
+from complaints.core.tasks import CustomerAnswer
+
+
+def approved() -> dict[str, Any]:
+    return {"status": Status.RESOLVING.value, "rejection_comment": None}
+
+
+def rejected(comment: str) -> dict[str, Any]:
+    """Back to the investigator, without the findings, with the approver's comment."""
+    return {"status": Status.INVESTIGATING.value, "findings": None, "rejection_comment": comment}
+
+
+def remedy_applied(case: Case, reference: str, at: datetime) -> dict[str, Any]:
+    """The case's n-th remedy (a reopened case's next one is another)."""
+    return {"remedy_ref": reference, "remedy_count": case.remedy_count + 1, "remedy_applied_at": at}
+
+
+def awaiting_confirmation(at: datetime) -> dict[str, Any]:
+    return {"status": Status.AWAITING_CONFIRMATION.value, "resolution_sent_at": at}
+
+
+def answered(answer: CustomerAnswer | None) -> dict[str, Any]:
+    """The customer's rating and answer (no answer in time: nothing)."""
+    return {} if answer is None else {"csat_rating": answer.rating, "customer_resolved": answer.resolved}
+
+
+def reopened(answer: CustomerAnswer) -> dict[str, Any]:
+    """The customer's "no": back to investigation without the findings and the remedy, reopened once."""
+    reset = {"reopened": True, "findings": None, "remedy_ref": None, "status": Status.INVESTIGATING.value}
+    return answered(answer) | reset
+
+
+def final_response_sent(at: datetime) -> dict[str, Any]:
+    return {"final_response_sent_at": at}
