@@ -42,9 +42,10 @@ import boto3
 from bench import fixtures
 from bench.meter import GcWatch
 from bench.triage import TEXTS  # several categories and departments; none near another
-from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE, QUEUE_KEYS, WATCH_KEYS
+from complaints.adapters.dynamo.keys import QUEUE_KEYS, WATCH_KEYS
 from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core import ids
+from complaints.core.changes import LINK_FIELD
 from complaints.core.models import Status
 from complaints.triage.rules import hour_bucket
 from infra.stack import EmbeddedStack
@@ -53,7 +54,7 @@ Progress = Callable[[str], None]
 RATE_PER_HOUR = 40
 PER_CUSTOMER = 4
 OPEN_CASES = 300  # the newest history cases still open (in their queues)
-LINKS = tuple(LINK_ATTRIBUTE)  # a task link's kind is its own: investigate, approve, confirm
+LINKS = tuple(LINK_FIELD)  # a task link's kind is its own: investigate, approve, confirm
 MODEL_KINDS = ("case", "event", "evidence", "claim", *LINKS)  # a complaint's own items
 
 

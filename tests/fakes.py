@@ -462,7 +462,7 @@ class FakeMailer:
 class FakeInvestigationRepository(FakeTriageRepository):
     """InvestigationRepository and ResolutionRepository in memory, with the semantics of
     DynamoInvestigationRepository: evidence items, task links (one open link per kind on the case,
-    named by LINK_ATTRIBUTE), version-checked findings and decisions, the archive and the roster
+    named by changes.LINK_FIELD), version-checked findings and decisions, the archive and the roster
     release. Writes are all-or-nothing: a failed condition raises ConflictError and changes nothing."""
 
     def __init__(self) -> None:
@@ -493,17 +493,15 @@ class FakeInvestigationRepository(FakeTriageRepository):
     def put_link(
         self, link: Any, supersede: str | None, event: CaseEvent, stats: Tally | None = None
     ) -> None:
-        from complaints.adapters.dynamo.keys import LINK_ATTRIBUTE
-
         stored = self.cases.get(link.complaint_id)
         if stored is None or link.link_id in self.links or (supersede and supersede not in self.links):
             raise ConflictError("the case or the link changed")
         self.links[link.link_id] = link.model_copy(deep=True)
         # No version bump: Dynamo's put_link only sets the link attribute and updated_at.
-        changes: dict[str, Any] = {LINK_ATTRIBUTE[link.kind]: link.link_id, "updated_at": event.at}
+        update: dict[str, Any] = {changes.LINK_FIELD[link.kind]: link.link_id, "updated_at": event.at}
         if link.kind == "approve":
-            changes["approval_level"] = link.level
-        self.cases[link.complaint_id] = stored.model_copy(update=changes, deep=True)
+            update["approval_level"] = link.level
+        self.cases[link.complaint_id] = stored.model_copy(update=update, deep=True)
         self._count(stats)
         self.events[link.complaint_id].append(event.model_copy(deep=True))
         if supersede:

@@ -10,6 +10,13 @@ from typing import Any
 from complaints.core.models import Case, Status
 from complaints.core.tasks import CustomerAnswer
 
+# The case field that holds the id of its open link of each kind.
+LINK_FIELD = {
+    "investigate": "investigation_link_id",
+    "approve": "approval_link_id",
+    "confirm": "confirm_link_id",
+}
+
 
 def approved() -> dict[str, Any]:
     return {"status": Status.RESOLVING.value, "rejection_comment": None}

@@ -50,12 +50,6 @@ EVIDENCE_PREFIX = "EVIDENCE#"
 # Attributes to REMOVE to take a case out of its work queue (GSI3) or off the ops watch list (GSI4).
 QUEUE_KEYS = ("gsi3pk", "gsi3sk")
 WATCH_KEYS = ("gsi4pk", "gsi4sk")
-# The case attribute that holds the id of its open link of each kind.
-LINK_ATTRIBUTE = {
-    "investigate": "investigation_link_id",
-    "approve": "approval_link_id",
-    "confirm": "confirm_link_id",
-}
 
 
 def _iso(value: datetime) -> str:

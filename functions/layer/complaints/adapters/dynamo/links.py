@@ -8,13 +8,13 @@ from typing import Any
 
 from complaints.adapters.dynamo.base import DynamoStore, aws_errors
 from complaints.adapters.dynamo.keys import (
-    LINK_ATTRIBUTE,
     WATCH_APPROVAL,
     _case_key,
     _event_item,
     _iso,
     link_key,
 )
+from complaints.core.changes import LINK_FIELD
 from complaints.core.errors import ConflictError
 from complaints.core.models import CaseEvent
 from complaints.core.stats import Tally
@@ -29,7 +29,7 @@ class LinkStore(DynamoStore):
     ) -> None:
         """Store a new task link and point the case at it. An approval link also puts the case on the
         ops watch list (since its first approval request) with the level it waits at."""
-        case_update = f"SET {LINK_ATTRIBUTE[link.kind]} = :link, updated_at = :at"
+        case_update = f"SET {LINK_FIELD[link.kind]} = :link, updated_at = :at"
         values: dict[str, Any] = {":link": link.link_id, ":at": _iso(event.at)}
         if link.kind == "approve":
             case_update += ", approval_level = :level, gsi4pk = :watch, gsi4sk = if_not_exists(gsi4sk, :at)"
