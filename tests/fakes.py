@@ -19,11 +19,12 @@ from complaints.core import changes, ids
 from complaints.core.errors import (
     CaseNotFound,
     ConflictError,
+    MailNotFound,
     MailRejected,
     TransientError,
     WorkflowStartFailed,
 )
-from complaints.core.models import Case, CaseEvent, CaseSummary, Status
+from complaints.core.models import Case, CaseEvent, CaseSummary, HeldMail, Message, Status
 from complaints.core.ports import Email
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally
@@ -88,6 +89,9 @@ class FakeRepository:
         self.tallies: list[Tally] = []  # report counters, in the order they were added
         self.mail_counters: dict[tuple[str, str], int] = {}  # (recipient hash, hour) -> acknowledgements
         self.calls: list[str] = []  # the protocol's reads, by name, for tests that count them
+        self.conversation: dict[str, dict[str, Message]] = {}  # case -> message key -> message
+        self.held: dict[str, HeldMail] = {}
+        self.sent_mail: dict[str, str] = {}  # SES message id -> case
 
     # ------------------------------------------------------------ protocol
 
@@ -191,6 +195,39 @@ class FakeRepository:
             key=lambda case: case.created_at,
         )
         return [case.complaint_id for case in waiting if case.created_at < created_before][:limit]
+
+    # ------------------------------------------------------------ the conversation
+
+    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+        if message.key in self.conversation.get(complaint_id, {}):
+            return False
+        case = self.cases.get(complaint_id)
+        if case is None:
+            raise ConflictError(f"no case {complaint_id}")
+        self.conversation.setdefault(complaint_id, {})[message.key] = message.model_copy(deep=True)
+        self._update(case, event, message_count=case.message_count + 1, last_message_at=message.at)
+        return True
+
+    def messages(self, complaint_id: str) -> list[Message]:
+        found = self.conversation.get(complaint_id, {}).values()
+        return [m.model_copy(deep=True) for m in sorted(found, key=lambda m: (m.at, m.key))]
+
+    def hold_mail(self, mail: HeldMail) -> bool:
+        if mail.key in self.held:
+            return False
+        self.held[mail.key] = mail.model_copy(deep=True)
+        return True
+
+    def held_mail(self, limit: int) -> list[HeldMail]:
+        return [m.model_copy(deep=True) for m in sorted(self.held.values(), key=lambda m: (m.at, m.key))][
+            :limit
+        ]
+
+    def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
+        self.sent_mail[mail_id] = complaint_id
+
+    def case_of_sent_mail(self, mail_id: str) -> str | None:
+        return self.sent_mail.get(mail_id)
 
     # ------------------------------------------------------------ helpers for tests
 
@@ -433,6 +470,23 @@ class FakeWorkflow:
 
     def arn_for(self, complaint_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{complaint_id}"
+
+
+@dataclass
+class FakeMailStore:
+    """MailStore in memory: raw emails by SES message id, as S3MailStore reads them."""
+
+    bucket: str = "inbound-mail"
+    prefix: str = "inbound/"
+    mail: dict[str, bytes] = field(default_factory=dict)
+
+    def read(self, mail_id: str) -> bytes:
+        if not mail_id or "/" in mail_id or mail_id not in self.mail:
+            raise MailNotFound(mail_id)
+        return self.mail[mail_id]
+
+    def location(self, mail_id: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{mail_id}"
 
 
 @dataclass

@@ -15,6 +15,7 @@ import complaints
 from tests.contract.approval.test_approval_repository import CONTRACT as APPROVAL
 from tests.contract.core.test_ledger_adapter import CONTRACT as LEDGER
 from tests.contract.intake.test_case_repository import CONTRACT as CASES
+from tests.contract.intake.test_conversation import CONTRACT as CONVERSATION
 from tests.contract.investigation.test_investigation_repository import CONTRACT as INVESTIGATION
 from tests.contract.investigation.test_record_store import CONTRACT as RECORDS
 from tests.contract.resolution.test_resolution_repository import CONTRACT as RESOLUTION
@@ -23,7 +24,18 @@ from tests.contract.support import Contract, make_subject, port_methods
 from tests.contract.tasklinks.test_link_repository import CONTRACT as LINKS
 from tests.contract.triage.test_triage_repository import CONTRACT as TRIAGE
 
-CONTRACTS = [CASES, TRIAGE, INVESTIGATION, RECORDS, LINKS, APPROVAL, RESOLUTION, SUPERVISION, LEDGER]
+CONTRACTS = [
+    CASES,
+    CONVERSATION,
+    TRIAGE,
+    INVESTIGATION,
+    RECORDS,
+    LINKS,
+    APPROVAL,
+    RESOLUTION,
+    SUPERVISION,
+    LEDGER,
+]
 
 # Ports that are not storage, with the reason they have no contract here.
 NOT_STORAGE = {
@@ -31,6 +43,7 @@ NOT_STORAGE = {
     "complaints.core.ports.Mailer": "SES",
     "complaints.core.ports.Callbacks": "Step Functions task tokens",
     "complaints.investigation.ports.EvidenceSource": "pluggable evidence sources, not one adapter",
+    "complaints.intake.ports.MailStore": "S3, read only: tests/contract/intake/test_mail_store.py",
 }
 
 

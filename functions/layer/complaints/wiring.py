@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from complaints.core.calendar import Policy
     from complaints.core.settings import Settings
     from complaints.intake.acknowledgement import Acknowledger
+    from complaints.intake.mail import MailIntake
     from complaints.intake.service import IntakeService
     from complaints.investigation.service import InvestigationService
     from complaints.resolution.service import ResolutionService
@@ -94,13 +95,35 @@ def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -
     from complaints.core.calendar import load_policy
     from complaints.intake.acknowledgement import Acknowledger
 
+    repository = case_repository(settings, aws)
     return Acknowledger(
-        repository=case_repository(settings, aws),
+        repository=repository,
         mailer=_mailer(settings, aws),
         policy=load_policy(),
         settings=settings,
         clock=clock,
         reply_key=signing_key(settings, aws),
+        conversation=repository,
+    )
+
+
+def mail_intake(
+    settings: Settings, aws: Aws = boto3, clock: Clock = utc_now, key: bytes | None = None
+) -> MailIntake:
+    """Email intake: the raw emails SES stored in S3, the intake service, the conversation, and the key
+    that signs reply addresses."""
+    from complaints.adapters.s3 import S3MailStore
+    from complaints.intake.mail import MailIntake
+
+    repository = case_repository(settings, aws)
+    return MailIntake(
+        intake=intake_service(settings, aws=aws, clock=clock),
+        cases=repository,
+        conversation=repository,
+        mail=S3MailStore(aws.client("s3"), settings.inbound_bucket, settings.inbound_prefix),
+        settings=settings,
+        reply_key=key if key is not None else signing_key(settings, aws),
+        clock=clock,
     )
 
 

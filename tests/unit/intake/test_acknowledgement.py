@@ -262,6 +262,20 @@ def test_a_reply_to_the_acknowledgement_goes_to_the_cases_signed_address(
     assert all(address.startswith("complaints+") and address.endswith("@example.com") for address in reply_to)
 
 
+def test_the_sent_acknowledgement_is_remembered_for_replies_threaded_by_in_reply_to(
+    intake, repository, mailer, policy, settings, clock
+):
+    acknowledger = Acknowledger(repository, mailer, policy, settings, clock=clock, conversation=repository)
+    first, second = submit(intake), submit(intake, email="someone.else@example.com")
+
+    acknowledger.acknowledge(first.complaintId)
+    acknowledger.acknowledge(second.complaintId)
+
+    # FakeMailer's ids are message-1, message-2 (SES's, on AWS).
+    assert repository.case_of_sent_mail("message-1") == first.complaintId
+    assert repository.case_of_sent_mail("message-2") == second.complaintId
+
+
 def test_acknowledging_an_unknown_case_sends_nothing(acknowledger, mailer):
     with pytest.raises(CaseNotFound):
         acknowledger.acknowledge("CMP-20260305-ABCDEF")

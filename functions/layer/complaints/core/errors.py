@@ -61,6 +61,10 @@ class MailRejected(ComplaintsError):
     """SES refused the message (unverified sender, invalid address): retrying will not help."""
 
 
+class MailNotFound(ComplaintsError):
+    """The stored email an intake event names is not there (deleted, or the event is not ours)."""
+
+
 class LedgerUnavailable(ComplaintsError):
     """The payment system did not answer; Step Functions retries this by name, with backoff."""
 

@@ -23,6 +23,13 @@ class Settings(BaseModel):
         description="The API's URL for links in emails when it has a custom domain; empty: the URL the "
         "complaint came in at (stored on the case)",
     )
+    api_url: str = Field(
+        default="",
+        description="The API's URL with its stage: where links about a case that did not come in through the "
+        "API (an email) point, unless public_base_url is set",
+    )
+    inbound_bucket: str = Field(default="", description="Where SES stores the emails it receives")
+    inbound_prefix: str = Field(default="", description="The receipt rule's object key prefix")
     ledger_table: str = Field(default="", description="The local payment ledger (the ledger adapter's table)")
     link_secret_arn: str = Field(default="", description="Secrets Manager secret that signs task links")
     time_scale: float = Field(

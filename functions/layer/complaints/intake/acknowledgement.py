@@ -16,7 +16,7 @@ from complaints.core.ports import Mailer
 from complaints.core.reply_address import reply_address
 from complaints.core.retry import recorded_after_sending
 from complaints.core.settings import Settings
-from complaints.intake.ports import CaseRepository
+from complaints.intake.ports import CaseRepository, Conversation
 from complaints.presentation.email import compose, plain_name
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url
@@ -41,6 +41,7 @@ class Acknowledger:
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         reply_key: bytes | None = None,
+        conversation: Conversation | None = None,
     ):
         self._repository = repository
         self._mailer = mailer
@@ -50,6 +51,8 @@ class Acknowledger:
         self._sleep = sleep
         # Signs the case's reply address (Reply-To), so that a reply reaches the case; None: no Reply-To.
         self._reply_key = reply_key
+        # Remembers which case each sent acknowledgement was about, for a reply threaded by In-Reply-To.
+        self._conversation = conversation
 
     def acknowledge(self, complaint_id: str) -> Acknowledgement:
         """Email the complainant, in their language, the ticket id, what happens next, the final-response
@@ -100,10 +103,13 @@ class Acknowledger:
             ),
             access_code=case.pending_access_code or "",
         )
-        self._mailer.send(email)
+        mail_id = self._mailer.send(email)
         now = self._clock()
-        recorded_after_sending(
-            lambda: self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED")),
-            sleep=self._sleep,
-        )
+
+        def record() -> bool:
+            if self._conversation is not None:
+                self._conversation.remember_sent_mail(mail_id, complaint_id)
+            return self._repository.mark_acknowledged(complaint_id, CaseEvent(at=now, type="ACKNOWLEDGED"))
+
+        recorded_after_sending(record, sleep=self._sleep)
         return Acknowledgement(complaint_id, now.isoformat(), sent=True)

@@ -46,6 +46,8 @@ class InboundEmail:
     references: list[str]
     text: str
     attachments: list[Attachment]
+    # Sent by a program, not a person (an out-of-office reply, a bounce, a list): answering it could loop.
+    automatic: bool = False
 
     @property
     def thread_ids(self) -> list[str]:
@@ -107,6 +109,23 @@ def _message_ids(value: object) -> list[str]:
     return _MESSAGE_ID.findall(str(value or ""))
 
 
+_AUTOMATIC_SENDERS = frozenset({"mailer-daemon", "postmaster"})
+
+
+def _automatic(message: Message, sender: str) -> bool:
+    """RFC 3834's Auto-Submitted, the Precedence that lists and responders set, the headers of common
+    auto-responders, a delivery report, or a mail system's own address."""
+    submitted = str(message["Auto-Submitted"] or "no").strip().lower()
+    precedence = str(message["Precedence"] or "").strip().lower()
+    return (
+        submitted != "no"
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or any(message[header] is not None for header in ("X-Autoreply", "X-Autorespond", "List-Id"))
+        or message.get_content_type() == "multipart/report"
+        or sender.partition("@")[0] in _AUTOMATIC_SENDERS
+    )
+
+
 def parse(raw: bytes) -> InboundEmail:
     message = message_from_bytes(raw, policy=email_policy.default)
     assert isinstance(message, EmailMessage)
@@ -133,8 +152,9 @@ def parse(raw: bytes) -> InboundEmail:
             html.append(_decoded(part))
     text = "\n\n".join(plain) if plain else "\n\n".join(html_to_text(h) for h in html)
     reply_to = _message_ids(message["In-Reply-To"])
+    address = first.addr_spec.lower() if first else ""
     return InboundEmail(
-        sender=(first.addr_spec.lower() if first else ""),
+        sender=address,
         sender_name=(first.display_name if first else ""),
         recipients=_addresses(message, "To", "Cc", "Delivered-To"),
         subject=str(message["Subject"] or "").strip(),
@@ -143,4 +163,5 @@ def parse(raw: bytes) -> InboundEmail:
         references=_message_ids(message["References"]),
         text=text.strip()[:MAX_TEXT_CHARS],
         attachments=attachments,
+        automatic=_automatic(message, address),
     )

@@ -1,5 +1,7 @@
 """What intake (and the acknowledgement) needs from storage: the case created once with its claims, its
-workflow recorded, the acknowledgement counted and recorded, the reconciler's unstarted cases."""
+workflow recorded, the acknowledgement counted and recorded, the reconciler's unstarted cases; the
+conversation with the complainant (messages, emails held for ops, which sent email belongs to which case);
+the raw emails as they arrived."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from complaints.core.models import Case, CaseEvent
+from complaints.core.models import Case, CaseEvent, HeldMail, Message
 from complaints.core.stats import Tally
 
 
@@ -68,3 +70,33 @@ class CaseRepository(Protocol):
 
     def set_execution(self, complaint_id: str, execution_arn: str) -> None:
         """Point the case at a new execution."""
+
+
+class Conversation(Protocol):
+    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+        """Add a message to the case with its timeline event, counting it on the case, atomically. False
+        (nothing written) when a message with its key is there already. Raises ConflictError when there is
+        no such case."""
+
+    def messages(self, complaint_id: str) -> list[Message]:
+        """The case's conversation, oldest first."""
+
+    def hold_mail(self, mail: HeldMail) -> bool:
+        """Keep an email for ops (on their watch list). False when it is held already."""
+
+    def held_mail(self, limit: int) -> list[HeldMail]:
+        """The emails held for ops, oldest first."""
+
+    def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
+        """Note which case an email SES sent (its message id) was about."""
+
+    def case_of_sent_mail(self, mail_id: str) -> str | None:
+        """The case an email we sent was about; None for any other id."""
+
+
+class MailStore(Protocol):
+    def read(self, mail_id: str) -> bytes:
+        """The raw email as it arrived. Raises MailNotFound."""
+
+    def location(self, mail_id: str) -> str:
+        """Where it is kept (an S3 URI), for the record."""

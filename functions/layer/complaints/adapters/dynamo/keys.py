@@ -9,6 +9,9 @@
 | spike counter   | SPIKE#<category>   | HOUR#<yyyy-mm-ddThh>     |                            |
 | spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
 | evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
+| message         | CASE#<complaintId> | MESSAGE#<message key>    |                            |
+| held email      | HELD#<message key> | HELD                     |                            |
+| sent email      | SENT#<SES msg id>  | SENT                     |                            |
 | task link       | LINK#<link id>     | LINK                     |                            |
 | report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
 | mail counter    | MAILTO#<sha256>    | HOUR#<yyyy-mm-ddThh UTC> |                            |
@@ -24,8 +27,11 @@ gsi3sk = <priority>#<resolution due, in UTC>, set when a case is triaged. Every 
 by one customer's recent cases, one department's roster or a fixed number of hour buckets, never by
 the size of the table. A case leaves its queue when it closes.
 GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
-was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when) or WATCH#ALERT (a spike
-alert, gsi4sk = when): ops read what waits for them, not the table.
+was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when), WATCH#ALERT (a spike
+alert, gsi4sk = when) or WATCH#HELD (an email held for ops, gsi4sk = when it came): ops read what waits
+for them, not the table.
+A sent email maps the id SES gave it (the local part of the Message-ID it delivered) to its case, for a
+reply that threads by In-Reply-To or References alone.
 Report counters (core/stats.py) are added in the same transaction as the change they count.
 Claims (Idempotency-Key and duplicate-text) expire through `expiresAt` (checked on write) and the
 table's TTL attribute `ttl` (removal).
@@ -43,6 +49,8 @@ UNSTARTED = "UNSTARTED"
 WATCH_APPROVAL = "WATCH#APPROVAL"
 WATCH_ATTENTION = "WATCH#ATTENTION"
 WATCH_ALERT = "WATCH#ALERT"
+WATCH_HELD = "WATCH#HELD"
+MESSAGE_PREFIX = "MESSAGE#"
 STATS_PK = "STATS"
 CASE_SK = "CASE"
 EVENT_PREFIX = "EVENT#"
@@ -79,6 +87,18 @@ def _event_item(complaint_id: str, event: CaseEvent) -> dict[str, Any]:
 
 def evidence_key(complaint_id: str, seq: int) -> dict[str, str]:
     return {"pk": case_partition(complaint_id), "sk": f"{EVIDENCE_PREFIX}{seq:04d}"}
+
+
+def message_key(complaint_id: str, key: str) -> dict[str, str]:
+    return {"pk": case_partition(complaint_id), "sk": f"{MESSAGE_PREFIX}{key}"}
+
+
+def held_mail_key(key: str) -> dict[str, str]:
+    return {"pk": f"HELD#{key}", "sk": "HELD"}
+
+
+def sent_mail_key(mail_id: str) -> dict[str, str]:
+    return {"pk": f"SENT#{mail_id}", "sk": "SENT"}
 
 
 def claim_key(key: str) -> dict[str, str]:

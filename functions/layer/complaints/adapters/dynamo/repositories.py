@@ -1,12 +1,13 @@
 """The DynamoDB adapters of the stages' ports: each combines the stores (one per aggregate) its port needs.
 
-DynamoCaseRepository serves intake and supervision; DynamoTriageRepository, triage;
+DynamoCaseRepository serves intake (with the conversation) and supervision; DynamoTriageRepository, triage;
 DynamoInvestigationRepository, investigation, approval, the link pages and resolution (and the record store
 of the evidence sources)."""
 
 from __future__ import annotations
 
 from complaints.adapters.dynamo.cases import CaseStore
+from complaints.adapters.dynamo.conversation import ConversationStore
 from complaints.adapters.dynamo.decisions import DecisionStore
 from complaints.adapters.dynamo.evidence import EvidenceStore
 from complaints.adapters.dynamo.links import LinkStore
@@ -14,8 +15,8 @@ from complaints.adapters.dynamo.spikes import SpikeStore
 from complaints.adapters.dynamo.triage import TriageStore
 
 
-class DynamoCaseRepository(CaseStore):
-    """intake.ports.CaseRepository and supervision.ports.SupervisionRepository."""
+class DynamoCaseRepository(CaseStore, ConversationStore):
+    """intake.ports.CaseRepository and Conversation, and supervision.ports.SupervisionRepository."""
 
 
 class DynamoTriageRepository(CaseStore, TriageStore, SpikeStore):

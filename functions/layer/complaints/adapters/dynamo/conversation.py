@@ -1,0 +1,127 @@
+"""The conversation store on DynamoDB (keys: keys.py): a case's messages, emails held for ops, and which
+case each email we sent was about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from complaints.adapters.dynamo.base import DynamoStore, aws_errors, dynamo_value
+from complaints.adapters.dynamo.keys import (
+    MESSAGE_PREFIX,
+    WATCH_HELD,
+    _case_key,
+    _event_item,
+    _iso,
+    case_partition,
+    held_mail_key,
+    message_key,
+    sent_mail_key,
+)
+from complaints.core.errors import ConflictError
+from complaints.core.models import CaseEvent, HeldMail, Message
+
+
+class ConversationStore(DynamoStore):
+    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+        item = {
+            **message_key(complaint_id, message.key),
+            "kind": "message",
+            **dynamo_value(message.model_dump(mode="json", exclude_none=True)),
+        }
+        count = {
+            "Update": {
+                "TableName": self._table.name,
+                "Key": _case_key(complaint_id),
+                "UpdateExpression": "SET message_count = if_not_exists(message_count, :zero) + :one, "
+                "last_message_at = :last, updated_at = :at, version = version + :one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
+                    ":zero": 0,
+                    ":one": 1,
+                    ":last": _iso(message.at),
+                    ":at": _iso(event.at),
+                },
+            }
+        }
+        try:
+            self._transact(
+                [
+                    self._put(item, "attribute_not_exists(pk)"),
+                    count,
+                    self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+                ]
+            )
+        except ConflictError:
+            if self._exists(message_key(complaint_id, message.key)):
+                return False
+            raise
+        return True
+
+    def _exists(self, key: dict[str, str]) -> bool:
+        with aws_errors():
+            found = self._table.get_item(Key=key, ProjectionExpression="pk", ConsistentRead=True)
+        return "Item" in found
+
+    def messages(self, complaint_id: str) -> list[Message]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :message)",
+            "ExpressionAttributeValues": {":pk": case_partition(complaint_id), ":message": MESSAGE_PREFIX},
+            "ConsistentRead": True,
+        }
+        with aws_errors():
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted((Message.model_validate(item) for item in items), key=lambda m: (m.at, m.key))
+
+    def hold_mail(self, mail: HeldMail) -> bool:
+        item = {
+            **held_mail_key(mail.key),
+            "kind": "held_mail",
+            "gsi4pk": WATCH_HELD,
+            "gsi4sk": _iso(mail.at),
+            **dynamo_value(mail.model_dump(mode="json", exclude_none=True)),
+        }
+        try:
+            self._transact([self._put(item, "attribute_not_exists(pk)")])
+        except ConflictError:
+            return False
+        return True
+
+    def held_mail(self, limit: int) -> list[HeldMail]:
+        """GSI4 projects the watch list's case attributes, not a held email's: its keys, then the items."""
+        with aws_errors():
+            page = self._table.query(
+                IndexName="GSI4",
+                KeyConditionExpression="gsi4pk = :pk",
+                ExpressionAttributeValues={":pk": WATCH_HELD},
+                Limit=limit,
+            )
+            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", [])]
+            if not keys:
+                return []
+            answer = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": keys}})
+            items = answer.get("Responses", {}).get(self._table.name, [])
+            # Unprocessed keys (throttled): read one by one, as there are at most `limit` of them.
+            for key in answer.get("UnprocessedKeys", {}).get(self._table.name, {}).get("Keys", []):
+                if found := self._table.get_item(Key=key).get("Item"):
+                    items.append(found)
+        held = [HeldMail.model_validate(item) for item in items if item]
+        return sorted(held, key=lambda mail: (mail.at, mail.key))
+
+    def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
+        with aws_errors():
+            self._table.put_item(
+                Item={**sent_mail_key(mail_id), "kind": "sent_mail", "complaint_id": complaint_id}
+            )
+
+    def case_of_sent_mail(self, mail_id: str) -> str | None:
+        if not mail_id:
+            return None
+        with aws_errors():
+            found = self._table.get_item(Key=sent_mail_key(mail_id), ConsistentRead=True)
+        return (found.get("Item") or {}).get("complaint_id")
