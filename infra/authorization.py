@@ -13,6 +13,7 @@ Authorization Reference lists them:
 - SES (v1 and v2 send calls): the identity the mail is sent as: the sender's address if that address is a
   verified identity, otherwise its domain. SES v2 SendEmail with raw content is ses:SendRawEmail.
 - Secrets Manager: the secret's full ARN.
+- S3: the bucket's ARN, or the object's (`arn:aws:s3:::<bucket>/<key>`), as moto's S3 names it.
 Anything else is checked against "*".
 
 A request may need several checks; it passes when each check's action is allowed on its resource."""
@@ -47,6 +48,7 @@ class Request:
     region: str
     account: str
     body: dict[str, Any]
+    resource: str = "*"  # what the service itself names (S3: the bucket's or object's ARN)
 
 
 def _table_arn(request: Request, table: str, index: str | None = None) -> str:
@@ -110,6 +112,8 @@ def checks(
             request = Request(request.service, "SendRawEmail", request.region, request.account, request.body)
         if sender:
             return ses_identity_resources(request, sender, verified_identity)
+    if request.service == "s3":
+        return [Check(f"s3:{request.action}", request.resource)]
     if request.service == "secretsmanager" and "SecretId" in request.body:
         return [Check(f"secretsmanager:{request.action}", secret_arn(request.body["SecretId"]))]
     return [Check(f"{request.service}:{request.action}", "*")]

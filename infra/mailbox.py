@@ -1,4 +1,6 @@
-"""The local mailbox: every email the app sent through SES, as JSON and as a page."""
+"""The local mailbox: every email the app sent through SES, as JSON and as a page, as its recipient gets it:
+SES replaces the Message-ID the sender wrote with its own, `<SES message id@email.amazonses.com>` (in
+us-east-1; `<region>.amazonses.com` elsewhere), so a reply's In-Reply-To names that one."""
 
 from __future__ import annotations
 
@@ -17,7 +19,12 @@ _LINK = re.compile(r"""href=["']([^"']+)["']""")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def parse(message_id: str, raw: str) -> dict[str, Any]:
+def ses_message_id(message_id: str, region: str) -> str:
+    domain = "email.amazonses.com" if region == "us-east-1" else f"{region}.amazonses.com"
+    return f"<{message_id}@{domain}>"
+
+
+def parse(message_id: str, raw: str, region: str = "us-east-1") -> dict[str, Any]:
     message = email.message_from_string(raw, policy=policy.default)
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
@@ -27,7 +34,7 @@ def parse(message_id: str, raw: str) -> dict[str, Any]:
     sent = message["Date"]
     return {
         "id": message_id,
-        "messageId": str(message["Message-ID"] or ""),
+        "messageId": ses_message_id(message_id, region),
         "from": str(message["From"] or ""),
         "replyTo": str(message["Reply-To"] or ""),
         "to": [address for _, address in getaddresses([str(message["To"] or "")]) if address],
@@ -44,17 +51,17 @@ def parse(message_id: str, raw: str) -> dict[str, Any]:
 _parsed: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def _parsed_once(message_id: str, raw: str) -> dict[str, Any]:
+def _parsed_once(message_id: str, raw: str, region: str) -> dict[str, Any]:
     found = _parsed.get((message_id, raw))
     if found is None:
-        found = _parsed[(message_id, raw)] = parse(message_id, raw)
+        found = _parsed[(message_id, raw)] = parse(message_id, raw, region)
     return {**found, "to": list(found["to"]), "links": list(found["links"])}  # callers may change theirs
 
 
 def messages(account: str, region: str, after: int = 0) -> list[dict[str, Any]]:
     """Every message sent, oldest first; `after=N` skips the first N (a poller reads only what is new)."""
     sent = moto_hooks.sent_raw_messages(account, region)
-    return [_parsed_once(message_id, raw) for message_id, raw in sent[after:]]
+    return [_parsed_once(message_id, raw, region) for message_id, raw in sent[after:]]
 
 
 _PAGE = Environment(autoescape=select_autoescape(default=True)).from_string("""<!doctype html>

@@ -85,6 +85,11 @@ loudly there instead of quietly in `make run`.
    workflow on the stack. The program it builds is kept per definition text, untouched, and each
    execution gets a deep copy of it (~0.01 s): what a fresh parse gives, nothing shared between
    executions.
+12. An SES receipt rule may name a function of the stack in its Lambda action. moto's
+   `SESBackend._validate_lambda_action` looks the function up in the Lambda backend (`lambda_backends`), but
+   with `{"lambda": {"use_docker": False}}` (1) the functions live in `lambda_simple_backends`, so
+   CreateReceiptRule refused every function the stack made ("Invalid Lambda function"). The function is
+   looked up there too; a name no backend knows is still refused, as on AWS.
 
 Over 400 lines: every moto internal the stack relies on is kept in this one module on purpose, so that an
 upgrade has one place to look (DEVELOPERS.md)."""
@@ -103,7 +108,7 @@ from typing import Any
 
 import moto.backends as moto_backends
 import moto.dynamodb.models as moto_dynamodb
-from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.awslambda_simple.models import LambdaSimpleBackend, lambda_simple_backends
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.exceptions import TransactionCanceledException
@@ -114,7 +119,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.secretsmanager.models import secretsmanager_backends
-from moto.ses.models import RawMessage, ses_backends
+from moto.ses.models import RawMessage, SESBackend, ses_backends
 from moto.sesv2.models import SESV2Backend
 from moto.stepfunctions.parser.api import TaskTimedOut
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
@@ -558,6 +563,7 @@ def _enforce_roles(authenticate: Callable) -> Callable:
             account=self.current_account,
             body=authorization.parse_body(self.raw_body)
             or {k: v[0] for k, v in self.querystring.items() if v},
+            resource=resource,
         )
         checks = authorization.checks(
             request,
@@ -823,6 +829,23 @@ def _parsed_once(get_entrypoint: Callable) -> Callable:
     return wrapper
 
 
+# ---------------------------------------------------------------- (12) receipt rules name our functions
+
+
+def _lambda_action_in_simple_backend(validate: Callable) -> Callable:
+    @functools.wraps(validate)
+    def wrapper(self: SESBackend, lambda_action: dict[str, str]) -> None:
+        simple = lambda_simple_backends[self.account_id][self.region_name]
+        try:
+            simple.get_function(lambda_action["FunctionArn"])
+        except Exception:  # not there: moto's own check decides
+            return validate(self, lambda_action)
+        return None
+
+    wrapper.finds_simple_functions = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -851,6 +874,7 @@ def install() -> None:
         setattr(DynamoHandler, method, _faulty_request(operation, getattr(DynamoHandler, method)))
     moto_backends.list_of_moto_modules = _listed_once(moto_backends.list_of_moto_modules)
     ExecutionWorker._get_evaluation_entrypoint = _parsed_once(ExecutionWorker._get_evaluation_entrypoint)
+    SESBackend._validate_lambda_action = _lambda_action_in_simple_backend(SESBackend._validate_lambda_action)
     _installed = True
 
 

@@ -31,6 +31,7 @@ from werkzeug.wsgi import ClosingIterator
 from infra import mailbox, moto_hooks, template
 from infra.gateway import Gateway, QuietRequestHandler
 from infra.lambdas import Credentials, FunctionRuntime, HandlerError
+from infra.smtp import SesReceiving, SmtpListener
 
 log = logging.getLogger("infra")
 ACCOUNT = template.ACCOUNT
@@ -113,6 +114,48 @@ def provision(
         runtimes[spec.logical_id] = runtime
         moto_hooks.register_function(spec.logical_id, lambda _name, event, rt=runtime: rt.invoke(event))
 
+    s3 = client("s3")
+    for bucket in tpl.buckets.values():
+        s3.create_bucket(
+            Bucket=bucket,
+            **(
+                {}
+                if tpl.region == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": tpl.region}}
+            ),
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration=dict.fromkeys(
+                ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+            ),
+        )
+    for queue in tpl.queues.values():
+        client("sqs").create_queue(QueueName=queue)
+    ses_v1 = client("ses")
+    for rule_set in dict.fromkeys(rule.rule_set for rule in tpl.receipt_rules):
+        ses_v1.create_receipt_rule_set(RuleSetName=rule_set)
+        ses_v1.set_active_receipt_rule_set(RuleSetName=rule_set)  # what the README asks a deployer to do
+    for rule in tpl.receipt_rules:
+        ses_v1.create_receipt_rule(
+            RuleSetName=rule.rule_set,
+            Rule={
+                "Name": rule.name,
+                "Enabled": True,
+                "ScanEnabled": rule.scan,
+                "Recipients": rule.recipients,
+                "Actions": [
+                    {"S3Action": {"BucketName": rule.bucket, "ObjectKeyPrefix": rule.prefix}},
+                    {
+                        "LambdaAction": {
+                            "FunctionArn": runtimes[rule.function].arn,
+                            "InvocationType": rule.invocation_type,
+                        }
+                    },
+                ],
+            },
+        )
+
     sfn = client("stepfunctions")
     for machine in tpl.state_machines.values():
         sfn.create_state_machine(
@@ -150,6 +193,7 @@ class StackConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     aws_port: int = 5000
+    smtp_port: int = 2525
     region: str = "us-east-1"
     time_scale: float = 1.0
     template_path: Path = template.ROOT / "template.yaml"
@@ -161,6 +205,7 @@ class StackConfig:
         return cls(
             port=int(env.get("PORT", 3000)),
             aws_port=int(env.get("AWS_PORT", 5000)),
+            smtp_port=int(env.get("SMTP_PORT", 2525)),
             region=env.get("AWS_DEFAULT_REGION") or "us-east-1",
             time_scale=float(env.get("TIME_SCALE", 1)),
         )
@@ -332,7 +377,9 @@ class _GatewayServer(ThreadedWSGIServer):
 class EmbeddedStack:
     def __init__(self, config: StackConfig):
         self.config = config
-        self.template = template.load(config.template_path, config.region, parameters=config.parameters)
+        self.template = template.load(
+            config.template_path, config.region, parameters=config.parameters, api_endpoint=config.base_url
+        )
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.ready = threading.Event()
         self._stop = threading.Event()
@@ -342,6 +389,7 @@ class EmbeddedStack:
         self._admission: _Admission | None = None
         self._serving = threading.Event()
         self._gateway_thread: threading.Thread | None = None
+        self._smtp: SmtpListener | None = None
         # Stands in for IAM on the ops routes: printed in the banner, new at every start.
         self.ops_token = os.environ.get("OPS_TOKEN") or secrets.token_urlsafe(24)
 
@@ -360,6 +408,8 @@ class EmbeddedStack:
         cfg = self.config
         _ensure_free(cfg.host, cfg.aws_port, "AWS endpoint")
         _ensure_free(cfg.host, cfg.port, "HTTP gateway")
+        if self.template.receipt_rules:
+            _ensure_free(cfg.host, cfg.smtp_port, "SMTP, email intake")
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": cfg.aws_endpoint,
@@ -369,7 +419,7 @@ class EmbeddedStack:
         )
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-        for noisy in ("werkzeug", "botocore", "urllib3"):
+        for noisy in ("werkzeug", "botocore", "urllib3", "mail.log"):  # mail.log: aiosmtpd's
             logging.getLogger(noisy).setLevel(logging.WARNING)
         moto_hooks.install()
         freeze_survivors_of_full_collections()
@@ -379,6 +429,7 @@ class EmbeddedStack:
         self._configure_moto()
         self._create_resources()
         self._start_gateway()
+        self._start_smtp()
         self._start_schedules()
         self.ready.set()
 
@@ -400,6 +451,8 @@ class EmbeddedStack:
             self._answer_waiting_connections()
             self._http.server_close()
             self._admission.connections_answered(timeout=1.0, idle_timeout=0.2)  # their 503s
+        if self._smtp is not None:
+            self._smtp.stop()
         if self._moto is not None:
             self._moto.stop()
         for thread in self._threads:
@@ -477,6 +530,46 @@ class EmbeddedStack:
         self._gateway_thread = threading.Thread(target=self._serve, name="gateway", daemon=True)
         self._gateway_thread.start()
 
+    def _start_smtp(self) -> None:
+        """SES receiving, when the template receives email: the receipt rules behind an SMTP port."""
+        if not self.template.receipt_rules:
+            return
+        s3, sqs = self.client("s3"), self.client("sqs")
+
+        def store(bucket: str, key: str, raw: bytes) -> None:
+            s3.put_object(Bucket=bucket, Key=key, Body=raw)
+
+        def dead_letter(function: str, event: dict, error: HandlerError) -> None:
+            target = self.runtimes[function].spec.dead_letter_arn
+            if not target:
+                log.error(
+                    "%s: an email's event is dropped after 3 failed tries (no dead-letter queue)", function
+                )
+                return
+            queue = sqs.get_queue_url(QueueName=target.rsplit(":", 1)[1])["QueueUrl"]
+            attributes = {
+                "ErrorCode": {"DataType": "String", "StringValue": error.payload["errorType"]},
+                "ErrorMessage": {
+                    "DataType": "String",
+                    "StringValue": error.payload["errorMessage"][:1000] or "-",
+                },
+            }
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event), MessageAttributes=attributes)
+
+        receiving = SesReceiving(
+            self.template.receipt_rules,
+            store,
+            lambda function, event: self.runtimes[function].invoke(event),
+            dead_letter,
+            lambda function: self.runtimes[function].arn,
+        )
+        self._smtp = SmtpListener(receiving, self.config.host, self.config.smtp_port)
+        self._smtp.start()
+
+    @property
+    def smtp_address(self) -> str | None:
+        return f"{self.config.host}:{self.config.smtp_port}" if self.template.receipt_rules else None
+
     def _start_schedules(self) -> None:
         for runtime in self.runtimes.values():
             if runtime.spec.schedule_seconds:
@@ -516,6 +609,8 @@ class EmbeddedStack:
             "StateMachineArn": f"arn:aws:states:{cfg.region}:{ACCOUNT}:stateMachine:{machine.name}",
             "AwsEndpoint": cfg.aws_endpoint,
             "MailboxUrl": f"{cfg.base_url}/_local/mailbox",
+            **({"SmtpAddress": self.smtp_address} if self.smtp_address else {}),
+            "ComplaintsEmail": self.template.parameters.get("SenderEmail", ""),
             "Region": cfg.region,
             "TimeScale": f"{cfg.time_scale:g}",
         }
@@ -560,6 +655,7 @@ class EmbeddedStack:
         cfg = self.config
         machine = next(iter(self.template.state_machines.values()))
         machine_arn = f"arn:aws:states:{cfg.region}:{ACCOUNT}:stateMachine:{machine.name}"
+        sender = self.template.parameters.get("SenderEmail", "")
         example = json.dumps(
             {
                 "customer": {"email": "li.wei@example.com", "locale": "zh-CN"},
@@ -576,6 +672,11 @@ class EmbeddedStack:
                 f"  Complaint form   {self.api_url}/",
                 f"  API docs         {self.api_url}/swagger",
                 f"  Mailbox          {cfg.base_url}/_local/mailbox",
+                *(
+                    [f"  Email intake     smtp://{self.smtp_address}  (mail to {sender})"]
+                    if self.smtp_address
+                    else []
+                ),
                 f"  Ops console      {self.api_url}/ops?token={self.ops_token}",
                 "  Ops CLI          .venv/bin/complaints --local queue   (see README)",
                 f"  Health           {cfg.base_url}/health",

@@ -34,6 +34,7 @@ ACCOUNT = "123456789012"
 ARTIFACTS = "s3://local-artifacts/"  # where `sam package` would have put each local path
 _SUB = re.compile(r"\$\{([^}]+)\}")
 _INTEGRATION = re.compile(r":function:([^/:]+)")
+_EXECUTE_API = re.compile(r"https://[^./]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com")
 _URI_PROPERTIES = ("CodeUri", "ContentUri", "DefinitionUri")
 
 
@@ -59,6 +60,7 @@ class FunctionSpec:
     api_routes: list[tuple[str, str]] = field(default_factory=list)  # (METHOD, /path/{param})
     iam_routes: set[tuple[str, str]] = field(default_factory=set)  # the routes with AWS_IAM auth
     schedule_seconds: int | None = None
+    dead_letter_arn: str | None = None  # where an asynchronous invoke's event goes after its retries
 
     @property
     def module_file(self) -> Path:
@@ -85,6 +87,33 @@ class StateMachineSpec:
 
 
 @dataclass
+class ReceiptRuleSpec:
+    """An SES receipt rule: the recipients it matches (addresses or domains), then what it does with each
+    email: store it in a bucket under a prefix, invoke a function with the SES event."""
+
+    rule_set: str
+    name: str
+    recipients: list[str]
+    bucket: str  # its physical name
+    prefix: str
+    function: str  # the logical id of the function it invokes
+    invocation_type: str = "Event"
+    scan: bool = False
+
+    def matches(self, address: str) -> bool:
+        """SES's match: the address itself, its domain, or (".example.com") any subdomain of one; with no
+        recipients, every address."""
+        address = address.lower()
+        domain = address.rpartition("@")[2]
+        for recipient in (r.lower() for r in self.recipients):
+            if recipient in (address, domain):
+                return True
+            if recipient.startswith(".") and domain.endswith(recipient):
+                return True
+        return not self.recipients
+
+
+@dataclass
 class LocalTemplate:
     region: str
     stack_name: str
@@ -96,6 +125,10 @@ class LocalTemplate:
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)  # the API's stages; the first is the one it serves
     email_identities: list[str] = field(default_factory=list)  # the SES identities the stack sends as
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue name
+    receipt_rules: list[ReceiptRuleSpec] = field(default_factory=list)
+    api_endpoint: str | None = None  # where the local gateway serves what API Gateway would
     cloudformation: dict[str, Any] = field(default_factory=dict, repr=False)  # after the transform
     physical: dict[str, str] = field(default_factory=dict)
 
@@ -109,7 +142,12 @@ class LocalTemplate:
     def bind(self, physical: dict[str, str]) -> LocalTemplate:
         """The same template resolved again with these physical ids (logical id -> what Ref gives)."""
         return _build(
-            self.cloudformation, self.region, self.stack_name, self.parameters, {**self.physical, **physical}
+            self.cloudformation,
+            self.region,
+            self.stack_name,
+            self.parameters,
+            {**self.physical, **physical},
+            self.api_endpoint,
         )
 
 
@@ -174,9 +212,21 @@ class Resolver:
             return self.physical[logical_id]
         resource = self.resources[logical_id]
         props = resource.get("Properties", {})
-        for key in ("TableName", "FunctionName", "StateMachineName", "RoleName", "TopicName", "Name"):
+        for key in (
+            "TableName",
+            "FunctionName",
+            "StateMachineName",
+            "RoleName",
+            "TopicName",
+            "BucketName",
+            "QueueName",
+            "RuleSetName",
+            "Name",
+        ):
             if key in props:
                 return str(self.resolve(props[key]))
+        if resource["Type"] == "AWS::S3::Bucket":  # CloudFormation's are <stack>-<logical id>-<random>
+            return f"{self.stack_name}-{logical_id}".lower()
         return logical_id
 
     def arn(self, logical_id: str) -> str:
@@ -194,6 +244,8 @@ class Resolver:
             "AWS::KMS::Key": f"arn:aws:kms:{region}:{account}:key/{name}",
             "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
             "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{region}:{account}:layer:{name}:1",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{region}:{account}:{name}",
         }.get(kind, f"arn:aws:local:{region}:{account}:{name}")
 
     def ref(self, name: str) -> Any:
@@ -230,7 +282,7 @@ class Resolver:
             return self.arn(name)
         if kind == "AWS::StepFunctions::StateMachine" and attribute == "Name":
             return self.physical_name(name)
-        if kind == "AWS::SNS::Topic" and attribute == "TopicName":
+        if (kind, attribute) in (("AWS::SNS::Topic", "TopicName"), ("AWS::SQS::Queue", "QueueName")):
             return self.physical_name(name)
         if kind == "AWS::ApiGateway::RestApi" and attribute == "RootResourceId":
             return "root"
@@ -298,10 +350,13 @@ def load(
     region: str = "us-east-1",
     stack_name: str = "complaints-local",
     parameters: dict[str, str] | None = None,
+    api_endpoint: str | None = None,
 ) -> LocalTemplate:
+    """`api_endpoint`: the local gateway's URL, which the functions' settings name where the template
+    names the API's own (https://<api id>.execute-api.<region>.amazonaws.com)."""
     cloudformation = sam_transform(path, region, parameters)
     cloudformation["_base"] = str(path.parent)
-    return _build(cloudformation, region, stack_name, parameters or {}, {})
+    return _build(cloudformation, region, stack_name, parameters or {}, {}, api_endpoint)
 
 
 def _build(
@@ -310,6 +365,7 @@ def _build(
     stack_name: str,
     parameters: dict[str, str],
     physical: dict[str, str],
+    api_endpoint: str | None = None,
 ) -> LocalTemplate:
     resolver = Resolver(cloudformation, region, stack_name, parameters, physical)
     base = Path(cloudformation["_base"])
@@ -322,6 +378,9 @@ def _build(
     apis: list[dict[str, Any]] = []
     schedules: list[dict[str, Any]] = []
     identities: list[str] = []
+    buckets: dict[str, str] = {}
+    queues: dict[str, str] = {}
+    rules: list[ReceiptRuleSpec] = []
     for logical_id, resource in cloudformation["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
@@ -339,6 +398,7 @@ def _build(
                 timeout=int(props.get("Timeout", 3)),
                 memory_mb=int(props.get("MemorySize", 128)),
                 role=props["Role"]["Fn::GetAtt"][0],
+                dead_letter_arn=resolver.resolve(props.get("DeadLetterConfig", {})).get("TargetArn"),
             )
         elif kind == "AWS::IAM::Role":
             roles[logical_id] = RoleSpec(
@@ -380,6 +440,12 @@ def _build(
             schedules.append(resolver.resolve(props))
         elif kind == "AWS::SES::EmailIdentity":
             identities.append(str(resolver.resolve(props["EmailIdentity"])))
+        elif kind == "AWS::S3::Bucket":
+            buckets[logical_id] = resolver.physical_name(logical_id)
+        elif kind == "AWS::SQS::Queue":
+            queues[logical_id] = resolver.physical_name(logical_id)
+        elif kind == "AWS::SES::ReceiptRule":
+            rules.append(_receipt_rule(resolver, props))
     by_arn = {resolver.arn(name): spec for name, spec in functions.items()}
     for body in apis:
         for path, methods in body.get("paths", {}).items():
@@ -392,6 +458,9 @@ def _build(
                 spec.api_routes.append(route)
                 if any("AWS_IAM" in entry for entry in operation.get("security", [])):
                     spec.iam_routes.add(route)
+    if api_endpoint:
+        for spec in functions.values():
+            spec.environment = {k: _EXECUTE_API.sub(api_endpoint, v) for k, v in spec.environment.items()}
     for schedule in schedules:
         by_arn[schedule["Target"]["Arn"]].schedule_seconds = _rate_seconds(schedule["ScheduleExpression"])
     if not identities:
@@ -411,6 +480,27 @@ def _build(
         roles=roles,
         stages=list(dict.fromkeys(stages)),
         email_identities=identities,
+        buckets=buckets,
+        queues=queues,
+        receipt_rules=rules,
+        api_endpoint=api_endpoint,
         cloudformation=cloudformation,
         physical=physical,
+    )
+
+
+def _receipt_rule(resolver: Resolver, props: dict[str, Any]) -> ReceiptRuleSpec:
+    rule = resolver.resolve(props["Rule"])
+    actions = rule.get("Actions", [])
+    store = next(a["S3Action"] for a in actions if "S3Action" in a)
+    invoke = next(a["LambdaAction"] for a in actions if "LambdaAction" in a)
+    return ReceiptRuleSpec(
+        rule_set=str(resolver.resolve(props["RuleSetName"])),
+        name=rule["Name"],
+        recipients=[str(r) for r in rule.get("Recipients", [])],
+        bucket=store["BucketName"],
+        prefix=store.get("ObjectKeyPrefix", ""),
+        function=invoke["FunctionArn"].rsplit(":", 1)[1],
+        invocation_type=invoke.get("InvocationType", "Event"),
+        scan=bool(rule.get("ScanEnabled", False)),
     )

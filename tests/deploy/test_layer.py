@@ -45,6 +45,7 @@ MACHINE_ARCHITECTURE = {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64"
 ANSWERED_AT_IMPORT = {("secretsmanager", "GetSecretValue")}
 EXPECTED_AT_IMPORT = {
     "AcknowledgeFunction": [["secretsmanager", "GetSecretValue"]],
+    "EmailIntakeFunction": [["secretsmanager", "GetSecretValue"]],
     "InvestigationFunction": [["secretsmanager", "GetSecretValue"]],
     "RemedyFunction": [["secretsmanager", "GetSecretValue"]],
     "TaskLinksFunction": [["secretsmanager", "GetSecretValue"]],

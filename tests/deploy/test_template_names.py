@@ -27,6 +27,7 @@ PHYSICAL_NAME = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::SecretsManager::Secret": "Name",
+    "AWS::SES::ReceiptRuleSet": "RuleSetName",
     "AWS::SNS::Topic": "TopicName",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
 }
@@ -39,6 +40,7 @@ NOT_A_PHYSICAL_NAME = {
     ("AWS::CloudWatch::Alarm", "MetricName"),
     ("AWS::Lambda::Permission", "FunctionName"),  # the function it grants access to
     ("AWS::Scheduler::Schedule", "GroupName"),
+    ("AWS::SES::ReceiptRule", "RuleSetName"),  # the rule set it belongs to (the rule's own Name is in Rule)
     ("AWS::SNS::Topic", "DisplayName"),  # what email clients show
 }
 STACKS = [("complaints", "us-east-1"), ("complaints-staging", "us-east-1"), ("complaints", "eu-west-1")]

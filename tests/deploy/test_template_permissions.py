@@ -51,6 +51,19 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {CASES},
         "states:StartExecution": {MACHINE},
     },
+    # An email SES stored (GetObject); then as intake (a new case), or the conversation: the case and its
+    # messages (Query), the message's transaction or the held email (Put, Update), a sent email's case
+    # (GetItem); the reply addresses' key at cold start.
+    "EmailIntakeFunction": {
+        "s3:GetObject": {"<InboundMailBucket.Arn>/inbound/*"},
+        "dynamodb:GetItem": {CASES},
+        "dynamodb:PutItem": {CASES},
+        "dynamodb:Query": {CASES},
+        "dynamodb:UpdateItem": {CASES},
+        "states:StartExecution": {MACHINE},
+        "secretsmanager:GetSecretValue": {SECRET},
+        "sqs:SendMessage": {"<InboundMailDeadLetters.Arn>"},  # SAM's, for the dead-letter queue
+    },
     # The cases never started (GSI1), each started and recorded as intake does.
     "ReconcileFunction": {
         "dynamodb:PutItem": {CASES},

@@ -29,7 +29,7 @@ from tests import permissions
 REGION = "us-east-1"
 STAGE = "prod"
 BASE_URL = f"http://localhost/{STAGE}"  # the API under its stage, as werkzeug's test client reaches it
-SERVICES = ("intake", "acknowledge", "reconcile", "record-failure")
+SERVICES = ("intake", "acknowledge", "reconcile", "record-failure", "email-intake")
 
 
 class StageClient(Client):

@@ -268,7 +268,9 @@ def test_status_needs_the_access_code_and_says_404_alike_otherwise(aws: Aws):
         "responseDueAt",
         "relatedTo",
         "timeline",
+        "messages",
     }
+    assert view["messages"] == []  # a complaint from the form: no conversation yet
     assert view["complaintId"] == complaint_id
     assert view["status"] == "RECEIVED"
     assert [entry["type"] for entry in view["timeline"]] == ["RECEIVED", "WORKFLOW_STARTED"]

@@ -700,3 +700,31 @@ def test_a_dynamodb_fault_answers_as_dynamodb_does_and_only_whom_it_is_aimed_at(
             moto_hooks.inject_fault("SendEmail", "TooManyRequestsException", function="TriageFunction")
     finally:
         moto_hooks.clear_faults()
+
+
+def test_a_receipt_rule_may_invoke_a_function_of_the_stack_and_not_an_unknown_one(moto):
+    """(12) With Lambda run without docker, CreateReceiptRule finds the stack's functions; a function that
+    does not exist is still refused."""
+    _function("EmailIntake")
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="inbound")
+    ses = boto3.client("ses", region_name=REGION)
+    ses.create_receipt_rule_set(RuleSetName="set")
+
+    def rule(name: str, function: str) -> dict:
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+        return {
+            "Name": name,
+            "Enabled": True,
+            "Recipients": ["example.com"],
+            "Actions": [
+                {"S3Action": {"BucketName": "inbound", "ObjectKeyPrefix": "inbound/"}},
+                {"LambdaAction": {"FunctionArn": arn, "InvocationType": "Event"}},
+            ],
+        }
+
+    ses.create_receipt_rule(RuleSetName="set", Rule=rule("ours", "EmailIntake"))
+    with pytest.raises(ClientError, match="InvalidLambdaFunction"):
+        ses.create_receipt_rule(RuleSetName="set", Rule=rule("other", "NoSuchFunction"))
+    names = [r["Name"] for r in ses.describe_receipt_rule_set(RuleSetName="set")["Rules"]]
+    assert names == ["ours"]

@@ -81,13 +81,15 @@ def intake_service(
     from complaints.core.calendar import load_policy
     from complaints.intake.service import IntakeService
 
+    repository = case_repository(settings, aws)
     return IntakeService(
-        repository=case_repository(settings, aws),
+        repository=repository,
         workflow=workflow(settings, aws),
         policy=policy or load_policy(),
         settings=settings,
         clock=clock,
         classifier=packaged_classifier(),
+        conversation=repository,
     )
 
 
@@ -115,9 +117,10 @@ def mail_intake(
     from complaints.adapters.s3 import S3MailStore
     from complaints.intake.mail import MailIntake
 
+    intake = intake_service(settings, aws=aws, clock=clock)
     repository = case_repository(settings, aws)
     return MailIntake(
-        intake=intake_service(settings, aws=aws, clock=clock),
+        intake=intake,
         cases=repository,
         conversation=repository,
         mail=S3MailStore(aws.client("s3"), settings.inbound_bucket, settings.inbound_prefix),

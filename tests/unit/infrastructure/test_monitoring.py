@@ -393,16 +393,45 @@ def _stand_in(value: Any, template: dict[str, Any]) -> Any:
     return value
 
 
-@pytest.fixture(scope="module")
-def dashboard(template) -> dict[str, Any]:
+def _dashboard_text(template: dict[str, Any], receives_email: bool) -> str:
+    """The dashboard's body as Fn::Sub makes it: one string, with the rows of the resources that exist
+    only when the stack receives email (variables that are `!If [ReceivesEmail, !Sub ..., ""]`)."""
     (props,) = _properties(template, "AWS::CloudWatch::Dashboard").values()
     # The stack's name and region: dashboards are per account, and one stack name may be in two regions.
     assert props["DashboardName"] == {"Fn::Sub": "${AWS::StackName}-${AWS::Region}"}
-    body = props["DashboardBody"]
-    assert isinstance(body, dict) and isinstance(body["Fn::Sub"], str), "DashboardBody is one !Sub string"
-    document = json.loads(_substitute(body["Fn::Sub"], template))
+    text, variables = props["DashboardBody"]["Fn::Sub"]
+    for name, value in variables.items():
+        condition, present, absent = value["Fn::If"]
+        assert condition == "ReceivesEmail" and absent == "", name
+        text = text.replace("${" + name + "}", present["Fn::Sub"] if receives_email else "")
+    return _substitute(text, template)
+
+
+@pytest.fixture(scope="module")
+def dashboard(template) -> dict[str, Any]:
+    document = json.loads(_dashboard_text(template, receives_email=True))
     assert document["widgets"]
     return document
+
+
+def test_the_dashboard_is_the_same_json_less_the_email_rows_without_email_receiving(template, dashboard):
+    without = json.loads(_dashboard_text(template, receives_email=False))
+
+    def entries(document: dict[str, Any]) -> list[str]:
+        found = []
+        for widget in document["widgets"]:
+            props = widget["properties"]
+            found += [json.dumps(entry) for entry in props.get("alarms", []) + props.get("metrics", [])]
+        return found
+
+    extra = sorted(set(entries(dashboard)) - set(entries(without)))
+    assert len(entries(dashboard)) - len(entries(without)) == len(extra) == 6
+    assert [e for e in extra if "Alarm" in e] == [
+        '"getatt:EmailIntakeFunctionErrorsAlarm.Arn"',
+        '"getatt:EmailIntakeFunctionThrottlesAlarm.Arn"',
+        '"getatt:InboundMailDeadLettersAlarm.Arn"',
+    ]
+    assert all("ref:EmailIntakeFunction" in e for e in extra if "Alarm" not in e)
 
 
 @dataclass

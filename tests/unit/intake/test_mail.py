@@ -10,8 +10,10 @@ import pytest
 
 from complaints.core.models import Status
 from complaints.core.reply_address import reply_address
+from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import parse
-from complaints.intake.mail import Delivery, MailIntake, language_of
+from complaints.intake.mail import MailIntake, language_of
+from complaints.intake.service import IntakeService
 from tests.fakes import FakeMailStore
 
 KEY = b"k" * 32
@@ -227,3 +229,30 @@ def test_the_case_from_an_email_starts_received(mail_intake, store, repository):
 )
 def test_the_answer_is_in_the_language_the_email_is_written_in(text, language):
     assert language_of(parse(raw_mail(subject="", text=text))) == language
+
+
+def test_the_complainant_sees_the_conversation_but_not_where_files_are_kept(
+    repository, workflow, policy, settings, clock, store
+):
+    intake = IntakeService(repository, workflow, policy, settings, clock=clock, conversation=repository)
+    mail_intake = MailIntake(intake, repository, repository, store, settings, KEY, clock=clock)
+    message = EmailMessage()
+    message["From"] = CUSTOMER
+    message["To"] = "complaints@example.com"
+    message["Subject"] = "Withdrawal missing"
+    message.set_content("My withdrawal of 150 CNY has not arrived.")
+    message.add_attachment(b"%PDF-1.7 statement", maintype="application", subtype="pdf", filename="s.pdf")
+    complaint_id = deliver(mail_intake, store, "0001", message.as_bytes()).complaint_id
+    clock.advance(60)
+    address = reply_address("complaints@example.com", complaint_id, KEY)
+    deliver(mail_intake, store, "0002", raw_mail(sender=CUSTOMER, to=address, subject="Re", text="Any news?"))
+
+    view = intake.status(complaint_id, repository.cases[complaint_id].pending_access_code)
+
+    assert [(m.author, m.channel, m.text) for m in view.messages] == [
+        ("customer", "email", "My withdrawal of 150 CNY has not arrived."),
+        ("customer", "email", "Any news?"),
+    ]
+    [file] = view.messages[0].files
+    assert (file.filename, file.contentType, file.size) == ("s.pdf", "application/pdf", 18)
+    assert "s3://" not in view.model_dump_json()

@@ -196,6 +196,24 @@ class PriorityPoints(BaseModel):
     points: int
 
 
+class FileView(BaseModel):
+    filename: str
+    contentType: str
+    size: int
+    sha256: str
+
+
+class MessageView(BaseModel):
+    """One message of the conversation, as its complainant sees it."""
+
+    at: datetime
+    author: Literal["customer", "staff"]
+    channel: str
+    subject: str | None = None
+    text: str
+    files: list[FileView] = Field(default_factory=list)
+
+
 class StatusView(BaseModel):
     """What the complainant (holding the access code) sees of a case."""
 
@@ -214,6 +232,7 @@ class StatusView(BaseModel):
     responseDueAt: datetime
     relatedTo: str | None = None
     timeline: list[TimelineEntry]
+    messages: list[MessageView] = Field(default_factory=list)
 
 
 class Case(BaseModel):

@@ -14,7 +14,7 @@ SES message id is the new case's idempotency key and the message's key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ValidationError
@@ -24,23 +24,13 @@ from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn, FileRef, HeldMail, Message
 from complaints.core.reply_address import case_of
 from complaints.core.settings import Settings
+from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import InboundEmail, parse
 from complaints.intake.ports import CaseRepository, Conversation, MailStore
 from complaints.intake.service import IntakeService
 
 MAX_DESCRIPTION = 5000
 MAX_SUBJECT = 200
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What the mail system says about one delivered email: SES's message id (the key of the stored
-    message), the envelope recipients, and the verdicts of its scan."""
-
-    mail_id: str
-    recipients: list[str] = field(default_factory=list)
-    spam: bool = False
-    virus: bool = False
 
 
 @dataclass(frozen=True)

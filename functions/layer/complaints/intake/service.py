@@ -14,10 +14,21 @@ from complaints.core.clock import Clock, utc_now
 from complaints.core.errors import CaseNotFound, ConflictError, IdempotencyKeyReused, WorkflowStartFailed
 from complaints.core.ids import COMPLAINT_ID
 from complaints.core.locale import negotiate
-from complaints.core.models import Accepted, Case, CaseEvent, ComplaintIn, Status, StatusView, TimelineEntry
+from complaints.core.models import (
+    Accepted,
+    Case,
+    CaseEvent,
+    ComplaintIn,
+    FileView,
+    Message,
+    MessageView,
+    Status,
+    StatusView,
+    TimelineEntry,
+)
 from complaints.core.ports import Workflow
 from complaints.core.settings import Settings
-from complaints.intake.ports import CaseRepository, Claim
+from complaints.intake.ports import CaseRepository, Claim, Conversation
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url
 
@@ -54,8 +65,10 @@ class IntakeService:
         settings: Settings,
         clock: Clock = utc_now,
         classifier: Classifier | None = None,
+        conversation: Conversation | None = None,
     ):
         self._repository = repository
+        self._conversation = conversation
         self._workflow = workflow
         self._policy = policy
         self._settings = settings
@@ -194,10 +207,27 @@ class IntakeService:
         if not ids.access_code_matches(access_code, stored or ids.DUMMY_CODE_HASH) or stored is None:
             raise CaseNotFound(complaint_id)
         case, events = self._repository.get(complaint_id)
-        return status_view(case, events, load_taxonomy())
+        conversation = self._conversation.messages(complaint_id) if self._conversation else []
+        return status_view(case, events, load_taxonomy(), conversation)
 
 
-def status_view(case: Case, events: list[CaseEvent], taxonomy: Taxonomy) -> StatusView:
+def _message_view(message: Message) -> MessageView:
+    return MessageView(
+        at=message.at,
+        author=message.author,
+        channel=message.channel,
+        subject=message.subject,
+        text=message.text,
+        files=[
+            FileView(filename=f.filename, contentType=f.content_type, size=f.size, sha256=f.sha256)
+            for f in message.files
+        ],
+    )
+
+
+def status_view(
+    case: Case, events: list[CaseEvent], taxonomy: Taxonomy, conversation: list[Message] | None = None
+) -> StatusView:
     """The case for its complainant, the timeline written in the case's language."""
     text = messages(case.locale)
     channels = text["channels"]
@@ -228,4 +258,5 @@ def status_view(case: Case, events: list[CaseEvent], taxonomy: Taxonomy) -> Stat
         responseDueAt=case.response_due_at,
         relatedTo=case.related_to,
         timeline=timeline,
+        messages=[_message_view(m) for m in conversation or []],
     )

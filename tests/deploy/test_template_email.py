@@ -1,0 +1,116 @@
+"""What CloudFormation creates for receiving email, read from the transformed template: a private bucket
+only SES (this account's rule set) writes to, a receipt rule that stores each email and then invokes the
+email intake function, the permission SES needs to invoke it, a dead-letter queue with its alarm; and none
+of it when the stack is deployed with EmailReceiving=Disabled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.deploy.transform import Evaluator, resources, transformed
+
+pytestmark = pytest.mark.xdist_group("deploy-template")
+RECEIVING = (
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+    "AWS::SES::ReceiptRuleSet",
+    "AWS::SES::ReceiptRule",
+    "AWS::SQS::Queue",
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return transformed()
+
+
+def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (found,) = resources(template, kind).values()
+    return Evaluator(template).value(found["Properties"])
+
+
+def test_the_mail_bucket_is_private_encrypted_and_expires_mail_after_the_retention(template):
+    bucket = _only(template, "AWS::S3::Bucket")
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert (rule["Prefix"], rule["Status"], str(rule["ExpirationInDays"])) == ("inbound/", "Enabled", "1096")
+
+
+def test_only_this_accounts_rule_set_may_write_to_the_bucket_and_only_over_tls(template):
+    policy = _only(template, "AWS::S3::BucketPolicy")["PolicyDocument"]
+    allow, deny = policy["Statement"]
+    assert allow["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert (allow["Effect"], allow["Action"], allow["Resource"]) == (
+        "Allow",
+        "s3:PutObject",
+        "<InboundMailBucket.Arn>/inbound/*",
+    )
+    assert allow["Condition"]["StringEquals"] == {"AWS:SourceAccount": "123456789012"}
+    assert allow["Condition"]["ArnLike"] == {
+        "AWS:SourceArn": "arn:aws:ses:us-east-1:123456789012:receipt-rule-set/<ReceiptRuleSet>:receipt-rule/*"
+    }
+    assert (deny["Effect"], deny["Principal"], deny["Condition"]) == (
+        "Deny",
+        "*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def test_the_rule_stores_each_email_then_invokes_intake_asynchronously(template):
+    rule = _only(template, "AWS::SES::ReceiptRule")
+    assert rule["RuleSetName"] == "<ReceiptRuleSet>"
+    body = rule["Rule"]
+    assert (body["Enabled"], body["ScanEnabled"], body["TlsPolicy"]) == (True, True, "Require")
+    assert body["Recipients"] == ["example.com"]  # SenderEmail's domain: the address and its reply addresses
+    store, invoke = body["Actions"]
+    assert store["S3Action"] == {"BucketName": "<InboundMailBucket>", "ObjectKeyPrefix": "inbound/"}
+    assert invoke["LambdaAction"] == {"FunctionArn": "<EmailIntakeFunction.Arn>", "InvocationType": "Event"}
+    depends = template["Resources"]["ReceiptRule"]["DependsOn"]
+    assert set(depends) == {"InboundMailBucketPolicy", "EmailIntakeFunctionSesPermission"}
+
+
+def test_ses_may_invoke_the_function_for_this_accounts_rule_set_only(template):
+    permission = Evaluator(template).value(
+        template["Resources"]["EmailIntakeFunctionSesPermission"]["Properties"]
+    )
+    assert permission == {
+        "FunctionName": "<EmailIntakeFunction.Arn>",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "ses.amazonaws.com",
+        "SourceAccount": "123456789012",
+        "SourceArn": "arn:aws:ses:us-east-1:123456789012:receipt-rule-set/<ReceiptRuleSet>:receipt-rule/*",
+    }
+
+
+def test_the_function_reads_the_prefix_the_rule_writes_and_dead_letters_go_to_an_alarmed_queue(template):
+    function = Evaluator(template).value(template["Resources"]["EmailIntakeFunction"]["Properties"])
+    env = function["Environment"]["Variables"]
+    assert (env["INBOUND_BUCKET"], env["INBOUND_PREFIX"]) == ("<InboundMailBucket>", "inbound/")
+    assert function["DeadLetterConfig"] == {"TargetArn": "<InboundMailDeadLetters.Arn>"}
+    alarm = Evaluator(template).value(template["Resources"]["InboundMailDeadLettersAlarm"]["Properties"])
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        1,
+    )
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "<InboundMailDeadLetters.QueueName>"}]
+
+
+def test_with_receiving_disabled_nothing_of_it_is_created():
+    disabled = transformed(EmailReceiving="Disabled")
+    evaluator = Evaluator(disabled, EmailReceiving="Disabled")
+    created = {
+        name: res["Type"]
+        for name, res in disabled["Resources"].items()
+        if "Condition" not in res or evaluator.condition(res["Condition"])
+    }
+    assert not set(created.values()) & set(RECEIVING)
+    assert not [name for name in created if name.startswith("EmailIntakeFunction")]
+    assert "EmailIntakeFunction" in transformed()["Resources"]

@@ -1,0 +1,126 @@
+"""The email intake function against moto, as SES drives it: the email stored in the receipt rule's bucket,
+then the function invoked with SES's event, under its own role."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from botocore.exceptions import ClientError
+
+from complaints.core.reply_address import reply_address
+from infra import moto_hooks
+from infra.lambdas import HandlerError
+from infra.smtp import new_message_id, ses_event
+from tests.integration.conftest import Aws
+
+CUSTOMER = "li.wei@example.com"
+
+
+def email(sender: str = f"Li Wei <{CUSTOMER}>", to: str = "complaints@example.com", **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = "提现没有到账"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content("我三天前提现 150 元，到现在还没有到账。", charset="gbk")
+    message.add_attachment(b"%PDF-1.7 slip", maintype="application", subtype="pdf", filename="slip.pdf")
+    return message.as_bytes()
+
+
+def receive(aws: Aws, raw: bytes, recipients: list[str] | None = None) -> tuple[str, dict]:
+    """What SES does: store the email under the rule's prefix, then invoke the rule's function."""
+    (rule,) = aws.tpl.receipt_rules
+    mail_id = new_message_id()
+    aws.client("s3").put_object(Bucket=rule.bucket, Key=f"{rule.prefix}{mail_id}", Body=raw)
+    runtime = aws.runtimes[rule.function]
+    event = ses_event(mail_id, raw, CUSTOMER, recipients or ["complaints@example.com"], rule, runtime.arn)
+    return mail_id, runtime.invoke(event)
+
+
+def only_case(aws: Aws) -> dict:
+    (case,) = aws.items("case")
+    return case
+
+
+def test_an_email_becomes_a_case_whose_workflow_starts(aws: Aws, logs):
+    mail_id, answer = receive(aws, email())
+
+    assert answer == {"disposition": "CONTINUE"}
+    case = only_case(aws)
+    assert (case["channel"], case["locale"], case["customer"]["email"]) == ("email", "zh-CN", CUSTOMER)
+    assert case["public_base_url"].endswith("/prod")  # the API the acknowledgement's links point to
+    assert [e["name"] for e in aws.executions()] == [case["complaint_id"]]
+    (message,) = aws.items("message")
+    (file,) = message["files"]
+    assert file["filename"] == "slip.pdf"
+    assert file["location"] == f"s3://{aws.tpl.receipt_rules[0].bucket}/inbound/{mail_id}#attachment-1"
+    written = logs.getvalue()
+    assert '"outcome":"created"' in written
+    assert CUSTOMER not in written and "提现" not in written  # no personal data in the logs
+
+
+def test_the_same_event_delivered_again_changes_nothing(aws: Aws):
+    (rule,) = aws.tpl.receipt_rules
+    raw = email()
+    mail_id = new_message_id()
+    aws.client("s3").put_object(Bucket=rule.bucket, Key=f"inbound/{mail_id}", Body=raw)
+    runtime = aws.runtimes[rule.function]
+    event = ses_event(mail_id, raw, CUSTOMER, ["complaints@example.com"], rule, runtime.arn)
+    runtime.invoke(event)
+    runtime.invoke(event)  # Lambda's retry of an asynchronous invoke
+
+    assert len(aws.items("case")) == 1 and len(aws.items("message")) == 1
+    assert len(aws.executions()) == 1
+
+
+def test_a_reply_from_someone_else_is_held_for_ops(aws: Aws):
+    receive(aws, email())
+    case = only_case(aws)
+    key = aws.client("secretsmanager").get_secret_value(SecretId="LinkSigningSecret")["SecretString"].encode()
+    address = reply_address("complaints@example.com", case["complaint_id"], key)
+    receive(aws, email(sender="mallory@example.net", to=address), [address])
+
+    assert len(aws.items("message")) == 1
+    (held,) = aws.items("held_mail")
+    assert (held["reason"], held["claimed_case"], held["gsi4pk"]) == (
+        "other_sender",
+        case["complaint_id"],
+        "WATCH#HELD",
+    )
+
+
+def test_an_event_whose_email_is_not_stored_fails_for_lambda_to_retry(aws: Aws):
+    (rule,) = aws.tpl.receipt_rules
+    runtime = aws.runtimes[rule.function]
+    event = ses_event(new_message_id(), email(), CUSTOMER, ["complaints@example.com"], rule, runtime.arn)
+
+    with pytest.raises(HandlerError) as failed:
+        runtime.invoke(event)
+    assert failed.value.payload["errorType"] == "MailNotFound"
+    assert aws.items("case") == []
+
+
+@pytest.fixture
+def unrecorded(aws: Aws):
+    with moto_hooks.unrecorded():
+        yield
+
+
+def test_the_function_reads_only_the_rules_prefix_and_no_other_function_reads_the_bucket(
+    aws: Aws, unrecorded
+):
+    (rule,) = aws.tpl.receipt_rules
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=rule.bucket, Key="inbound/m1", Body=b"x")
+    s3.put_object(Bucket=rule.bucket, Key="elsewhere/m1", Body=b"x")
+    own = aws.runtimes[rule.function].session.client("s3")
+
+    assert own.get_object(Bucket=rule.bucket, Key="inbound/m1")["Body"].read() == b"x"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        own.get_object(Bucket=rule.bucket, Key="elsewhere/m1")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        aws.runtimes["IntakeApiFunction"].session.client("s3").get_object(
+            Bucket=rule.bucket, Key="inbound/m1"
+        )
