@@ -14,6 +14,7 @@ Authorization Reference lists them:
   verified identity, otherwise its domain. SES v2 SendEmail with raw content is ses:SendRawEmail.
 - Secrets Manager: the secret's full ARN.
 - S3: the bucket's ARN, or the object's (`arn:aws:s3:::<bucket>/<key>`), as moto's S3 names it.
+- SQS: the queue's ARN, from the queue URL the request names (`.../<account>/<name>`).
 Anything else is checked against "*".
 
 A request may need several checks; it passes when each check's action is allowed on its resource."""
@@ -114,6 +115,9 @@ def checks(
             return ses_identity_resources(request, sender, verified_identity)
     if request.service == "s3":
         return [Check(f"s3:{request.action}", request.resource)]
+    if request.service == "sqs" and "QueueUrl" in request.body:
+        account, name = str(request.body["QueueUrl"]).rstrip("/").split("/")[-2:]
+        return [Check(f"sqs:{request.action}", f"arn:aws:sqs:{request.region}:{account}:{name}")]
     if request.service == "secretsmanager" and "SecretId" in request.body:
         return [Check(f"secretsmanager:{request.action}", secret_arn(request.body["SecretId"]))]
     return [Check(f"{request.service}:{request.action}", "*")]

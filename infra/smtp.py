@@ -13,6 +13,7 @@ No spam or virus scan runs here: the verdicts are PASS (SPF, DKIM and DMARC: GRA
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import string
@@ -26,7 +27,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from infra.lambdas import HandlerError
+from infra.lambdas import FunctionRuntime, HandlerError
 from infra.template import ReceiptRuleSpec
 
 log = logging.getLogger("infra.smtp")
@@ -155,9 +156,35 @@ class SesReceiving:
                     error.payload["errorType"],
                 )
                 if attempt == ASYNC_ATTEMPTS - 1:
-                    self._dead_letter(function, event, error)
+                    try:
+                        self._dead_letter(function, event, error)
+                    except Exception:  # as Lambda does when its dead-letter queue refuses: the event is gone
+                        log.exception("%s: the dead-letter queue refused an email's event", function)
                     return
                 time.sleep(self._pauses[min(attempt, len(self._pauses) - 1)])
+
+
+def dead_letter(runtime: FunctionRuntime, event: dict[str, Any], error: HandlerError) -> None:
+    """What Lambda does with an asynchronous event whose tries all failed: send it to the function's
+    dead-letter queue, with the function's own role (the reason SAM grants it sqs:SendMessage), the error
+    in the message's attributes. Without a queue the event is dropped, as on AWS."""
+    target = runtime.spec.dead_letter_arn
+    if not target:
+        log.error(
+            "%s: an event dropped after %d failed tries (no dead-letter queue)",
+            runtime.spec.logical_id,
+            ASYNC_ATTEMPTS,
+        )
+        return
+    sqs = runtime.session.client("sqs")
+    *_, account, name = target.split(":")
+    queue = f"{sqs.meta.endpoint_url}/{account}/{name}"  # Lambda knows it: no sqs:GetQueueUrl in the role
+    attributes = {
+        "RequestID": {"DataType": "String", "StringValue": "local"},
+        "ErrorCode": {"DataType": "String", "StringValue": error.payload["errorType"]},
+        "ErrorMessage": {"DataType": "String", "StringValue": error.payload["errorMessage"][:1000] or "-"},
+    }
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event), MessageAttributes=attributes)
 
 
 class SmtpListener:

@@ -31,7 +31,7 @@ from werkzeug.wsgi import ClosingIterator
 from infra import mailbox, moto_hooks, template
 from infra.gateway import Gateway, QuietRequestHandler
 from infra.lambdas import Credentials, FunctionRuntime, HandlerError
-from infra.smtp import SesReceiving, SmtpListener
+from infra.smtp import SesReceiving, SmtpListener, dead_letter
 
 log = logging.getLogger("infra")
 ACCOUNT = template.ACCOUNT
@@ -534,33 +534,16 @@ class EmbeddedStack:
         """SES receiving, when the template receives email: the receipt rules behind an SMTP port."""
         if not self.template.receipt_rules:
             return
-        s3, sqs = self.client("s3"), self.client("sqs")
+        s3 = self.client("s3")
 
         def store(bucket: str, key: str, raw: bytes) -> None:
             s3.put_object(Bucket=bucket, Key=key, Body=raw)
-
-        def dead_letter(function: str, event: dict, error: HandlerError) -> None:
-            target = self.runtimes[function].spec.dead_letter_arn
-            if not target:
-                log.error(
-                    "%s: an email's event is dropped after 3 failed tries (no dead-letter queue)", function
-                )
-                return
-            queue = sqs.get_queue_url(QueueName=target.rsplit(":", 1)[1])["QueueUrl"]
-            attributes = {
-                "ErrorCode": {"DataType": "String", "StringValue": error.payload["errorType"]},
-                "ErrorMessage": {
-                    "DataType": "String",
-                    "StringValue": error.payload["errorMessage"][:1000] or "-",
-                },
-            }
-            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event), MessageAttributes=attributes)
 
         receiving = SesReceiving(
             self.template.receipt_rules,
             store,
             lambda function, event: self.runtimes[function].invoke(event),
-            dead_letter,
+            lambda function, event, error: dead_letter(self.runtimes[function], event, error),
             lambda function: self.runtimes[function].arn,
         )
         self._smtp = SmtpListener(receiving, self.config.host, self.config.smtp_port)

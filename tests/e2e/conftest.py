@@ -56,9 +56,20 @@ class Stack:
     started_in: float
 
     @cached_property
+    def outputs(self) -> dict[str, str]:
+        """The stack's outputs (what `sam deploy` would print)."""
+        return requests.get(f"{self.base_url}/_local/stack", timeout=10).json()
+
+    @property
     def api_url(self) -> str:
         """The API, under its stage, as the stack's outputs name it (what a browser or the CLI uses)."""
-        return requests.get(f"{self.base_url}/_local/stack", timeout=10).json()["ApiUrl"]
+        return self.outputs["ApiUrl"]
+
+    @property
+    def smtp(self) -> tuple[str, int]:
+        """Where the stack receives email (host, port), as the banner and the outputs name it."""
+        host, _, port = self.outputs["SmtpAddress"].rpartition(":")
+        return host, int(port)
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -145,11 +156,12 @@ def running_stack(log_dir: Path, time_scale: float) -> Iterator[Stack]:
 
 @contextmanager
 def _started_stack(log_path: Path, time_scale: float) -> Iterator[Stack]:
-    port, aws_port = free_port(), free_port()
+    port, aws_port, smtp_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "PORT": str(port),
         "AWS_PORT": str(aws_port),
+        "SMTP_PORT": str(smtp_port),
         "TIME_SCALE": str(time_scale),
         "PYTHONUNBUFFERED": "1",
     }

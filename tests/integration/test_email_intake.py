@@ -3,15 +3,18 @@ then the function invoked with SES's event, under its own role."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from email.message import EmailMessage
 
 import pytest
+from aiosmtpd.smtp import Envelope
 from botocore.exceptions import ClientError
 
 from complaints.core.reply_address import reply_address
 from infra import moto_hooks
 from infra.lambdas import HandlerError
-from infra.smtp import new_message_id, ses_event
+from infra.smtp import SesReceiving, dead_letter, new_message_id, ses_event
 from tests.integration.conftest import Aws
 
 CUSTOMER = "li.wei@example.com"
@@ -124,3 +127,32 @@ def test_the_function_reads_only_the_rules_prefix_and_no_other_function_reads_th
         aws.runtimes["IntakeApiFunction"].session.client("s3").get_object(
             Bucket=rule.bucket, Key="inbound/m1"
         )
+
+
+def test_an_email_the_function_cannot_take_in_ends_in_the_dead_letter_queue_with_the_error(aws: Aws):
+    """SES invokes asynchronously: Lambda tries three times, then sends the event to the function's
+    dead-letter queue with the function's role (the local stack's SMTP listener does the same)."""
+    (rule,) = aws.tpl.receipt_rules
+    runtime = aws.runtimes[rule.function]
+    receiving = SesReceiving(
+        [rule],
+        lambda bucket, key, raw: None,  # stored nowhere: every try fails with MailNotFound
+        lambda function, event: runtime.invoke(event),
+        lambda function, event, error: dead_letter(runtime, event, error),
+        lambda function: runtime.arn,
+        pauses=(0.0,),
+    )
+    envelope = Envelope()
+    envelope.mail_from = CUSTOMER
+    envelope.rcpt_tos = ["complaints@example.com"]
+    envelope.original_content = email()
+    asyncio.run(receiving.handle_DATA(None, None, envelope))
+    (delivery,) = receiving.deliveries
+    delivery.join(30)
+
+    sqs = aws.client("sqs")
+    queue = sqs.get_queue_url(QueueName="InboundMailDeadLetters")["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "MailNotFound"
+    assert json.loads(message["Body"])["Records"][0]["eventSource"] == "aws:ses"
+    assert aws.items("case") == []
