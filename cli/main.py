@@ -26,6 +26,7 @@ from rich.table import Table
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core.calendar import load_policy
 from complaints.core.errors import CaseNotFound, ComplaintsError, ConflictError, NotRetryable
+from complaints.core.models import STAFF_CHANNELS
 from complaints.core.rules import load_triage_policy
 from complaints.intake.service import status_view
 from complaints.ops.reports import Report
@@ -113,18 +114,25 @@ def _countdown(seconds: int) -> str:
 def submit(
     email: Annotated[str, typer.Option(help="The complainant's email address.")],
     description: Annotated[str, typer.Option(help="What went wrong, in their words.")],
-    channel: Annotated[str, typer.Option(help="web, app, email, phone, chat or api.")] = "api",
+    channel: Annotated[
+        str, typer.Option(help="web, app, email or api; phone or chat: filed by you for the customer.")
+    ] = "api",
     amount: Annotated[str | None, typer.Option(help="Money at stake, e.g. 150.00.")] = None,
     currency: Annotated[str, typer.Option(help="ISO 4217 code of the amount.")] = "CNY",
     reference: Annotated[
         list[str] | None, typer.Option("--ref", help="name=value, e.g. transactionId=TX-1.")
     ] = None,
     locale: Annotated[str | None, typer.Option(help="en or zh-CN.")] = None,
+    name: Annotated[str | None, typer.Option(help="The complainant's name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="The complainant's phone number.")] = None,
 ) -> None:
-    """File a complaint through the public API, as a complainant would."""
+    """File a complaint through the public API, as a complainant would; with --channel phone or chat,
+    through the ops route as the member of staff who took the call or chat (signed with your AWS
+    credentials; on the embedded stack with its ops token, OPS_TOKEN), the case recording who you are."""
     customer: dict[str, Any] = {"email": email}
-    if locale:
-        customer["locale"] = locale
+    for field, value in (("locale", locale), ("name", name), ("phone", phone)):
+        if value:
+            customer[field] = value
     body: dict[str, Any] = {"customer": customer, "channel": channel, "description": description}
     if amount:
         body["amount"] = {"value": amount, "currency": currency}
@@ -133,7 +141,19 @@ def submit(
         if any(len(p) != 2 for p in pairs):
             raise ValueError("--ref takes name=value")
         body["references"] = dict(pairs)
-    answer = requests.post(f"{target().api_url}/complaints", json=body, timeout=30)
+    by_staff = channel in STAFF_CHANNELS
+    if by_staff:
+        answer = target().post_to_ops("/ops/complaints", body)
+    else:
+        answer = requests.post(f"{target().api_url}/complaints", json=body, timeout=30)
+    if by_staff and answer.status_code == 403:
+        err.print(
+            f"[red]Error:[/red] the ops route refused the request: {_message(answer)}. On AWS your IAM "
+            "principal needs execute-api:Invoke on …/POST/ops/complaints; on the embedded stack OPS_TOKEN "
+            "must be its token.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     if answer.status_code == 422:
         err.print("[red]Error:[/red] the complaint was refused:")
         for problem in answer.json().get("errors", []):
@@ -146,6 +166,19 @@ def submit(
     out.print(f"Complaint [bold]{accepted['complaintId']}[/bold] received.")
     out.print(f"  Access code  {accepted['accessCode']}")
     out.print(f"  Status page  {accepted['statusUrl']}")
+    if by_staff:
+        out.print(
+            f"  Filed by you for the customer ({channel}); `complaints status` shows who. "
+            "The acknowledgement goes to their email address.",
+            soft_wrap=True,
+        )
+
+
+def _message(answer: requests.Response) -> str:
+    try:
+        return str(answer.json().get("message") or answer.json().get("Message") or answer.text[:200])
+    except (ValueError, AttributeError):
+        return answer.text[:200]
 
 
 @app.command()
@@ -164,6 +197,7 @@ def status(
         ("Department", case.department or "-"),
         ("Assignee", case.assignee_name or "-"),
         ("Channel", case.channel),
+        ("Filed by", case.filed_by or "the complainant"),
         ("Received", _when(case.created_at)),
         ("Resolution target", _when(case.resolution_due_at)),
         ("Final response due", _when(case.response_due_at)),

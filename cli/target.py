@@ -12,6 +12,9 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from complaints import wiring
@@ -19,6 +22,10 @@ from complaints.adapters.ops import OpsQueries
 from complaints.core.settings import Settings
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:3000"
+OPS_AUTH_HELP = (
+    "The ops routes of the embedded stack take its ops token: set OPS_TOKEN to the token of the ops console "
+    "link `make run` printed (Ops console  http://…/ops?token=…)."
+)
 
 
 class TargetError(Exception):
@@ -61,6 +68,27 @@ class Target:
     @cached_property
     def queries(self) -> OpsQueries:
         return wiring.ops_queries(self.settings, aws=self)
+
+    def post_to_ops(self, path: str, document: dict[str, Any]) -> requests.Response:
+        """POST JSON to one of the API's ops routes (AWS_IAM auth): on AWS signed with SigV4 with the
+        default credentials, whose principal the route records; on the embedded stack with its ops token
+        (OPS_TOKEN), which stands for the stack's ops user there."""
+        url = f"{self.api_url}{path}"
+        body = json.dumps(document).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.local:
+            token = os.environ.get("OPS_TOKEN", "").strip()
+            if not token:
+                raise TargetError(OPS_AUTH_HELP)
+            headers["Authorization"] = f"Bearer {token}"
+        else:
+            from complaints_cli.console import load_credentials
+
+            credentials = load_credentials(_session(self)).get_frozen_credentials()
+            request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+            SigV4Auth(credentials, "execute-api", self.region).add_auth(request)
+            headers = dict(request.headers.items())
+        return requests.post(url, data=body, headers=headers, timeout=30)
 
 
 def _session(target: Target) -> boto3.Session:

@@ -28,12 +28,36 @@ def _rule_path(path: str) -> str:
     return _PARAM.sub(lambda m: f"<path:{m.group(1)}>" if m.group(2) else f"<{m.group(1)}>", path)
 
 
+# What API Gateway puts in requestContext.identity about the caller: null on a public route; on an AWS_IAM
+# route, the IAM principal whose SigV4 signature it verified (`userArn`: an IAM user's ARN, or
+# arn:aws:sts::<account>:assumed-role/<role>/<session> for SSO and other assumed roles; `caller` and
+# `user` its unique ids; `accessKey` the key it signed with).
+ANONYMOUS = {"accountId": None, "caller": None, "user": None, "userArn": None, "accessKey": None}
+
+
+# The principal the local ops token stands for: the embedded stack's one ops user, in its account, as a
+# request signed with that user's credentials reaches a function on AWS (the token is no access key).
+LOCAL_ACCOUNT = "123456789012"
+OPS_PRINCIPAL = {
+    "accountId": LOCAL_ACCOUNT,
+    "caller": "AIDALOCALOPSUSER0001",
+    "user": "AIDALOCALOPSUSER0001",
+    "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-ops",
+    "accessKey": None,
+}
+
+
 def proxy_event(
-    request: Request, resource: str, path_parameters: dict[str, str], stage: str, path: str | None = None
+    request: Request,
+    resource: str,
+    path_parameters: dict[str, str],
+    stage: str,
+    path: str | None = None,
+    principal: dict[str, str | None] | None = None,
 ) -> dict:
     """An API Gateway REST (v1) proxy event for this request. `path` is the resource path, without the
     stage (what API Gateway puts in `path`); the request's own path, stage included, goes in
-    requestContext.path."""
+    requestContext.path. `principal`: the caller's identity on an AWS_IAM route (OPS_PRINCIPAL)."""
     path = request.path if path is None else path
     body_bytes = request.get_data(cache=True)
     content_type = request.headers.get("Content-Type", "")
@@ -74,10 +98,14 @@ def proxy_event(
             "requestId": request_id,
             "extendedRequestId": request_id,
             "requestTimeEpoch": int(time.time() * 1000),
-            "accountId": "123456789012",
+            "accountId": LOCAL_ACCOUNT,
             "apiId": "local",
             "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            "identity": {"sourceIp": request.remote_addr, "userAgent": request.user_agent.string},
+            "identity": {
+                **(principal or ANONYMOUS),
+                "sourceIp": request.remote_addr,
+                "userAgent": request.user_agent.string,
+            },
         },
         "body": body,
         "isBase64Encoded": is_base64,
@@ -125,7 +153,8 @@ class Gateway:
 
     Routes the template protects with AWS_IAM take the place of a signed request with the stack's ops
     token instead: `Authorization: Bearer <token>`, or the cookie set by opening `?token=<token>` once
-    (the link the banner prints). Anything else gets API Gateway's 403 for an unsigned request."""
+    (the link the banner prints). Anything else gets API Gateway's 403 for an unsigned request. A request
+    with the token reaches its function as one signed by OPS_PRINCIPAL would (requestContext.identity)."""
 
     def __init__(
         self, runtimes: dict[str, FunctionRuntime], stages: list[str] | None = None, ops_token: str = ""
@@ -168,11 +197,13 @@ class Gateway:
             return _json(403, MISSING_TOKEN)
         except HTTPException as error:
             return _json(error.code or 400, {"message": error.description})
+        principal = None
         if (request.method, resource) in runtime.spec.iam_routes:
             denied = self._check_ops_token(request, stage)
             if denied is not None:
                 return denied
-        event = proxy_event(request, resource, {k: str(v) for k, v in params.items()}, stage, path)
+            principal = OPS_PRINCIPAL  # who the token stands for, where AWS names the signer
+        event = proxy_event(request, resource, {k: str(v) for k, v in params.items()}, stage, path, principal)
         try:
             result = runtime.invoke(event)
         except HandlerError as error:

@@ -1,8 +1,9 @@
 """A stand-in for API Gateway's AWS_IAM auth on loopback: it verifies each request's SigV4 signature
 from the known secret keys and answers 403 as API Gateway does when it is missing or wrong; signed
-requests get small stand-ins for the ops pages under /<stage>/ops.
+requests get small stand-ins for the ops pages under /<stage>/ops, and POST /<stage>/ops/complaints
+(staff filing for a customer) a 202 with a ticket.
 
-The signature is recomputed with botocore from what arrived: the method, path and query, and the
+The signature is recomputed with botocore from what arrived: the method, path and query, the body, and the
 headers the Authorization header names in SignedHeaders (as API Gateway does: headers a client or
 proxy adds without signing them are not part of the signature), at the request's own X-Amz-Date."""
 
@@ -33,6 +34,12 @@ CONSOLE_HTML = (
     '<a href="/prod/ops/executions/CMP-20261123-ABC123">CMP-20261123-ABC123</a>'
     "</body></html>"
 )
+FILED = {
+    "complaintId": "CMP-20261123-PHONE1",
+    "accessCode": "a1b2c3d4e5f6",
+    "status": "RECEIVED",
+    "statusUrl": "https://api.example/prod/complaints/CMP-20261123-PHONE1?code=a1b2c3d4e5f6",
+}
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<day>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)"
     r"/aws4_request, SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})"
@@ -47,6 +54,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     refused: str | None  # None: verified
+    body: bytes = b""
 
     @property
     def access_key(self) -> str | None:
@@ -97,7 +105,7 @@ class SigV4Gateway:
         return f"http://127.0.0.1:{self.port}/{self.stage}"
 
     # ------------------------------------------------------------ verification
-    def verify(self, method: str, target: str, headers: dict[str, str]) -> str | None:
+    def verify(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> str | None:
         """None if the request carries a valid signature; otherwise API Gateway's message."""
         found = _AUTHORIZATION.fullmatch(headers.get("Authorization", ""))
         if found is None:
@@ -128,6 +136,7 @@ class SigV4Gateway:
             method=method,
             url=f"http://{lowered['host']}{target}",
             headers={name: lowered[name] for name in names},
+            data=body,
         )
         request.context["timestamp"] = amz_date
         signer = SigV4Auth(ReadOnlyCredentials(found["key"], secret, token), "execute-api", self.region)
@@ -139,12 +148,15 @@ class SigV4Gateway:
     # ------------------------------------------------------------ answers
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         headers = dict(handler.headers.items())
-        refused = self.verify(handler.command, handler.path, headers)
-        self.seen.append(Seen(handler.command, handler.path, headers, refused))
+        body = handler.rfile.read(int(headers.get("Content-Length") or 0))
+        refused = self.verify(handler.command, handler.path, headers, body)
+        self.seen.append(Seen(handler.command, handler.path, headers, refused, body))
         path, _, query = handler.path.partition("?")
         console = f"/{self.stage}/ops"
         if refused is not None:
             status, content_type, body = 403, "application/json", json.dumps({"message": refused})
+        elif (handler.command, path) == ("POST", f"{console}/complaints"):
+            status, content_type, body = 202, "application/json", json.dumps(FILED)
         elif handler.command != "GET":
             status, content_type, body = 403, "application/json", json.dumps({"message": MISSING})
         elif path == console:

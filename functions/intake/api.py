@@ -1,4 +1,5 @@
-"""The public API: the complaint form, POST /complaints (JSON or form), GET /complaints/{id}, OpenAPI.
+"""The public API: the complaint form, POST /complaints (JSON or form), GET /complaints/{id}, OpenAPI; and
+POST /ops/complaints, staff filing a phone or chat complaint for a customer (AWS_IAM in template.yaml).
 
 Thin: parse the request, call the domain, return a model. Domain errors map to HTTP here, once."""
 
@@ -19,11 +20,20 @@ from complaints import wiring
 from complaints.core import errors
 from complaints.core.calendar import load_policy
 from complaints.core.locale import negotiate
-from complaints.core.models import CHANNELS, Accepted, ComplaintIn, InvalidFields, Problem, StatusView
+from complaints.core.models import (
+    PUBLIC_CHANNELS,
+    Accepted,
+    ComplaintIn,
+    InvalidFields,
+    Problem,
+    StaffComplaintIn,
+    StatusView,
+)
 from complaints.core.settings import Settings
 from complaints.http.body import FORM_FIELDS, decode_body, form_fields, is_form, parse_submission
 from complaints.http.openapi import enable_swagger, inline_schema
 from complaints.http.web import base_path, base_url, secured
+from complaints.intake.service import Submission
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
 
@@ -93,7 +103,7 @@ def _form(status: int, locale: str, values: dict[str, str], field_errors: list |
         status,
         locale,
         action=f"{base_path(app.current_event.raw_event)}/complaints",
-        channels=CHANNELS,
+        channels=PUBLIC_CHANNELS,
         values=values,
         errors=field_errors or [],
     )
@@ -110,7 +120,8 @@ def complaint_form():
     summary="Submit a complaint",
     description="JSON (application/json) or the HTML form (application/x-www-form-urlencoded). "
     "The same Idempotency-Key returns the first answer; so does the same customer sending the same text "
-    "within 10 minutes.",
+    "within 10 minutes. The channel is web, app, email or api: a phone or chat complaint is filed by our "
+    "staff for the customer (a 422 here).",
     responses={
         202: {"description": "Accepted", "content": {JSON: {"model": Accepted}, **PAGE}},
         400: _problem_response(
@@ -136,6 +147,54 @@ def submit_complaint(
     submission = service.submit(
         complaint, idempotency_key, headers.get("accept-language"), base_url(event.raw_event)
     )
+    _record(submission)
+    if _wants_html():
+        return _page("receipt.html", 202, submission.locale, accepted=submission.accepted)
+    return Response(status_code=202, content_type=JSON, body=submission.accepted.model_dump_json())
+
+
+STAFF_ROUTE = "/ops/complaints"
+
+
+def _agent() -> str | None:
+    """Who signed the request: API Gateway puts the IAM principal of an AWS_IAM route's caller in
+    requestContext.identity (userArn: an IAM user's or an assumed role's session ARN; caller: its ids);
+    the embedded stack's gateway puts its ops token's principal there the same way."""
+    identity = app.current_event.request_context.identity
+    found = identity.user_arn or identity.caller
+    return found.strip() if found and found.strip() else None
+
+
+@app.post(STAFF_ROUTE, include_in_schema=False)
+def file_for_customer(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+):
+    """Staff file a phone or chat complaint for the customer (JSON, or the ops console's form). The agent
+    is the request's authenticated identity, never a field of the body."""
+    agent = _agent()
+    if agent is None:  # AWS_IAM lets no unsigned request through: a route without it is misconfigured
+        logger.error("a staff filing without an authenticated identity was refused")
+        return _problem(HTTPStatus.FORBIDDEN, "This route needs a signed request.")
+    event = app.current_event
+    headers = event.headers or {}
+    raw = decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes)
+    complaint = parse_submission(raw, headers.get("content-type"), StaffComplaintIn)
+    submission = service.submit(
+        complaint, idempotency_key, headers.get("accept-language"), base_url(event.raw_event), agent=agent
+    )
+    _record(submission, by_staff=True)
+    if _wants_html():
+        return _staff_page(202, accepted=submission.accepted, created=submission.created, errors=[])
+    return Response(status_code=202, content_type=JSON, body=submission.accepted.model_dump_json())
+
+
+def _staff_page(status: int, **context) -> Response:
+    body = render("ops_filed.html", base=base_path(app.current_event.raw_event), **context)
+    return Response(status_code=status, content_type=HTML, body=body)
+
+
+def _record(submission: Submission, by_staff: bool = False) -> None:
+    """Logs and metrics of a submission: its ticket id as correlation id, never who the customer is."""
     logger.set_correlation_id(submission.accepted.complaintId)
     logger.append_keys(complaint_id=submission.accepted.complaintId)
     metrics.add_dimension(name="channel", value=submission.channel)
@@ -144,13 +203,13 @@ def submit_complaint(
         if not submission.workflow_started:
             metrics.add_metric(name="WorkflowStartDeferred", unit=MetricUnit.Count, value=1)
             logger.warning("workflow start failed; the reconciler will start it")
-        logger.info("complaint received", extra={"workflow_started": submission.workflow_started})
+        logger.info(
+            "complaint received",
+            extra={"workflow_started": submission.workflow_started, "filed_by_staff": by_staff},
+        )
     else:
         metrics.add_metric(name="ComplaintReplayed", unit=MetricUnit.Count, value=1)
         logger.info("repeated submission answered with the first case")
-    if _wants_html():
-        return _page("receipt.html", 202, submission.locale, accepted=submission.accepted)
-    return Response(status_code=202, content_type=JSON, body=submission.accepted.model_dump_json())
 
 
 @app.get(
@@ -194,6 +253,9 @@ def complaint_status(
 @app.exception_handler(errors.InvalidSubmission)
 def _invalid(error: errors.InvalidSubmission):
     event = app.current_event
+    if event.resource == STAFF_ROUTE and _wants_html():
+        metrics.add_metric(name="Http422", unit=MetricUnit.Count, value=1)
+        return _staff_page(422, accepted=None, created=False, errors=error.errors)
     if is_form((event.headers or {}).get("content-type")) and _wants_html():
         values = form_fields(decode_body(event.body, event.is_base64_encoded, settings.max_body_bytes))
         known = {

@@ -1,5 +1,8 @@
 """The installed `complaints` command against the running embedded stack, as ops would use it: every
-command, and the errors people make (a wrong id, no stack, no credentials)."""
+command, and the errors people make (a wrong id, no stack, no credentials).
+
+Over 400 lines: one test per command and its errors, each short, sharing the helpers that run the
+installed command."""
 
 from __future__ import annotations
 
@@ -107,6 +110,29 @@ def test_submit_refused_by_intake_names_the_bad_field_and_exits_1(stack):
     done = run(stack, "--local", "submit", "--email", "not-an-address", "--description", "x")
     assert done.returncode == 1
     assert "refused" in done.stderr and "customer.email" in done.stderr
+
+
+def test_submit_by_phone_goes_through_the_ops_route_with_the_token_and_status_shows_who(stack):
+    filed = run(
+        stack,
+        "--local",
+        "submit",
+        "--channel",
+        "phone",
+        "--email",
+        f"caller.{uuid.uuid4().hex[:8]}@example.com",
+        "--description",
+        "My deposit of 200 CNY never reached my balance.",
+        env={"OPS_TOKEN": stack.ops_token},
+    )
+    assert filed.returncode == 0, filed.stderr
+    line = next(line for line in filed.stdout.splitlines() if line.startswith("Complaint "))
+    complaint_id = line.split()[1]
+    assert "Filed by you for the customer (phone)" in filed.stdout
+
+    shown = ok(stack, "status", complaint_id)
+    assert re.search(r"Filed by\s+arn:aws:iam::123456789012:user/local-ops", shown), shown
+    assert "Complaint received by phone with our agent." in shown
 
 
 def test_status_of_an_unknown_case_says_so_and_exits_1(stack):

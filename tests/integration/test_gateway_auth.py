@@ -164,6 +164,7 @@ def test_every_ops_route_in_the_template_needs_iam_auth():
         ("GET", "/ops"),
         ("GET", "/ops/executions/{name}"),
         ("GET", "/ops/api/{view}"),
+        ("POST", "/ops/complaints"),  # staff filing for a customer (the intake function)
     }
     for function, method, path, props in ops_routes:
         assert props.get("Auth", {}).get("Authorizer") == "AWS_IAM", (function, method, path)

@@ -28,6 +28,21 @@ Channel = Literal["web", "app", "email", "phone", "chat", "api"]
 CHANNELS: tuple[str, ...] = ("web", "app", "email", "phone", "chat", "api")
 
 
+# Who may say how a complaint came in: the public (the form, the app, the JSON API) names its own channel;
+# a phone call or a chat is taken by a member of staff, who files it for the customer through the ops route
+# (POST /ops/complaints), and the case records who did.
+PublicChannel = Literal["web", "app", "email", "api"]
+
+
+PUBLIC_CHANNELS: tuple[str, ...] = ("web", "app", "email", "api")
+
+
+StaffChannel = Literal["phone", "chat"]
+
+
+STAFF_CHANNELS: tuple[str, ...] = ("phone", "chat")
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 
 
@@ -120,8 +135,8 @@ class AmountIn(_In):
         return value
 
 
-class ComplaintIn(_In):
-    """A complaint as the JSON API and the HTML form submit it."""
+class _Complaint(_In):
+    """What a complaint holds, however it is filed (ComplaintIn, StaffComplaintIn)."""
 
     customer: CustomerIn
     channel: Channel = "api"
@@ -152,6 +167,30 @@ class ComplaintIn(_In):
         if moment < now - OCCURRED_HORIZON - slack:
             raise ValueError("occurredAt is over 10 years ago")
         return value
+
+
+class ComplaintIn(_Complaint):
+    """A complaint as the public JSON API and the HTML form submit it: its channel is one the complainant
+    uses alone; a phone or chat complaint is filed by staff (StaffComplaintIn)."""
+
+    channel: PublicChannel = "api"
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _not_a_staff_channel(cls, value: Any) -> Any:
+        if value in STAFF_CHANNELS:
+            raise ValueError(
+                "phone and chat complaints are filed by our staff for the customer; "
+                "use web, app, email or api"
+            )
+        return value
+
+
+class StaffComplaintIn(_Complaint):
+    """A complaint a member of staff files for a customer who called or chatted (POST /ops/complaints):
+    the channel says which, and the case records the staff member's identity."""
+
+    channel: StaffChannel
 
 
 class Problem(BaseModel):
@@ -246,6 +285,9 @@ class Case(BaseModel):
     created_at: datetime
     updated_at: datetime
     channel: str
+    # Who filed it for the customer (a phone call, a chat): the staff member's authenticated identity (on AWS
+    # the IAM principal's ARN that signed the request). None when the complainant filed it.
+    filed_by: str | None = None
     locale: str
     customer: CustomerIn
     subject: str | None = None

@@ -1,5 +1,5 @@
 """Request bodies as the API receives them: base64 and size limits, HTML forms and JSON (depth, number and
-field limits), turned into a ComplaintIn or a 4xx with the fields at fault."""
+field limits), turned into a ComplaintIn (or a StaffComplaintIn) or a 4xx with the fields at fault."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 
 from complaints.core.errors import InvalidSubmission, MalformedBody, PayloadTooLarge, UnsupportedMediaType
-from complaints.core.models import ComplaintIn
+from complaints.core.models import ComplaintIn, StaffComplaintIn
+
+Submitted = TypeVar("Submitted", ComplaintIn, StaffComplaintIn)
 
 FORM_FIELDS = {
     "name": ("customer", "name"),
@@ -142,8 +144,9 @@ def form_to_document(fields: dict[str, str]) -> dict[str, Any]:
     return document
 
 
-def parse_submission(raw: bytes, content_type: str | None) -> ComplaintIn:
-    """A request body (JSON or HTML form) as a ComplaintIn. Raises the domain's input errors."""
+def parse_submission(raw: bytes, content_type: str | None, model: type[Submitted] = ComplaintIn) -> Submitted:
+    """A request body (JSON or HTML form) as a ComplaintIn, or as `model` (the staff's StaffComplaintIn).
+    Raises the domain's input errors."""
     media = (content_type or "").split(";")[0].strip().lower()
     if is_form(media):
         document: Any = form_to_document(form_fields(raw))
@@ -157,7 +160,7 @@ def parse_submission(raw: bytes, content_type: str | None) -> ComplaintIn:
             "send application/json or application/x-www-form-urlencoded"
         )
     try:
-        return ComplaintIn.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as error:
         raise InvalidSubmission(field_errors(error)) from None
 

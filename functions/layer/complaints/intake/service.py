@@ -11,10 +11,17 @@ from zoneinfo import ZoneInfo
 from complaints.core import ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
-from complaints.core.errors import CaseNotFound, ConflictError, IdempotencyKeyReused, WorkflowStartFailed
+from complaints.core.errors import (
+    CaseNotFound,
+    ConflictError,
+    IdempotencyKeyReused,
+    InvalidSubmission,
+    WorkflowStartFailed,
+)
 from complaints.core.ids import COMPLAINT_ID
 from complaints.core.locale import negotiate
 from complaints.core.models import (
+    STAFF_CHANNELS,
     Accepted,
     Case,
     CaseEvent,
@@ -22,6 +29,7 @@ from complaints.core.models import (
     FileView,
     Message,
     MessageView,
+    StaffComplaintIn,
     Status,
     StatusView,
     TimelineEntry,
@@ -56,6 +64,20 @@ def _normalised_text(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _check_who_files(channel: str, agent: str | None) -> None:
+    """A phone or chat complaint is filed by the member of staff who took it, and only those are: the
+    channel and the agent's identity come together or not at all."""
+    if agent is not None and not agent.strip():
+        raise ValueError("an agent's identity must not be empty")
+    if channel in STAFF_CHANNELS and agent is None:
+        message = "phone and chat complaints are filed by our staff for the customer"
+    elif channel not in STAFF_CHANNELS and agent is not None:
+        message = "staff file phone or chat complaints; the customer files the others"
+    else:
+        return
+    raise InvalidSubmission([{"field": "channel", "message": message, "type": "channel_not_allowed"}])
+
+
 class IntakeService:
     def __init__(
         self,
@@ -75,7 +97,7 @@ class IntakeService:
         self._clock = clock
         self._classifier = classifier
 
-    def _regulatory_category(self, complaint: ComplaintIn) -> str | None:
+    def _regulatory_category(self, complaint: ComplaintIn | StaffComplaintIn) -> str | None:
         """The category whose regulatory deadline the acknowledgement states (payments: 15 business days).
 
         A confident rules classification only; triage classifies for real and may bring the date
@@ -88,7 +110,14 @@ class IntakeService:
         found = self._classifier.classify(text, complaint.categoryHint)
         return None if found.manual_review else found.category
 
-    def _claim(self, complaint: ComplaintIn, idempotency_key: str | None, complaint_id: str, code: str, now):
+    def _claim(
+        self,
+        complaint: ComplaintIn | StaffComplaintIn,
+        idempotency_key: str | None,
+        complaint_id: str,
+        code: str,
+        now,
+    ):
         request = complaint.model_dump_json()
         if idempotency_key:
             key = ids.fingerprint("idempotency-key", idempotency_key)
@@ -108,14 +137,18 @@ class IntakeService:
 
     def submit(
         self,
-        complaint: ComplaintIn,
+        complaint: ComplaintIn | StaffComplaintIn,
         idempotency_key: str | None = None,
         accept_language: str | None = None,
         base_url: str = "",
+        agent: str | None = None,
     ) -> Submission:
         """Store the complaint once and start its workflow; a repeat gets the first answer back.
 
-        `base_url` is the API's URL as the complainant reached it: links about the case point there."""
+        `base_url` is the API's URL as the complainant reached it: links about the case point there.
+        `agent` is the authenticated identity of the member of staff filing a phone or chat complaint for
+        the customer: it goes on the case (`filed_by`) and in its RECEIVED event, the audit trail."""
+        _check_who_files(complaint.channel, agent)
         locale = complaint.customer.locale or negotiate(accept_language)
         occurred = complaint.occurredAt
         if occurred is not None and occurred.tzinfo is None:
@@ -132,6 +165,7 @@ class IntakeService:
                 created_at=now,
                 updated_at=now,
                 channel=complaint.channel,
+                filed_by=agent,
                 locale=locale,
                 customer=complaint.customer.model_copy(update={"locale": locale}),
                 subject=complaint.subject,
@@ -146,7 +180,8 @@ class IntakeService:
                 response_due_at=self._policy.response_due(now, category),
                 public_base_url=base_url or None,
             )
-            event = CaseEvent(at=now, type="RECEIVED", params={"channel": complaint.channel})
+            received = {"channel": complaint.channel} | ({"agent": agent} if agent else {})
+            event = CaseEvent(at=now, type="RECEIVED", params=received)
             try:
                 counted = stats.tally(
                     now, self._policy.calendar.timezone, complaint_id, stats.received(complaint.channel)
@@ -234,13 +269,17 @@ def status_view(
     timeline = []
     for event in events:
         params = dict(event.params)
+        kind = event.type
+        if params.pop("agent", None) is not None:
+            # Filed by a member of staff: "by phone with our agent", never the agent's identity.
+            kind = f"{event.type}_BY_AGENT"
         if "channel" in params:
             params["channel"] = channels.get(params["channel"], params["channel"])
         if "category" in params:
             params["category"] = taxonomy.category_name(params["category"], case.locale)
         if "department" in params:
             params["department"] = taxonomy.department_name(params["department"], case.locale)
-        template = text["timeline"].get(event.type, event.type)
+        template = text["timeline"].get(kind) or text["timeline"].get(event.type, event.type)
         timeline.append(TimelineEntry(at=event.at, type=event.type, detail=template.format(**params)))
     return StatusView(
         complaintId=case.complaint_id,
