@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from complaints.core import changes, ids
+from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import (
     CaseNotFound,
     ConflictError,
@@ -24,7 +25,7 @@ from complaints.core.errors import (
     TransientError,
     WorkflowStartFailed,
 )
-from complaints.core.models import Case, CaseEvent, CaseSummary, HeldMail, Message, Status
+from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.ports import Email
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally

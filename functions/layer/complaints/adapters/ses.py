@@ -1,10 +1,14 @@
-"""The mailer on SES v2: each email sent as raw MIME with a text and an HTML part, and a Message-ID that
-stays the same when the same message is sent again."""
+"""The mailer on SES v2: each email sent as raw MIME with a text and an HTML part.
+
+SES gives every email it sends a Message-ID of its own (`<SES message id@email.amazonses.com>`), whatever
+the sender wrote, so none is written here: the id `send` returns is the one replies name in In-Reply-To.
+An email sent again (a step retried after it sent and before it recorded) arrives again, at least once.
+Each one says it was sent by a program (Auto-Submitted, RFC 3834), so auto-responders do not answer it."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,12 +36,7 @@ class SesMailer:
         if email.reply_to:
             message["Reply-To"] = email.reply_to
         message["Date"] = formatdate(usegmt=True)
-        domain = self._sender.rpartition("@")[2] or None
-        message["Message-ID"] = (
-            f"<{email.message_key}@{domain or 'localhost'}>"
-            if email.message_key
-            else make_msgid(domain=domain)
-        )
+        message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         try:

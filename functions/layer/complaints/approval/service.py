@@ -93,7 +93,6 @@ class ApprovalService:
             compose(
                 "approval_email",
                 to=[person.email],
-                message_key=f"link.{link.link_id}",
                 subject=f"Approve a {findings.remedy} for complaint {case.complaint_id}?",
                 name=person.name,
                 complaint_id=case.complaint_id,

@@ -26,9 +26,6 @@ class Email:
     text: str
     html: str
     tags: dict[str, str] = field(default_factory=dict)
-    # The same message sent again (a step retried after a crash between sending it and recording that it
-    # went) keeps its Message-ID, so mail clients show it once. None: a new id.
-    message_key: str | None = None
     # Where a reply goes: the case's signed reply address (core/reply_address.py), or None (the sender).
     reply_to: str | None = None
 

@@ -86,7 +86,6 @@ class Acknowledger:
         email = compose(
             "ack_email",
             to=[case.customer.email],
-            message_key=f"ack.{complaint_id}",
             reply_to=(
                 reply_address(self._settings.sender_email, complaint_id, self._reply_key)
                 if self._reply_key

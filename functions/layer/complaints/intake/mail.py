@@ -20,8 +20,9 @@ from typing import Literal
 from pydantic import ValidationError
 
 from complaints.core.clock import Clock, utc_now
+from complaints.core.conversation import FileRef, HeldMail, Message
 from complaints.core.errors import CaseNotFound, InvalidSubmission
-from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn, FileRef, HeldMail, Message
+from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
 from complaints.core.reply_address import case_of
 from complaints.core.settings import Settings
 from complaints.intake.contracts import Delivery

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from complaints.core.models import Case, CaseEvent, HeldMail, Message
+from complaints.core.conversation import HeldMail, Message
+from complaints.core.models import Case, CaseEvent
 from complaints.core.stats import Tally
 
 

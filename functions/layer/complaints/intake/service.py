@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from complaints.core import ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
+from complaints.core.conversation import FileView, Message, MessageView
 from complaints.core.errors import (
     CaseNotFound,
     ConflictError,
@@ -26,9 +27,6 @@ from complaints.core.models import (
     Case,
     CaseEvent,
     ComplaintIn,
-    FileView,
-    Message,
-    MessageView,
     StaffComplaintIn,
     Status,
     StatusView,

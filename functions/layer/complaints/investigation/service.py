@@ -164,7 +164,6 @@ class InvestigationService:
             compose(
                 "investigation_email",
                 to=[link.recipient_email],
-                message_key=f"link.{link.link_id}{'.reminder' if reminder else ''}",
                 subject=("Reminder: " if reminder else "")
                 + f"Complaint {case.complaint_id} ({case.priority}, {case.category}) needs your findings",
                 name=link.recipient_name,

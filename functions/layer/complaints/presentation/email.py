@@ -42,7 +42,6 @@ def compose(
     template: str,
     to: list[str],
     subject: str,
-    message_key: str | None = None,
     reply_to: str | None = None,
     **context: Any,
 ) -> Email:
@@ -52,6 +51,5 @@ def compose(
         subject=subject,
         text=render(f"{template}.txt", **context),
         html=render(f"{template}.html", **context),
-        message_key=message_key,
         reply_to=reply_to,
     )

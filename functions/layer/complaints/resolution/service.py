@@ -112,7 +112,6 @@ class ResolutionService:
             compose(
                 "resolution_email",
                 to=[case.customer.email],
-                message_key=f"link.{link.link_id}",
                 subject=text["resolution"]["subject"].format(complaint_id=complaint_id),
                 t=text,
                 lang=case.locale,

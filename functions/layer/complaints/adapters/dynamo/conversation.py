@@ -17,8 +17,9 @@ from complaints.adapters.dynamo.keys import (
     message_key,
     sent_mail_key,
 )
+from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import ConflictError
-from complaints.core.models import CaseEvent, HeldMail, Message
+from complaints.core.models import CaseEvent
 
 
 class ConversationStore(DynamoStore):
