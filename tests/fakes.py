@@ -220,9 +220,8 @@ class FakeRepository:
         return True
 
     def held_mail(self, limit: int) -> list[HeldMail]:
-        return [m.model_copy(deep=True) for m in sorted(self.held.values(), key=lambda m: (m.at, m.key))][
-            :limit
-        ]
+        newest = sorted(self.held.values(), key=lambda m: (m.at, m.key), reverse=True)
+        return [m.model_copy(deep=True) for m in newest[:limit]]
 
     def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
         self.sent_mail[mail_id] = complaint_id

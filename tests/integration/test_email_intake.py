@@ -87,10 +87,10 @@ def test_a_reply_from_someone_else_is_held_for_ops(aws: Aws):
 
     assert len(aws.items("message")) == 1
     (held,) = aws.items("held_mail")
-    assert (held["reason"], held["claimed_case"], held["gsi4pk"]) == (
+    assert (held["reason"], held["claimed_case"], held["pk"]) == (
         "other_sender",
         case["complaint_id"],
-        "WATCH#HELD",
+        "HELD",
     )
 
 

@@ -58,7 +58,7 @@ def a_message_for_an_unknown_case_is_a_conflict_and_writes_nothing(s: Subject) -
 
 
 @CONTRACT.case
-def held_mail_is_kept_once_and_listed_oldest_first(s: Subject) -> None:
+def held_mail_is_kept_once_and_listed_newest_first(s: Subject) -> None:
     second = HeldMail(
         key="h2",
         at=at(3),
@@ -73,8 +73,8 @@ def held_mail_is_kept_once_and_listed_oldest_first(s: Subject) -> None:
     assert s.repo.hold_mail(second) is True
     assert s.repo.hold_mail(first) is True
     assert s.repo.hold_mail(first) is False
-    assert s.repo.held_mail(10) == [first, second]
-    assert s.repo.held_mail(1) == [first]
+    assert s.repo.held_mail(10) == [second, first]
+    assert s.repo.held_mail(1) == [second]
 
 
 @CONTRACT.case

@@ -136,6 +136,18 @@ def test_a_reply_from_another_address_is_held_for_ops_and_not_added(mail_intake,
     )
 
 
+def test_a_held_email_delivered_again_is_held_once(mail_intake, store, repository):
+    stranger = raw_mail(
+        sender="mallory@example.net",
+        to=reply_address("complaints@example.com", new_case(mail_intake, store), KEY),
+    )
+    first = deliver(mail_intake, store, "0002", stranger)
+    again = deliver(mail_intake, store, "0002", stranger)
+
+    assert (first.first_time, again.first_time) == (True, False)
+    assert len(repository.held_mail(10)) == 1
+
+
 def test_a_forged_reply_address_is_held(mail_intake, store, repository):
     complaint_id = new_case(mail_intake, store)
     forged = reply_address("complaints@example.com", complaint_id, b"another key" * 3)

@@ -5,6 +5,7 @@ sends the email intake function."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel
@@ -30,9 +31,10 @@ class AcknowledgeRequest(BaseModel):
 @dataclass(frozen=True)
 class Delivery:
     """What the mail system says about one delivered email: SES's message id (the key of the stored
-    message), the envelope recipients, and the verdicts of its scan."""
+    message), when it arrived, the envelope recipients, and the verdicts of its scan."""
 
     mail_id: str
+    received_at: datetime | None = None
     recipients: list[str] = field(default_factory=list)
     spam: bool = False
     virus: bool = False
@@ -50,6 +52,7 @@ class SesReceipt(BaseModel):
 
 class SesMail(BaseModel):
     messageId: str
+    timestamp: datetime | None = None
 
 
 class SesMessage(BaseModel):
@@ -65,6 +68,7 @@ class SesRecord(BaseModel):
         receipt = self.ses.receipt
         return Delivery(
             mail_id=self.ses.mail.messageId,
+            received_at=self.ses.mail.timestamp,
             recipients=receipt.recipients,
             spam=receipt.spamVerdict.status == "FAIL",
             virus=receipt.virusVerdict.status == "FAIL",

@@ -112,7 +112,7 @@ class MailIntake:
     ) -> MailOutcome:
         held = HeldMail(
             key=delivery.mail_id,
-            at=self._clock(),
+            at=delivery.received_at or self._clock(),
             reason=reason,
             sender=mail.sender,
             subject=mail.subject[:MAX_SUBJECT],
@@ -137,7 +137,7 @@ class MailIntake:
         ]
         return Message(
             key=delivery.mail_id,
-            at=self._clock(),
+            at=delivery.received_at or self._clock(),
             channel="email",
             author="customer",
             subject=mail.subject[:MAX_SUBJECT] or None,

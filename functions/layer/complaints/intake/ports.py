@@ -83,10 +83,10 @@ class Conversation(Protocol):
         """The case's conversation, oldest first."""
 
     def hold_mail(self, mail: HeldMail) -> bool:
-        """Keep an email for ops (on their watch list). False when it is held already."""
+        """Keep an email for ops. False when it is held already (the same key at the same time)."""
 
     def held_mail(self, limit: int) -> list[HeldMail]:
-        """The emails held for ops, oldest first."""
+        """The emails held for ops, the latest `limit` of them, newest first."""
 
     def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
         """Note which case an email SES sent (its message id) was about."""

@@ -7,8 +7,8 @@ from typing import Any
 
 from complaints.adapters.dynamo.base import DynamoStore, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
+    HELD_PK,
     MESSAGE_PREFIX,
-    WATCH_HELD,
     _case_key,
     _event_item,
     _iso,
@@ -81,10 +81,8 @@ class ConversationStore(DynamoStore):
 
     def hold_mail(self, mail: HeldMail) -> bool:
         item = {
-            **held_mail_key(mail.key),
+            **held_mail_key(mail.at, mail.key),
             "kind": "held_mail",
-            "gsi4pk": WATCH_HELD,
-            "gsi4sk": _iso(mail.at),
             **dynamo_value(mail.model_dump(mode="json", exclude_none=True)),
         }
         try:
@@ -94,25 +92,15 @@ class ConversationStore(DynamoStore):
         return True
 
     def held_mail(self, limit: int) -> list[HeldMail]:
-        """GSI4 projects the watch list's case attributes, not a held email's: its keys, then the items."""
         with aws_errors():
             page = self._table.query(
-                IndexName="GSI4",
-                KeyConditionExpression="gsi4pk = :pk",
-                ExpressionAttributeValues={":pk": WATCH_HELD},
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": HELD_PK},
+                ScanIndexForward=False,
                 Limit=limit,
+                ConsistentRead=True,
             )
-            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", [])]
-            if not keys:
-                return []
-            answer = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": keys}})
-            items = answer.get("Responses", {}).get(self._table.name, [])
-            # Unprocessed keys (throttled): read one by one, as there are at most `limit` of them.
-            for key in answer.get("UnprocessedKeys", {}).get(self._table.name, {}).get("Keys", []):
-                if found := self._table.get_item(Key=key).get("Item"):
-                    items.append(found)
-        held = [HeldMail.model_validate(item) for item in items if item]
-        return sorted(held, key=lambda mail: (mail.at, mail.key))
+        return [HeldMail.model_validate(item) for item in page.get("Items", [])]
 
     def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
         with aws_errors():

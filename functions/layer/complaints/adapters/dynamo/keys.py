@@ -10,7 +10,7 @@
 | spike alert     | SPIKE#<category>   | ALERT#<yyyy-mm-ddThh>    |                            |
 | evidence item   | CASE#<complaintId> | EVIDENCE#<seq, 4 digits> |                            |
 | message         | CASE#<complaintId> | MESSAGE#<message key>    |                            |
-| held email      | HELD#<message key> | HELD                     |                            |
+| held email      | HELD               | <arrived at>#<msg key>   |                            |
 | sent email      | SENT#<SES msg id>  | SENT                     |                            |
 | task link       | LINK#<link id>     | LINK                     |                            |
 | report counters | STATS              | DAY#<yyyy-mm-dd>#<shard> |                            |
@@ -28,8 +28,8 @@ by one customer's recent cases, one department's roster or a fixed number of hou
 the size of the table. A case leaves its queue when it closes.
 GSI4 (ops watch list, sparse): gsi4pk = WATCH#APPROVAL (a case waiting for an approver, gsi4sk = when it
 was first asked), WATCH#ATTENTION (a case NEEDS_ATTENTION, gsi4sk = since when), WATCH#ALERT (a spike
-alert, gsi4sk = when) or WATCH#HELD (an email held for ops, gsi4sk = when it came): ops read what waits
-for them, not the table.
+alert, gsi4sk = when): ops read what waits for them, not the table. Emails held for ops share one
+partition, sorted by when they arrived (few: mail that is not a complaint nor a reply of its customer).
 A sent email maps the id SES gave it (the local part of the Message-ID it delivered) to its case, for a
 reply that threads by In-Reply-To or References alone.
 Report counters (core/stats.py) are added in the same transaction as the change they count.
@@ -49,7 +49,7 @@ UNSTARTED = "UNSTARTED"
 WATCH_APPROVAL = "WATCH#APPROVAL"
 WATCH_ATTENTION = "WATCH#ATTENTION"
 WATCH_ALERT = "WATCH#ALERT"
-WATCH_HELD = "WATCH#HELD"
+HELD_PK = "HELD"
 MESSAGE_PREFIX = "MESSAGE#"
 STATS_PK = "STATS"
 CASE_SK = "CASE"
@@ -93,8 +93,8 @@ def message_key(complaint_id: str, key: str) -> dict[str, str]:
     return {"pk": case_partition(complaint_id), "sk": f"{MESSAGE_PREFIX}{key}"}
 
 
-def held_mail_key(key: str) -> dict[str, str]:
-    return {"pk": f"HELD#{key}", "sk": "HELD"}
+def held_mail_key(at: datetime, key: str) -> dict[str, str]:
+    return {"pk": HELD_PK, "sk": f"{_iso(at)}#{key}"}
 
 
 def sent_mail_key(mail_id: str) -> dict[str, str]:
