@@ -53,6 +53,7 @@ def console():
         attention=queries.attention(),
         alerts=queries.alerts(),
         executions=queries.executions(limit=25),
+        held=queries.held_mail(limit=20),
         mailbox_url=settings.local_mailbox_url,
     )
 
@@ -62,8 +63,9 @@ def timeline(name: Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_-]+$
     try:
         lines = queries.history(name)
     except CaseNotFound:
-        return _html("ops_timeline.html", 404, name=name, lines=[], missing=True)
-    return _html("ops_timeline.html", name=name, lines=lines, missing=False)
+        return _html("ops_timeline.html", 404, name=name, lines=[], messages=[], missing=True)
+    messages = queries.conversation(name.split("-retry-", 1)[0])
+    return _html("ops_timeline.html", name=name, lines=lines, messages=messages, missing=False)
 
 
 @app.get("/ops/api/<view>", include_in_schema=False)
@@ -84,6 +86,8 @@ def data(
             body = [a.model_dump(mode="json") for a in queries.attention()]
         elif view == "alerts":
             body = [a.model_dump(mode="json") for a in queries.alerts()]
+        elif view == "held":
+            body = [m.model_dump(mode="json") for m in queries.held_mail()]
         elif view == "executions":
             body = [e.model_dump(mode="json") for e in queries.executions(status)]
         elif view == "report":

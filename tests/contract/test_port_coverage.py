@@ -13,9 +13,9 @@ import pytest
 
 import complaints
 from tests.contract.approval.test_approval_repository import CONTRACT as APPROVAL
+from tests.contract.core.test_conversation import CONTRACT as CONVERSATION
 from tests.contract.core.test_ledger_adapter import CONTRACT as LEDGER
 from tests.contract.intake.test_case_repository import CONTRACT as CASES
-from tests.contract.intake.test_conversation import CONTRACT as CONVERSATION
 from tests.contract.investigation.test_investigation_repository import CONTRACT as INVESTIGATION
 from tests.contract.investigation.test_record_store import CONTRACT as RECORDS
 from tests.contract.resolution.test_resolution_repository import CONTRACT as RESOLUTION

@@ -13,9 +13,10 @@ from botocore.exceptions import ClientError
 
 from complaints.core.reply_address import reply_address
 from infra import moto_hooks
+from infra.gateway import Gateway
 from infra.lambdas import HandlerError
 from infra.smtp import SesReceiving, dead_letter, new_message_id, ses_event
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, StageClient
 
 CUSTOMER = "li.wei@example.com"
 
@@ -156,3 +157,25 @@ def test_an_email_the_function_cannot_take_in_ends_in_the_dead_letter_queue_with
     assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "MailNotFound"
     assert json.loads(message["Body"])["Records"][0]["eventSource"] == "aws:ses"
     assert aws.items("case") == []
+
+
+def test_ops_see_the_held_email_and_the_cases_conversation(aws: Aws):
+    receive(aws, email())
+    complaint_id = only_case(aws)["complaint_id"]
+    key = aws.client("secretsmanager").get_secret_value(SecretId="LinkSigningSecret")["SecretString"].encode()
+    address = reply_address("complaints@example.com", complaint_id, key)
+    receive(aws, email(to=address), [address])  # the customer's reply
+    receive(aws, email(sender="mallory@example.net", to=address), [address])
+    ops = StageClient(Gateway(aws.runtimes, aws.tpl.stages, ops_token="t"))
+    token = {"Authorization": "Bearer t"}
+
+    page = ops.get("/ops", headers=token).get_data(as_text=True)
+    held = ops.get("/ops/api/held", headers=token).get_json()
+    execution = ops.get(f"/ops/executions/{complaint_id}", headers=token).get_data(as_text=True)
+
+    assert [(m["sender"], m["reason"], m["claimed_case"]) for m in held] == [
+        ("mallory@example.net", "other_sender", complaint_id)
+    ]
+    assert 'id="held-table"' in page and "mallory@example.net" in page and "other sender" in page
+    assert execution.count("slip.pdf") == 2  # the complaint and the reply, each with its file
+    assert "我三天前提现" in execution

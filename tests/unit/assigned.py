@@ -85,7 +85,7 @@ def approval(repository, mailer, triage_policy, settings, callbacks, clock) -> A
 
 @pytest.fixture
 def pages(repository, callbacks, clock) -> TaskPages:
-    return TaskPages(repository, KEY, callbacks, clock=clock)
+    return TaskPages(repository, KEY, callbacks, clock=clock, conversation=repository)
 
 
 @pytest.fixture

@@ -211,11 +211,13 @@ def task_pages(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> 
     from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.tasklinks.pages import TaskPages
 
+    repository = _investigation_repository(settings, aws)
     return TaskPages(
-        repository=_investigation_repository(settings, aws),
+        repository=repository,
         signing_key=signing_key(settings, aws),
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
         clock=clock,
+        conversation=repository,
     )
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from complaints.core.conversation import FileRef, Message
 from complaints.core.errors import AnswerKept, LinkDecided, LinkGone, TransientError
-from complaints.core.tasks import Findings, LinkStatus
+from complaints.core.models import CaseEvent
+from complaints.core.tasks import REMEDIES, ROOT_CAUSES, Findings, LinkStatus
+from complaints.presentation.render import render
 from tests.unit.assigned import EXPLANATION, REFUND_150, TOKEN, link_of
 
 # ------------------------------------------------------------------ submitting findings
@@ -123,3 +126,33 @@ def test_a_link_past_its_wait_is_gone(service, repository, mailer, clock, callba
     with pytest.raises(LinkGone):
         pages.submit(link_id, sig, REFUND_150)
     assert callbacks.succeeded == []
+
+
+def test_the_investigators_page_shows_the_conversation_with_the_complainant(
+    service, repository, mailer, complaint_id, pages, clock
+):
+    file = FileRef(
+        filename="slip.png", content_type="image/png", size=9, sha256="ab" * 32, location="s3://b/k"
+    )
+    note = Message(
+        key="m1", at=clock(), channel="email", author="customer", text="Bank slip attached.", files=[file]
+    )
+    repository.add_message(complaint_id, note, CaseEvent(at=clock(), type="MESSAGE_RECEIVED"))
+    service.ask(complaint_id, "investigator", TOKEN, 3600)
+    link_id, sig = link_of(mailer.sent[-1])
+
+    view = pages.open_page(link_id, sig)
+
+    assert [(m.text, [f.sha256 for f in m.files]) for m in view.messages] == [
+        ("Bank slip attached.", ["ab" * 32])
+    ]
+    html = render(
+        "task_page.html",
+        view=view,
+        action="/x",
+        errors=[],
+        values={},
+        remedies=REMEDIES,
+        root_causes=ROOT_CAUSES,
+    )
+    assert "Bank slip attached." in html and "ab" * 32 in html

@@ -28,6 +28,7 @@ from complaints.adapters.dynamo.keys import (
 )
 from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.clock import utc_now
+from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import CaseNotFound
 from complaints.ops.reports import Report, build_report
 from complaints.ops.views import (
@@ -256,8 +257,10 @@ class OpsQueries:
     # ------------------------------------------------------------ one case
     def case(self, complaint_id: str) -> CaseOverview:
         """A case, its timeline and its executions (the first and any retries). Raises CaseNotFound."""
-        case, timeline = DynamoCaseRepository(self._table).get(complaint_id)
-        self.items_read += 1 + len(timeline)
+        repository = DynamoCaseRepository(self._table)
+        case, timeline = repository.get(complaint_id)
+        messages = repository.messages(complaint_id) if case.message_count else []
+        self.items_read += 1 + len(timeline) + len(messages)
         names = [complaint_id] + [f"{complaint_id}-retry-{n}" for n in range(1, case.retries + 1)]
         executions = []
         for name in names:
@@ -268,7 +271,16 @@ class OpsQueries:
                     continue  # not started yet (the reconciler will start it)
                 raise
             executions.append(self._view(found))
-        return CaseOverview(case=case, timeline=timeline, executions=executions)
+        return CaseOverview(case=case, timeline=timeline, executions=executions, messages=messages)
+
+    def conversation(self, complaint_id: str) -> list[Message]:
+        """The case's messages, oldest first (none for an unknown case)."""
+        return DynamoCaseRepository(self._table).messages(complaint_id)
+
+    def held_mail(self, limit: int = 50) -> list[HeldMail]:
+        """Emails held for ops (another sender than the case's customer, a reply address that does not
+        verify, flagged by the scan, unreadable), newest first."""
+        return DynamoCaseRepository(self._table).held_mail(limit)
 
     # ------------------------------------------------------------ report
     def report(self, start: date, end: date) -> Report:

@@ -1,11 +1,15 @@
 """The ports more than one stage needs: the workflow (Step Functions), the mailer, the callbacks that
-answer a waiting task, and the ledger."""
+answer a waiting task, the ledger, and the conversation with the complainant (intake writes it, the staff
+pages and the ops console read it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
+
+from complaints.core.conversation import HeldMail, Message
+from complaints.core.models import CaseEvent
 
 
 class Workflow(Protocol):
@@ -45,3 +49,25 @@ class LedgerAdapter(Protocol):
     def pay(self, complaint_id: str, remedy_id: str, remedy: str, amount: Decimal, currency: str) -> str:
         """Pay (refund, re-settle, compensate) once per (complaint, remedy id); returns the payment
         reference, the same one for a repeat. Raises LedgerUnavailable."""
+
+
+class Conversation(Protocol):
+    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+        """Add a message to the case with its timeline event, counting it on the case, atomically. False
+        (nothing written) when a message with its key is there already. Raises ConflictError when there is
+        no such case."""
+
+    def messages(self, complaint_id: str) -> list[Message]:
+        """The case's conversation, oldest first."""
+
+    def hold_mail(self, mail: HeldMail) -> bool:
+        """Keep an email for ops. False when it is held already (the same key at the same time)."""
+
+    def held_mail(self, limit: int) -> list[HeldMail]:
+        """The emails held for ops, the latest `limit` of them, newest first."""
+
+    def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
+        """Note which case an email SES sent (its message id) was about."""
+
+    def case_of_sent_mail(self, mail_id: str) -> str | None:
+        """The case an email we sent was about; None for any other id."""

@@ -12,11 +12,11 @@ from complaints.core import ids
 from complaints.core.calendar import Policy
 from complaints.core.clock import Clock, utc_now
 from complaints.core.models import CaseEvent
-from complaints.core.ports import Mailer
+from complaints.core.ports import Conversation, Mailer
 from complaints.core.reply_address import reply_address
 from complaints.core.retry import recorded_after_sending
 from complaints.core.settings import Settings
-from complaints.intake.ports import CaseRepository, Conversation
+from complaints.intake.ports import CaseRepository
 from complaints.presentation.email import compose, plain_name
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url

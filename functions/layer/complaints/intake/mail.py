@@ -23,11 +23,12 @@ from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileRef, HeldMail, Message
 from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
+from complaints.core.ports import Conversation
 from complaints.core.reply_address import case_of
 from complaints.core.settings import Settings
 from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import InboundEmail, parse
-from complaints.intake.ports import CaseRepository, Conversation, MailStore
+from complaints.intake.ports import CaseRepository, MailStore
 from complaints.intake.service import IntakeService
 
 MAX_DESCRIPTION = 5000

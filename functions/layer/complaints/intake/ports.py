@@ -1,7 +1,7 @@
 """What intake (and the acknowledgement) needs from storage: the case created once with its claims, its
-workflow recorded, the acknowledgement counted and recorded, the reconciler's unstarted cases; the
-conversation with the complainant (messages, emails held for ops, which sent email belongs to which case);
-the raw emails as they arrived."""
+workflow recorded, the acknowledgement counted and recorded, the reconciler's unstarted cases; the raw
+emails as they arrived. (The conversation with the complainant is a port of core/ports.py: staff pages
+read it too.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from complaints.core.conversation import HeldMail, Message
 from complaints.core.models import Case, CaseEvent
 from complaints.core.stats import Tally
 
@@ -71,28 +70,6 @@ class CaseRepository(Protocol):
 
     def set_execution(self, complaint_id: str, execution_arn: str) -> None:
         """Point the case at a new execution."""
-
-
-class Conversation(Protocol):
-    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
-        """Add a message to the case with its timeline event, counting it on the case, atomically. False
-        (nothing written) when a message with its key is there already. Raises ConflictError when there is
-        no such case."""
-
-    def messages(self, complaint_id: str) -> list[Message]:
-        """The case's conversation, oldest first."""
-
-    def hold_mail(self, mail: HeldMail) -> bool:
-        """Keep an email for ops. False when it is held already (the same key at the same time)."""
-
-    def held_mail(self, limit: int) -> list[HeldMail]:
-        """The emails held for ops, the latest `limit` of them, newest first."""
-
-    def remember_sent_mail(self, mail_id: str, complaint_id: str) -> None:
-        """Note which case an email SES sent (its message id) was about."""
-
-    def case_of_sent_mail(self, mail_id: str) -> str | None:
-        """The case an email we sent was about; None for any other id."""
 
 
 class MailStore(Protocol):

@@ -32,9 +32,9 @@ from complaints.core.models import (
     StatusView,
     TimelineEntry,
 )
-from complaints.core.ports import Workflow
+from complaints.core.ports import Conversation, Workflow
 from complaints.core.settings import Settings
-from complaints.intake.ports import CaseRepository, Claim, Conversation
+from complaints.intake.ports import CaseRepository, Claim
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url
 

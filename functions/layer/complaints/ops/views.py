@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from complaints.core.conversation import Message
 from complaints.core.models import Case, CaseEvent
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -73,6 +74,7 @@ class CaseOverview(BaseModel):
     case: Case
     timeline: list[CaseEvent]
     executions: list[ExecutionView]
+    messages: list[Message] = Field(default_factory=list)  # the conversation with the complainant
 
 
 def _what(event: dict[str, Any]) -> tuple[str | None, str]:

@@ -4,14 +4,15 @@ task that waits for it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from complaints.core.clock import Clock, utc_now
+from complaints.core.conversation import Message
 from complaints.core.errors import AnswerKept, CallbackFailed, LinkDecided, LinkForged, LinkGone, TaskGone
 from complaints.core.evidence import ChainCheck, EvidenceItem, verify
 from complaints.core.models import Case
-from complaints.core.ports import Callbacks
+from complaints.core.ports import Callbacks, Conversation
 from complaints.core.tasks import (
     CustomerAnswer,
     CustomerReply,
@@ -32,13 +33,20 @@ class PageView:
     case: Case
     evidence: list[EvidenceItem]
     chain: ChainCheck
+    messages: list[Message] = field(default_factory=list)  # the conversation with the complainant
 
 
 class TaskPages:
     def __init__(
-        self, repository: LinkRepository, signing_key: bytes, callbacks: Callbacks, clock: Clock = utc_now
+        self,
+        repository: LinkRepository,
+        signing_key: bytes,
+        callbacks: Callbacks,
+        clock: Clock = utc_now,
+        conversation: Conversation | None = None,
     ):
         self._repository = repository
+        self._conversation = conversation
         self._key = signing_key
         self._callbacks = callbacks
         self._clock = clock
@@ -48,7 +56,8 @@ class TaskPages:
         link = self._checked(link_id, sig)
         case, _ = self._repository.get(link.complaint_id)
         evidence = self._repository.evidence(link.complaint_id)
-        return PageView(link, case, evidence, verify(evidence))
+        messages = self._conversation.messages(link.complaint_id) if self._conversation else []
+        return PageView(link, case, evidence, verify(evidence), messages)
 
     def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
         """Record the person's answer (findings, or an approval decision) exactly once and hand it to the

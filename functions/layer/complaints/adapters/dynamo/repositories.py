@@ -24,6 +24,7 @@ class DynamoTriageRepository(CaseStore, TriageStore, SpikeStore):
 
 
 class DynamoInvestigationRepository(
-    CaseStore, TriageStore, SpikeStore, EvidenceStore, LinkStore, DecisionStore
+    CaseStore, TriageStore, SpikeStore, EvidenceStore, LinkStore, DecisionStore, ConversationStore
 ):
-    """investigation, approval, tasklinks and resolution ports, and the evidence sources' RecordStore."""
+    """investigation, approval, tasklinks and resolution ports, the evidence sources' RecordStore, and the
+    conversation the staff pages show."""

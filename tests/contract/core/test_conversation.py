@@ -7,7 +7,7 @@ import pytest
 from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.conversation import FileRef, HeldMail, Message
 from complaints.core.errors import ConflictError
-from complaints.intake.ports import Conversation
+from complaints.core.ports import Conversation
 from tests.contract.support import CASE_TABLE, Contract, Subject, at, event, make_subject, store
 from tests.fakes import FakeRepository
 
