@@ -147,8 +147,10 @@ class MailIntake:
         )
 
     def _record(self, complaint_id: str, message: Message) -> bool:
+        # The event is when the case took the message in (after the case's own RECEIVED, for the email that
+        # made it); the message keeps when it arrived.
         event = CaseEvent(
-            at=message.at,
+            at=self._clock(),
             type="MESSAGE_RECEIVED",
             params={"channel": "email", "files": str(len(message.files))},
         )
