@@ -93,6 +93,7 @@ class FakeRepository:
         self.conversation: dict[str, dict[str, Message]] = {}  # case -> message key -> message
         self.held: dict[str, HeldMail] = {}
         self.sent_mail: dict[str, str] = {}  # SES message id -> case
+        self.evidence_items: dict[str, list[Any]] = {}  # case -> its evidence chain
 
     # ------------------------------------------------------------ protocol
 
@@ -199,15 +200,24 @@ class FakeRepository:
 
     # ------------------------------------------------------------ the conversation
 
-    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+    def add_message(
+        self, complaint_id: str, message: Message, event: CaseEvent, evidence: list[Any] | None = None
+    ) -> bool:
         if message.key in self.conversation.get(complaint_id, {}):
             return False
         case = self.cases.get(complaint_id)
         if case is None:
             raise ConflictError(f"no case {complaint_id}")
+        kept = self.evidence_items.setdefault(complaint_id, [])
+        if {item.seq for item in kept} & {item.seq for item in evidence or []}:
+            raise ConflictError("another write took the chain's next place")
+        kept.extend(item.model_copy(deep=True) for item in evidence or [])
         self.conversation.setdefault(complaint_id, {})[message.key] = message.model_copy(deep=True)
         self._update(case, event, message_count=case.message_count + 1, last_message_at=message.at)
         return True
+
+    def evidence(self, complaint_id: str) -> list[Any]:
+        return [item.model_copy(deep=True) for item in self.evidence_items.get(complaint_id, [])]
 
     def messages(self, complaint_id: str) -> list[Message]:
         found = self.conversation.get(complaint_id, {}).values()
@@ -521,7 +531,6 @@ class FakeInvestigationRepository(FakeTriageRepository):
 
     def __init__(self) -> None:
         super().__init__()
-        self.evidence_items: dict[str, list[Any]] = {}
         self.links: dict[str, Any] = {}
         # complaint id -> {"case": Case, "archivedAt": datetime, "ttl": int (epoch seconds)}
         self.archives: dict[str, dict[str, Any]] = {}
@@ -529,9 +538,6 @@ class FakeInvestigationRepository(FakeTriageRepository):
         self.fail_close = 0  # the next close_case calls that fail (throttled), before any change
 
     # ------------------------------------------------------------ protocol
-
-    def evidence(self, complaint_id: str) -> list[Any]:
-        return [item.model_copy(deep=True) for item in self.evidence_items.get(complaint_id, [])]
 
     def start_investigation(self, case: Case, items: list[Any], event: CaseEvent) -> bool:
         stored = self.cases.get(case.complaint_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from complaints.adapters.dynamo.repositories import DynamoCaseRepository
-from complaints.core.conversation import FileRef, HeldMail, Message
+from complaints.core.conversation import FileRef, HeldMail, Message, evidence_of
 from complaints.core.errors import ConflictError
+from complaints.core.evidence import verify
 from complaints.core.ports import Conversation
 from tests.contract.support import CASE_TABLE, Contract, Subject, at, event, make_subject, store
 from tests.fakes import FakeRepository
@@ -39,6 +40,26 @@ def a_message_is_added_once_with_its_event_and_counted_on_the_case(s: Subject) -
     assert (case.message_count, case.last_message_at, case.version) == (1, at(1), 2)
     assert [e.type for e in events].count("MESSAGE_RECEIVED") == 1
     assert s.repo.messages(ID) == [first]
+
+
+@CONTRACT.case
+def a_messages_files_continue_the_evidence_chain_and_a_taken_place_is_a_conflict(s: Subject) -> None:
+    store(s, ID)
+    file = FileRef(
+        filename="a.pdf", content_type="application/pdf", size=5, sha256="cd" * 32, location="s3://b/a"
+    )
+    first = message("m1", files=[file])
+    items = evidence_of(first, s.repo.evidence(ID), at(1))
+    assert s.repo.add_message(ID, first, event("MESSAGE_RECEIVED", 1), items) is True
+    assert s.repo.evidence(ID) == items and verify(s.repo.evidence(ID)).intact
+    stale = message("m2", 2, files=[file])  # built on the chain as it was before m1: its place is taken
+    with pytest.raises(ConflictError):
+        s.repo.add_message(ID, stale, event("MESSAGE_RECEIVED", 2), evidence_of(stale, [], at(2)))
+    assert [m.key for m in s.repo.messages(ID)] == ["m1"]
+    fresh = evidence_of(stale, s.repo.evidence(ID), at(2))
+    assert s.repo.add_message(ID, stale, event("MESSAGE_RECEIVED", 2), fresh) is True
+    chained = s.repo.evidence(ID)
+    assert [i.seq for i in chained] == [0, 1] and verify(chained).intact
 
 
 @CONTRACT.case

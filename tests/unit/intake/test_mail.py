@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from complaints.core.evidence import verify
 from complaints.core.models import Status
 from complaints.core.reply_address import reply_address
 from complaints.intake.contracts import Delivery
@@ -88,6 +89,11 @@ def test_an_email_becomes_a_case_on_the_email_channel_in_the_senders_language(
     assert len(file.sha256) == 64
     assert [e.type for e in events] == ["RECEIVED", "WORKFLOW_STARTED", "MESSAGE_RECEIVED"]
     assert first.at == arrived
+    chained = repository.evidence(outcome.complaint_id)  # the file's hash is in the evidence chain
+    assert [(i.source, i.reference, i.data["sha256"]) for i in chained] == [
+        ("complainant", "slip.png", file.sha256)
+    ]
+    assert verify(chained).intact
 
 
 def test_the_same_delivery_twice_makes_one_case_and_one_message(mail_intake, store, repository):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from complaints.core.evidence import EvidenceItem, chain
+
 
 class FileRef(BaseModel):
     """A file the complainant sent: what it is, its SHA-256 (its entry in the evidence chain) and where its
@@ -62,3 +64,23 @@ class MessageView(BaseModel):
     subject: str | None = None
     text: str
     files: list[FileView] = Field(default_factory=list)
+
+
+def evidence_of(message: Message, chain_so_far: list[EvidenceItem], at: datetime) -> list[EvidenceItem]:
+    """The items a message's files add to the case's evidence chain, after the items so far: each file by
+    its SHA-256, size, type and where it is kept."""
+    found = [
+        (
+            "complainant",
+            file.filename,
+            {
+                "sha256": file.sha256,
+                "size": str(file.size),  # a string: DynamoDB would give a number back as a Decimal
+                "contentType": file.content_type,
+                "location": file.location,
+                "message": message.key,
+            },
+        )
+        for file in message.files
+    ]
+    return chain(found, at, chain_so_far)

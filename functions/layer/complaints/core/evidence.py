@@ -43,11 +43,15 @@ def item_hash(prev_hash: str, seq: int, source: str, reference: str, fetched_at:
 
 
 def chain(
-    found: list[tuple[str, str, dict[str, Any]]], fetched_at: datetime, start: str = GENESIS
+    found: list[tuple[str, str, dict[str, Any]]],
+    fetched_at: datetime,
+    after: list[EvidenceItem] | None = None,
 ) -> list[EvidenceItem]:
-    """Link (source, reference, data) triples into a hash chain, in order."""
-    items, previous = [], start
-    for seq, (source, reference, data) in enumerate(found):
+    """Link (source, reference, data) triples into a hash chain, in order, after the chain `after` (the
+    case's items so far: a file the complainant sent before the investigation began comes first)."""
+    earlier = sorted(after or [], key=lambda item: item.seq)
+    items, previous = [], earlier[-1].hash if earlier else GENESIS
+    for seq, (source, reference, data) in enumerate(found, start=len(earlier)):
         digest = item_hash(previous, seq, source, reference, fetched_at, data)
         items.append(
             EvidenceItem(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from complaints.core.conversation import HeldMail, Message
+from complaints.core.evidence import EvidenceItem
 from complaints.core.models import CaseEvent
 
 
@@ -52,10 +53,20 @@ class LedgerAdapter(Protocol):
 
 
 class Conversation(Protocol):
-    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
-        """Add a message to the case with its timeline event, counting it on the case, atomically. False
-        (nothing written) when a message with its key is there already. Raises ConflictError when there is
-        no such case."""
+    def add_message(
+        self,
+        complaint_id: str,
+        message: Message,
+        event: CaseEvent,
+        evidence: list[EvidenceItem] | None = None,
+    ) -> bool:
+        """Add a message to the case with its timeline event and its files' items of the evidence chain
+        (which continue `evidence()`), counting it on the case, atomically. False (nothing written) when a
+        message with its key is there already. Raises ConflictError when there is no such case, or when
+        another write took the chain's next place first (read the chain again, and retry)."""
+
+    def evidence(self, complaint_id: str) -> list[EvidenceItem]:
+        """The case's evidence chain so far."""
 
     def messages(self, complaint_id: str) -> list[Message]:
         """The case's conversation, oldest first."""

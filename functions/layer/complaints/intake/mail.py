@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from complaints.core.clock import Clock, utc_now
-from complaints.core.conversation import FileRef, HeldMail, Message
+from complaints.core.conversation import FileRef, HeldMail, Message, evidence_of
 from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
 from complaints.core.ports import Conversation
@@ -154,7 +154,8 @@ class MailIntake:
             type="MESSAGE_RECEIVED",
             params={"channel": "email", "files": str(len(message.files))},
         )
-        return self._conversation.add_message(complaint_id, message, event)
+        evidence = evidence_of(message, self._conversation.evidence(complaint_id), event.at)
+        return self._conversation.add_message(complaint_id, message, event, evidence)
 
     def _add_to_case(
         self, claimed: str, delivery: Delivery, mail: InboundEmail, location: str

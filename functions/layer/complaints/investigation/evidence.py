@@ -54,7 +54,9 @@ class EarlierComplaints:
         ]
 
 
-def gather(case: Case, sources: list[EvidenceSource], fetched_at: datetime) -> list[EvidenceItem]:
-    """Ask every source, in order, and chain what they return."""
+def gather(
+    case: Case, sources: list[EvidenceSource], fetched_at: datetime, after: list[EvidenceItem] | None = None
+) -> list[EvidenceItem]:
+    """Ask every source, in order, and chain what they return after the case's items so far."""
     found = [(source.name, reference, data) for source in sources for reference, data in source.fetch(case)]
-    return chain(found, fetched_at)
+    return chain(found, fetched_at, after)

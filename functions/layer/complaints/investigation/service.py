@@ -53,14 +53,14 @@ class InvestigationService:
     def gather_evidence(self, complaint_id: str) -> Gathered:
         """Fetch evidence from every source and chain it; the case becomes INVESTIGATING. Once."""
         case, _ = self._repository.get(complaint_id)
-        existing = self._repository.evidence(complaint_id)
-        if existing:
+        existing = self._repository.evidence(complaint_id)  # the files the complainant sent so far
+        if case.status != Status.TRIAGED:  # gathered already (a retried task)
             return Gathered(complaintId=complaint_id, items=len(existing))
         now = self._clock()
-        items = gather(case, self._sources, now)
+        items = gather(case, self._sources, now, existing)
         event = CaseEvent(at=now, type="EVIDENCE_GATHERED", params={"items": str(len(items))})
         self._repository.start_investigation(case, items, event)
-        return Gathered(complaintId=complaint_id, items=len(items))
+        return Gathered(complaintId=complaint_id, items=len(existing) + len(items))
 
     def clocks(self, complaint_id: str) -> Clocks:
         """The waits: 75% of the time to the resolution target, then the last 25%, then one whole SLA

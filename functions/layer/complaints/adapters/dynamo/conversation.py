@@ -13,17 +13,25 @@ from complaints.adapters.dynamo.keys import (
     _event_item,
     _iso,
     case_partition,
+    evidence_key,
     held_mail_key,
     message_key,
     sent_mail_key,
 )
 from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import ConflictError
+from complaints.core.evidence import EvidenceItem
 from complaints.core.models import CaseEvent
 
 
 class ConversationStore(DynamoStore):
-    def add_message(self, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+    def add_message(
+        self,
+        complaint_id: str,
+        message: Message,
+        event: CaseEvent,
+        evidence: list[EvidenceItem] | None = None,
+    ) -> bool:
         item = {
             **message_key(complaint_id, message.key),
             "kind": "message",
@@ -50,6 +58,19 @@ class ConversationStore(DynamoStore):
                     self._put(item, "attribute_not_exists(pk)"),
                     count,
                     self._put(_event_item(complaint_id, event), "attribute_not_exists(pk)"),
+                    *(
+                        self._put(
+                            dynamo_value(
+                                {
+                                    **evidence_key(complaint_id, e.seq),
+                                    "kind": "evidence",
+                                    **e.model_dump(mode="json"),
+                                }
+                            ),
+                            "attribute_not_exists(pk)",
+                        )
+                        for e in evidence or []
+                    ),
                 ]
             )
         except ConflictError:

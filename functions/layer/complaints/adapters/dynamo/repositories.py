@@ -15,8 +15,9 @@ from complaints.adapters.dynamo.spikes import SpikeStore
 from complaints.adapters.dynamo.triage import TriageStore
 
 
-class DynamoCaseRepository(CaseStore, ConversationStore):
-    """intake.ports.CaseRepository and Conversation, and supervision.ports.SupervisionRepository."""
+class DynamoCaseRepository(CaseStore, ConversationStore, EvidenceStore):
+    """intake.ports.CaseRepository, core.ports.Conversation (its files' evidence chain: the evidence
+    store's read) and supervision.ports.SupervisionRepository."""
 
 
 class DynamoTriageRepository(CaseStore, TriageStore, SpikeStore):
