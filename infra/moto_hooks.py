@@ -90,6 +90,14 @@ loudly there instead of quietly in `make run`.
    with `{"lambda": {"use_docker": False}}` (1) the functions live in `lambda_simple_backends`, so
    CreateReceiptRule refused every function the stack made ("Invalid Lambda function"). The function is
    looked up there too; a name no backend knows is still refused, as on AWS.
+13. A browser-based upload to S3 (a form POST with a policy: "presigned POST") is checked as S3 checks it.
+   moto's `S3Response._bucket_response_post` stores whatever is posted: an expired policy, a file over its
+   content-length-range, a Content-Type or key the policy does not allow all went through. Before it, the
+   form (`form_data`, the file's bytes in `raw_body`) is checked by infra/post_policy.py: expiry, the
+   signature (with the secret key of the credential the form names, when it is a function's: STS's
+   `assumed_roles`, through moto's `AssumedRoleAccessKey`), every condition, no field left out of the
+   policy; and the upload is authorized as s3:PutObject of the function that signed it, against its role
+   (as in 7, and recorded the same way). A POST without a policy goes to moto as before.
 
 Over 400 lines: every moto internal the stack relies on is kept in this one module on purpose, so that an
 upgrade has one place to look (DEVELOPERS.md)."""
@@ -104,6 +112,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import moto.backends as moto_backends
@@ -116,8 +125,9 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.s3.responses import S3Response
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, SESBackend, ses_backends
 from moto.sesv2.models import SESV2Backend
@@ -139,7 +149,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from infra import authorization
+from infra import authorization, post_policy
 from infra.lambdas import HandlerError
 
 Invoker = Callable[[str, Any], Any]
@@ -538,6 +548,14 @@ def _allowed(policies: list[Any], check: authorization.Check) -> bool:
     return allowed
 
 
+def _record(function: str, check: authorization.Check, allowed: bool) -> None:
+    with _recorded_lock:
+        _recorded.append((function, check, allowed))
+        for file in _record_file:
+            line = {"function": function, "action": check.action, "resource": check.resource}
+            file.write(json.dumps({**line, "allowed": allowed}) + "\n")
+
+
 def _enforce_roles(authenticate: Callable) -> Callable:
     @functools.wraps(authenticate)
     def wrapper(self: Any, iam_request_cls: type, resource: str = "*") -> None:
@@ -574,11 +592,7 @@ def _enforce_roles(authenticate: Callable) -> Callable:
         principal = iam_request._access_key.arn
         for check in checks:
             allowed = _allowed(policies, check)
-            with _recorded_lock:
-                _recorded.append((function, check, allowed))
-                for file in _record_file:
-                    line = {"function": function, "action": check.action, "resource": check.resource}
-                    file.write(json.dumps({**line, "allowed": allowed}) + "\n")
+            _record(function, check, allowed)
             if not allowed and "json" not in self.headers.get("Content-Type", ""):
                 iam_request._action = check.action
                 iam_request._raise_access_denied()  # the XML error of a query protocol (IAM, STS, SNS)
@@ -846,6 +860,54 @@ def _lambda_action_in_simple_backend(validate: Callable) -> Callable:
     return wrapper
 
 
+# ---------------------------------------------------------------- (13) browser uploads checked as S3 does
+
+
+def _checked_upload(post: Callable) -> Callable:
+    @functools.wraps(post)
+    def wrapper(self: S3Response, request: Any, bucket_name: str) -> Any:
+        form = {k.lower(): str(v) for k, v in (self.form_data or {}).items() if k.lower() != "file"}
+        if "policy" not in form or self.is_delete_keys():
+            return post(self, request, bucket_name)
+        key_id = form.get("x-amz-credential", "").split("/", 1)[0]
+        function = _function_keys.get(key_id)
+        access_key = None
+        if function is not None:
+            try:
+                access_key = AssumedRoleAccessKey(
+                    self.current_account,
+                    "aws",
+                    key_id,
+                    {"X-Amz-Security-Token": form.get("x-amz-security-token", "")},
+                )
+            except Exception:  # moto's CreateAccessKeyFailure: a token that is not this key's
+                return (
+                    403,
+                    {},
+                    post_policy.Refusal(403, "InvalidToken", "The provided token is malformed").xml(),
+                )
+        size = len(self.raw_body or b"")
+        refused = post_policy.refusal(
+            form,
+            size,
+            bucket_name,
+            datetime.now(UTC),
+            lambda _: access_key.create_credentials().secret_key if access_key else None,
+        )
+        if refused is not None:
+            return refused.status, {}, refused.xml()
+        if access_key is not None:
+            check = authorization.Check("s3:PutObject", f"arn:aws:s3:::{bucket_name}/{form.get('key', '')}")
+            allowed = _allowed(access_key.collect_policies(), check)
+            _record(function, check, allowed)
+            if not allowed:
+                return 403, {}, post_policy.Refusal(403, "AccessDenied", "Access Denied").xml()
+        return post(self, request, bucket_name)
+
+    wrapper.checks_post_policy = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def install() -> None:
     """Patch moto (once per process)."""
     global _installed
@@ -875,6 +937,7 @@ def install() -> None:
     moto_backends.list_of_moto_modules = _listed_once(moto_backends.list_of_moto_modules)
     ExecutionWorker._get_evaluation_entrypoint = _parsed_once(ExecutionWorker._get_evaluation_entrypoint)
     SESBackend._validate_lambda_action = _lambda_action_in_simple_backend(SESBackend._validate_lambda_action)
+    S3Response._bucket_response_post = _checked_upload(S3Response._bucket_response_post)
     _installed = True
 
 

@@ -34,6 +34,7 @@ from complaints.http.body import FORM_FIELDS, decode_body, form_fields, is_form,
 from complaints.http.openapi import enable_swagger, inline_schema
 from complaints.http.web import base_path, base_url, secured
 from complaints.intake.service import Submission
+from complaints.intake.uploads import ALLOWED_TYPES
 from complaints.presentation.i18n import messages
 from complaints.presentation.render import render
 
@@ -246,6 +247,9 @@ def complaint_status(
             view=view,
             zone=policy.calendar.timezone,
             taxonomy=load_taxonomy(),
+            code=access_code or code,
+            base=base_path(app.current_event.raw_event),
+            file_types=ALLOWED_TYPES,
         )
     return Response(status_code=200, content_type=JSON, body=view.model_dump_json())
 

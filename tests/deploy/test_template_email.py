@@ -1,4 +1,5 @@
-"""What CloudFormation creates for receiving email, read from the transformed template: a private bucket
+"""What CloudFormation creates for the files complainants send (a private bucket the conversation function
+alone signs uploads to) and for receiving email, read from the transformed template: a private bucket
 only SES (this account's rule set) writes to, a receipt rule that stores each email and then invokes the
 email intake function, the permission SES needs to invoke it, a dead-letter queue with its alarm; and none
 of it when the stack is deployed with EmailReceiving=Disabled."""
@@ -13,11 +14,12 @@ from tests.deploy.transform import Evaluator, resources, transformed
 
 pytestmark = pytest.mark.xdist_group("deploy-template")
 RECEIVING = (
-    "AWS::S3::Bucket",
-    "AWS::S3::BucketPolicy",
-    "AWS::SES::ReceiptRuleSet",
-    "AWS::SES::ReceiptRule",
-    "AWS::SQS::Queue",
+    "InboundMailBucket",
+    "InboundMailBucketPolicy",
+    "ReceiptRuleSet",
+    "ReceiptRule",
+    "InboundMailDeadLetters",
+    "EmailIntakeFunctionSesPermission",
 )
 
 
@@ -26,13 +28,14 @@ def template() -> dict[str, Any]:
     return transformed()
 
 
-def _only(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    (found,) = resources(template, kind).values()
-    return Evaluator(template).value(found["Properties"])
+def _only(template: dict[str, Any], kind: str, logical_id: str | None = None) -> dict[str, Any]:
+    found = resources(template, kind)
+    (props,) = [found[logical_id]["Properties"]] if logical_id else [r["Properties"] for r in found.values()]
+    return Evaluator(template).value(props)
 
 
 def test_the_mail_bucket_is_private_encrypted_and_expires_mail_after_the_retention(template):
-    bucket = _only(template, "AWS::S3::Bucket")
+    bucket = _only(template, "AWS::S3::Bucket", "InboundMailBucket")
     assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
         ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
     )
@@ -44,7 +47,7 @@ def test_the_mail_bucket_is_private_encrypted_and_expires_mail_after_the_retenti
 
 
 def test_only_this_accounts_rule_set_may_write_to_the_bucket_and_only_over_tls(template):
-    policy = _only(template, "AWS::S3::BucketPolicy")["PolicyDocument"]
+    policy = _only(template, "AWS::S3::BucketPolicy", "InboundMailBucketPolicy")["PolicyDocument"]
     allow, deny = policy["Statement"]
     assert allow["Principal"] == {"Service": "ses.amazonaws.com"}
     assert (allow["Effect"], allow["Action"], allow["Resource"]) == (
@@ -111,6 +114,30 @@ def test_with_receiving_disabled_nothing_of_it_is_created():
         for name, res in disabled["Resources"].items()
         if "Condition" not in res or evaluator.condition(res["Condition"])
     }
-    assert not set(created.values()) & set(RECEIVING)
+    assert not set(created) & set(RECEIVING)
+    assert set(RECEIVING) <= set(transformed()["Resources"])
     assert not [name for name in created if name.startswith("EmailIntakeFunction")]
     assert "EmailIntakeFunction" in transformed()["Resources"]
+
+
+def test_the_files_bucket_is_private_encrypted_tls_only_and_keeps_files_for_the_retention(template):
+    bucket = _only(template, "AWS::S3::Bucket", "AttachmentsBucket")
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    expire, abort = bucket["LifecycleConfiguration"]["Rules"]
+    assert (expire["Prefix"], str(expire["ExpirationInDays"])) == ("uploads/", "1096")
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (deny,) = _only(template, "AWS::S3::BucketPolicy", "AttachmentsBucketPolicy")["PolicyDocument"][
+        "Statement"
+    ]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    # Uploads are signed by the conversation function only; no other role may write there.
+    writers = [
+        name
+        for name, role in resources(template, "AWS::IAM::Role").items()
+        if "AttachmentsBucket.Arn}/uploads/*" in str(role) and "s3:PutObject" in str(role)
+    ]
+    assert writers == ["ConversationFunctionRole"]

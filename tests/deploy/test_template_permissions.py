@@ -64,6 +64,19 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "secretsmanager:GetSecretValue": {SECRET},
         "sqs:SendMessage": {"<InboundMailDeadLetters.Arn>"},  # SAM's, for the dead-letter queue
     },
+    # The access code's hash (GetItem), the conversation and the chain (Query), the message's transaction;
+    # the upload form signed as this role (the browser's POST is its s3:PutObject), the file found
+    # (ListBucket), read, and deleted when refused.
+    "ConversationFunction": {
+        "dynamodb:GetItem": {CASES},
+        "dynamodb:PutItem": {CASES},
+        "dynamodb:Query": {CASES},
+        "dynamodb:UpdateItem": {CASES},
+        "s3:PutObject": {"<AttachmentsBucket.Arn>/uploads/*"},
+        "s3:GetObject": {"<AttachmentsBucket.Arn>/uploads/*"},
+        "s3:DeleteObject": {"<AttachmentsBucket.Arn>/uploads/*"},
+        "s3:ListBucket": {"<AttachmentsBucket.Arn>"},
+    },
     # The cases never started (GSI1), each started and recorded as intake does.
     "ReconcileFunction": {
         "dynamodb:PutItem": {CASES},

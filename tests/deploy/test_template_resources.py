@@ -132,6 +132,11 @@ PUBLIC_ROUTES = {
     ("get", "/"),
     ("post", "/complaints"),
     ("get", "/complaints/{complaint_id}"),
+    # The complainant's messages and files: the access code, checked by the function, is their key.
+    ("post", "/complaints/{complaint_id}/messages"),
+    ("post", "/complaints/{complaint_id}/uploads"),
+    ("get", "/complaints/{complaint_id}/uploads/{upload_id}"),
+    ("post", "/complaints/{complaint_id}/uploads/{upload_id}"),
     ("get", "/swagger"),
     ("get", "/tasks/{link_id}"),
     ("post", "/tasks/{link_id}"),

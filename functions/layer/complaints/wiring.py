@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from complaints.intake.acknowledgement import Acknowledger
     from complaints.intake.mail import MailIntake
     from complaints.intake.service import IntakeService
+    from complaints.intake.uploads import Uploads
     from complaints.investigation.service import InvestigationService
     from complaints.resolution.service import ResolutionService
     from complaints.supervision.casework import Casework
@@ -106,6 +107,21 @@ def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -
         clock=clock,
         reply_key=signing_key(settings, aws),
         conversation=repository,
+    )
+
+
+def uploads(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Uploads:
+    """The complainant's messages and files on the status page."""
+    from complaints.adapters.s3 import S3FileStore
+    from complaints.intake.uploads import Uploads
+
+    repository = case_repository(settings, aws)
+    return Uploads(
+        cases=repository,
+        conversation=repository,
+        files=S3FileStore(aws.client("s3"), settings.attachments_bucket),
+        settings=settings,
+        clock=clock,
     )
 
 

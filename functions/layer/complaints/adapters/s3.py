@@ -1,15 +1,20 @@
-"""The raw emails SES receipt rules store in S3 (the local SMTP listener stores them the same way): read
-by the id SES gave the message, under the rule's object key prefix."""
+"""S3: the raw emails SES receipt rules store (the local SMTP listener stores them the same way), read by
+the id SES gave the message under the rule's object key prefix; and the files complainants send."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from complaints.core.errors import ComplaintsError, MailNotFound, TransientError
+from complaints.core.errors import ComplaintsError, MailNotFound, TransientError, UploadNotFound
+from complaints.core.ports import StoredFile, UploadForm
 
-_MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404"})
+_MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 _TRANSIENT = frozenset({"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "500", "503"})
 
 
@@ -42,3 +47,80 @@ class S3MailStore:
 
     def location(self, mail_id: str) -> str:
         return f"s3://{self._bucket}/{self._key(mail_id)}"
+
+
+class S3FileStore:
+    """core.ports.FileStore on a boto3 `s3` client: uploads by presigned POST (S3 enforces the size, the type
+    and the expiry the form is signed with), downloads by presigned GET."""
+
+    def __init__(self, client: Any, bucket: str):
+        self._client = client
+        self._bucket = bucket
+
+    def upload_form(
+        self,
+        prefix: str,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        redirect: str | None,
+        filename: str | None = None,
+    ) -> UploadForm:
+        ending = {"success_action_redirect": redirect} if redirect else {"success_action_status": "201"}
+        fields = {"Content-Type": content_type, **ending}
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions += [["starts-with", "$key", prefix], ["content-length-range", 1, max_bytes]]
+        # ${filename}: S3 puts the name of the file the browser sends there.
+        key = prefix + (filename or "${filename}")
+        with _s3_errors():
+            form = self._client.generate_presigned_post(
+                Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+            )
+        return UploadForm(form["url"], form["fields"], datetime.now(UTC) + timedelta(seconds=expires_in))
+
+    def find(self, prefix: str) -> StoredFile | None:
+        with _s3_errors():
+            listed = self._client.list_objects_v2(Bucket=self._bucket, Prefix=prefix, MaxKeys=1)
+        found = listed.get("Contents") or []
+        if not found:
+            return None
+        key = found[0]["Key"]
+        with _s3_errors():
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+        return StoredFile(key=key, size=int(head["ContentLength"]), content_type=head.get("ContentType", ""))
+
+    def read(self, key: str) -> bytes:
+        with _s3_errors():
+            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+
+    def delete(self, key: str) -> None:
+        with _s3_errors():
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self._bucket}/{key}"
+
+    def download_url(self, location: str, filename: str, expires_in: int) -> str:
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+        with _s3_errors():
+            return self._client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": disposition},
+                ExpiresIn=expires_in,
+            )
+
+
+@contextmanager
+def _s3_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _MISSING:
+            raise UploadNotFound(f"S3 {code}") from error
+        if code in _TRANSIENT:
+            raise TransientError(f"S3 {code}") from error
+        raise ComplaintsError(f"S3 {code}") from error
+    except BotoCoreError as error:
+        raise TransientError(type(error).__name__) from error

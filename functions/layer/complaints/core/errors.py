@@ -65,6 +65,15 @@ class MailNotFound(ComplaintsError):
     """The stored email an intake event names is not there (deleted, or the event is not ours)."""
 
 
+class UploadRefused(ComplaintsError):
+    """A file the complainant sent is not taken: a type that is not allowed, over the size limit, or its
+    bytes are not what its type says. Nothing is kept."""
+
+
+class UploadNotFound(ComplaintsError):
+    """No uploaded file under that id (never uploaded, or its form expired before it was used)."""
+
+
 class LedgerUnavailable(ComplaintsError):
     """The payment system did not answer; Step Functions retries this by name, with backoff."""
 

@@ -5,6 +5,7 @@ pages and the ops console read it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -82,3 +83,56 @@ class Conversation(Protocol):
 
     def case_of_sent_mail(self, mail_id: str) -> str | None:
         """The case an email we sent was about; None for any other id."""
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """Where and how a browser or an app posts one file straight to storage (S3's presigned POST): the URL
+    and the form fields to send with the file, signed with the limits they state, until `expires_at`."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    size: int
+    content_type: str
+
+    @property
+    def filename(self) -> str:
+        return self.key.rpartition("/")[2]
+
+
+class FileStore(Protocol):
+    """The files complainants send (an S3 bucket)."""
+
+    def upload_form(
+        self,
+        prefix: str,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        redirect: str | None,
+        filename: str | None = None,
+    ) -> UploadForm:
+        """A form that lets one file of this type, 1 to `max_bytes` bytes, be posted under `prefix` and its
+        name (`filename`, or the name the browser gives it) for `expires_in` seconds; then the browser is
+        sent to `redirect` (None: the answer is 201)."""
+
+    def find(self, prefix: str) -> StoredFile | None:
+        """The file posted under `prefix`, or None."""
+
+    def read(self, key: str) -> bytes:
+        """The file's bytes. Raises UploadNotFound."""
+
+    def delete(self, key: str) -> None:
+        """Remove a file that is refused."""
+
+    def location(self, key: str) -> str:
+        """Where it is kept (an S3 URI), for the record."""
+
+    def download_url(self, location: str, filename: str, expires_in: int) -> str:
+        """A link that downloads a kept file for `expires_in` seconds (for staff)."""

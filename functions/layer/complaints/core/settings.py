@@ -30,6 +30,8 @@ class Settings(BaseModel):
     )
     inbound_bucket: str = Field(default="", description="Where SES stores the emails it receives")
     inbound_prefix: str = Field(default="", description="The receipt rule's object key prefix")
+    attachments_bucket: str = Field(default="", description="Where the files complainants send are kept")
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="The largest file taken")
     ledger_table: str = Field(default="", description="The local payment ledger (the ledger adapter's table)")
     link_secret_arn: str = Field(default="", description="Secrets Manager secret that signs task links")
     time_scale: float = Field(

@@ -13,13 +13,11 @@ from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileView, Message, MessageView
 from complaints.core.errors import (
-    CaseNotFound,
     ConflictError,
     IdempotencyKeyReused,
     InvalidSubmission,
     WorkflowStartFailed,
 )
-from complaints.core.ids import COMPLAINT_ID
 from complaints.core.locale import negotiate
 from complaints.core.models import (
     STAFF_CHANNELS,
@@ -34,6 +32,7 @@ from complaints.core.models import (
 )
 from complaints.core.ports import Conversation, Workflow
 from complaints.core.settings import Settings
+from complaints.intake.access import check_access
 from complaints.intake.ports import CaseRepository, Claim
 from complaints.presentation.i18n import messages
 from complaints.presentation.links import status_url
@@ -234,11 +233,7 @@ class IntakeService:
         when there is no case), so timing does not tell which ids exist."""
         from complaints.classification.taxonomy import load_taxonomy  # parsed on first use, not at import
 
-        if not COMPLAINT_ID.match(complaint_id or "") or not access_code:
-            raise CaseNotFound(complaint_id)
-        stored = self._repository.access_code_hash(complaint_id)
-        if not ids.access_code_matches(access_code, stored or ids.DUMMY_CODE_HASH) or stored is None:
-            raise CaseNotFound(complaint_id)
+        check_access(self._repository, complaint_id, access_code)
         case, events = self._repository.get(complaint_id)
         conversation = self._conversation.messages(complaint_id) if self._conversation else []
         return status_view(case, events, load_taxonomy(), conversation)
