@@ -97,7 +97,9 @@ loudly there instead of quietly in `make run`.
    signature (with the secret key of the credential the form names, when it is a function's: STS's
    `assumed_roles`, through moto's `AssumedRoleAccessKey`), every condition, no field left out of the
    policy; and the upload is authorized as s3:PutObject of the function that signed it, against its role
-   (as in 7, and recorded the same way). A POST without a policy goes to moto as before.
+   (as in 7, and recorded the same way). A POST without a policy goes to moto as before. moto answers a
+   form's `success_action_status` with that field's text as the status ("201"), which an HTTP client in
+   mock mode then sees as a string: it is made the number it is.
 
 Over 400 lines: every moto internal the stack relies on is kept in this one module on purpose, so that an
 upgrade has one place to look (DEVELOPERS.md)."""
@@ -902,7 +904,8 @@ def _checked_upload(post: Callable) -> Callable:
             _record(function, check, allowed)
             if not allowed:
                 return 403, {}, post_policy.Refusal(403, "AccessDenied", "Access Denied").xml()
-        return post(self, request, bucket_name)
+        status, headers, body = post(self, request, bucket_name)
+        return int(status), headers, body  # moto answers success_action_status as the form's string
 
     wrapper.checks_post_policy = True  # type: ignore[attr-defined]
     return wrapper

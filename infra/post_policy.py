@@ -1,6 +1,7 @@
 """What S3 checks of a browser-based upload (a POST of an HTML form with a policy, "presigned POST"), as AWS
 documents it, for the embedded stack (moto stores whatever is posted; infra/moto_hooks.py, section 13):
 
+- it is signed with SigV4 (S3 takes no other signature on a bucket made since 2020);
 - the policy (base64 JSON) has not expired;
 - its signature is the SigV4 signature of the policy under the credential named in the form;
 - every condition holds: `{"field": value}` and `["eq", "$field", value]` exact, `["starts-with", "$field",
@@ -78,6 +79,12 @@ def refusal(
         conditions = [_condition(c) for c in policy.get("conditions", [])]
     except (KeyError, ValueError, TypeError) as error:
         return Refusal(400, "InvalidPolicyDocument", f"Invalid Policy: {error}")
+    if form.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+        return Refusal(
+            400,
+            "InvalidRequest",
+            "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+        )
     if expiration <= now.astimezone(UTC):
         return _denied("Policy expired.")
     credential = form.get("x-amz-credential", "")

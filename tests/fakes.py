@@ -23,10 +23,11 @@ from complaints.core.errors import (
     MailNotFound,
     MailRejected,
     TransientError,
+    UploadNotFound,
     WorkflowStartFailed,
 )
 from complaints.core.models import Case, CaseEvent, CaseSummary, Status
-from complaints.core.ports import Email
+from complaints.core.ports import Email, StoredFile, UploadForm
 from complaints.core.settings import Settings
 from complaints.core.stats import Tally
 from complaints.core.tasks import CustomerAnswer
@@ -497,6 +498,57 @@ class FakeMailStore:
 
     def location(self, mail_id: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{mail_id}"
+
+
+@dataclass
+class FakeFileStore:
+    """FileStore in memory: `forms` records each form signed; a test 'posts' a file by `put` (as S3 would
+    take it, within the form's limits, or not: the service checks again)."""
+
+    bucket: str = "attachments"
+    objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # key -> (bytes, content type)
+    forms: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def upload_form(
+        self,
+        prefix: str,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        redirect: str | None,
+        filename: str | None = None,
+    ) -> UploadForm:
+        key = prefix + (filename or "${filename}")
+        self.forms.append(
+            {"key": key, "type": content_type, "max": max_bytes, "expires": expires_in, "redirect": redirect}
+        )
+        fields = {"key": key, "Content-Type": content_type}
+        return UploadForm(f"https://{self.bucket}.s3.amazonaws.com/", fields, datetime.now(UTC))
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.objects[key] = (data, content_type)
+
+    def stat(self, key: str) -> StoredFile | None:
+        if key not in self.objects:
+            return None
+        data, content_type = self.objects[key]
+        return StoredFile(key=key, size=len(data), content_type=content_type)
+
+    def read(self, key: str) -> bytes:
+        if key not in self.objects:
+            raise UploadNotFound(key)
+        return self.objects[key][0]
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+        self.deleted.append(key)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def download_url(self, location: str, filename: str, expires_in: int) -> str:
+        return f"https://download.example/{location.removeprefix('s3://')}?expires={expires_in}"
 
 
 @dataclass

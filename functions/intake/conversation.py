@@ -123,8 +123,11 @@ def finish_upload(
     upload_id: Annotated[str, Path(max_length=32)],
     code: Code = None,
     access_code: AccessCode = None,
+    key: Annotated[str | None, Query(max_length=400)] = None,
 ):
-    message = uploads.finish(complaint_id, access_code or code, upload_id)
+    # `key`: the file's key, as S3 appends it to the redirect (with `bucket` and `etag`), or as the app
+    # sent it (the form's `key`, its ${filename} filled in).
+    message = uploads.finish(complaint_id, access_code or code, upload_id, key or _body().get("key"))
     metrics.add_metric(name="FileReceived", unit=MetricUnit.Count, value=1)
     if app.current_event.http_method == "GET":  # S3 sent the browser here
         return _status_page(complaint_id, access_code or code or "")

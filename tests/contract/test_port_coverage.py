@@ -44,6 +44,7 @@ NOT_STORAGE = {
     "complaints.core.ports.Callbacks": "Step Functions task tokens",
     "complaints.investigation.ports.EvidenceSource": "pluggable evidence sources, not one adapter",
     "complaints.intake.ports.MailStore": "S3, read only: tests/contract/intake/test_mail_store.py",
+    "complaints.core.ports.FileStore": "S3: tests/contract/core/test_file_store.py",
 }
 
 

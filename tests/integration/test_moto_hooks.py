@@ -728,3 +728,25 @@ def test_a_receipt_rule_may_invoke_a_function_of_the_stack_and_not_an_unknown_on
         ses.create_receipt_rule(RuleSetName="set", Rule=rule("other", "NoSuchFunction"))
     names = [r["Name"] for r in ses.describe_receipt_rule_set(RuleSetName="set")["Rules"]]
     assert names == ["ours"]
+
+
+def test_the_moto_internals_that_check_browser_uploads_are_still_there(moto):
+    """(13) The form's fields and the file's bytes are where the hook reads them, and a POST without a
+    policy still goes to moto (tests/integration/test_uploads.py drives the policy checks)."""
+    from moto.iam.access_control import AssumedRoleAccessKey
+    from moto.s3.responses import S3Response
+
+    assert getattr(S3Response._bucket_response_post, "checks_post_policy", False)
+    for name in ("create_credentials", "collect_policies"):
+        assert callable(getattr(AssumedRoleAccessKey, name))
+    source = inspect.getsource(S3Response._bucket_response_post.__wrapped__)
+    assert "success_action_status" in source and "put_object" in source
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="plain")
+    import requests
+
+    answer = requests.post(
+        "https://plain.s3.amazonaws.com/", data={"key": "k"}, files={"file": ("f", b"bytes")}, timeout=10
+    )
+    assert int(answer.status_code) == 204
+    assert s3.get_object(Bucket="plain", Key="k")["Body"].read() == b"bytes"

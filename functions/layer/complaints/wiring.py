@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
+from botocore.config import Config
 
 from complaints.core.clock import Clock, utc_now
 
@@ -119,7 +120,10 @@ def uploads(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Upl
     return Uploads(
         cases=repository,
         conversation=repository,
-        files=S3FileStore(aws.client("s3"), settings.attachments_bucket),
+        # SigV4: S3 takes no other signature on a form (boto3 would sign a presigned POST with version 2).
+        files=S3FileStore(
+            aws.client("s3", config=Config(signature_version="s3v4")), settings.attachments_bucket
+        ),
         settings=settings,
         clock=clock,
     )

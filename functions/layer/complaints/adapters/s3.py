@@ -78,15 +78,12 @@ class S3FileStore:
             )
         return UploadForm(form["url"], form["fields"], datetime.now(UTC) + timedelta(seconds=expires_in))
 
-    def find(self, prefix: str) -> StoredFile | None:
-        with _s3_errors():
-            listed = self._client.list_objects_v2(Bucket=self._bucket, Prefix=prefix, MaxKeys=1)
-        found = listed.get("Contents") or []
-        if not found:
+    def stat(self, key: str) -> StoredFile | None:
+        try:
+            with _s3_errors():
+                head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except UploadNotFound:
             return None
-        key = found[0]["Key"]
-        with _s3_errors():
-            head = self._client.head_object(Bucket=self._bucket, Key=key)
         return StoredFile(key=key, size=int(head["ContentLength"]), content_type=head.get("ContentType", ""))
 
     def read(self, key: str) -> bytes:

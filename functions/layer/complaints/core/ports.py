@@ -122,8 +122,8 @@ class FileStore(Protocol):
         name (`filename`, or the name the browser gives it) for `expires_in` seconds; then the browser is
         sent to `redirect` (None: the answer is 201)."""
 
-    def find(self, prefix: str) -> StoredFile | None:
-        """The file posted under `prefix`, or None."""
+    def stat(self, key: str) -> StoredFile | None:
+        """The file posted under `key`, or None."""
 
     def read(self, key: str) -> bytes:
         """The file's bytes. Raises UploadNotFound."""

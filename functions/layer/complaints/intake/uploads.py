@@ -2,9 +2,10 @@
 files sent straight to storage.
 
 A file goes in three steps: `start` gives a form signed for one file of a type that is allowed, of 1 byte
-to the size limit, for a few minutes (storage refuses anything else); the file is posted to storage; then
-`finish` checks it again (size, declared type, and that its first bytes are that type's), takes its SHA-256
-and adds it to the conversation and the case's evidence chain. A file that fails the check is deleted."""
+to the size limit, under the upload's prefix, for a few minutes (storage refuses anything else); the file
+is posted to storage; then `finish` checks it again (size, declared type, and that its first bytes are that
+type's), takes its SHA-256 and adds it to the conversation and the case's evidence chain. A file that fails
+the check is deleted."""
 
 from __future__ import annotations
 
@@ -108,20 +109,26 @@ class Uploads:
         )
         return StartedUpload(upload_id, form, self._settings.max_upload_bytes)
 
-    def finish(self, complaint_id: str, access_code: str | None, upload_id: str) -> Message:
-        """Check the posted file and add it to the conversation and the evidence chain; the same file
-        finished again is the same message. Raises UploadNotFound, UploadRefused (the file is deleted)."""
+    def finish(self, complaint_id: str, access_code: str | None, upload_id: str, key: str | None) -> Message:
+        """Check the file posted under `key` (the form's key with the file's name in it, as S3 gives it
+        back: in the redirect's query, or the app's) and add it to the conversation and the evidence chain;
+        the same file finished again is the same message. Raises UploadNotFound, UploadRefused (the file
+        is deleted)."""
         check_access(self._cases, complaint_id, access_code)
-        if not _UPLOAD_ID.match(upload_id or ""):
+        prefix = self._prefix(complaint_id, upload_id or "")
+        if (
+            not _UPLOAD_ID.match(upload_id or "")
+            or not (key or "").startswith(prefix)
+            or "/" in key[len(prefix) :]
+        ):
             raise UploadNotFound(upload_id)
         message_key = f"upload-{upload_id}"
         done = next((m for m in self._conversation.messages(complaint_id) if m.key == message_key), None)
         if done is not None:
             return done
-        stored = self._files.find(self._prefix(complaint_id, upload_id))
+        stored = self._files.stat(key)
         if stored is None:
             raise UploadNotFound(upload_id)
-        key = stored.key
         data = self._files.read(key)
         problem = None
         if stored.content_type not in ALLOWED_TYPES:
