@@ -58,7 +58,9 @@ loudly there instead of quietly in `make run`.
    whole server and checks every request against "*"; ours wraps it: only the functions' credentials are
    checked (people, tests and the AWS CLI keep "any credentials"), each against the actions and resource
    ARNs IAM evaluates (infra/authorization.py), with moto's signature check, its policy collection for an
-   assumed role and its policy evaluation (`IAMPolicy`). Every check is recorded (`recorded_checks`,
+   assumed role and its policy evaluation (`IAMPolicy`). A presigned S3 URL a function signed (a download
+   link; its key in the query's X-Amz-Credential) is authorized the same way, and refused after its
+   X-Amz-Expires as S3 refuses it. Every check is recorded (`recorded_checks`,
    `record_to`).
 8. `States.ALL` does not catch or retry `States.Runtime` (nor `States.DataLimitExceeded`), as on AWS: an
    execution that reads a path its input does not have fails outright there, whatever its Catch says.
@@ -129,6 +131,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, PermissionResult
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.responses import S3Response
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ses.models import RawMessage, SESBackend, ses_backends
@@ -558,10 +561,36 @@ def _record(function: str, check: authorization.Check, allowed: bool) -> None:
             file.write(json.dumps({**line, "allowed": allowed}) + "\n")
 
 
+def _presigned_key_id(response: Any) -> str:
+    """The access key of a presigned S3 URL (query-string auth): X-Amz-Credential=<key id>/<date>/..."""
+    values = (getattr(response, "querystring", None) or {}).get("X-Amz-Credential") or [""]
+    return str(values[0]).split("/", 1)[0]
+
+
+def _authorize_presigned(self: Any, resource: str) -> None:
+    """A presigned S3 URL a function signed (a download link): authorized as that function's role, as S3
+    does, and refused once its time is up ("Request has expired"). Its signature is not recomputed here."""
+    query = {k: v[0] for k, v in self.querystring.items() if v}
+    key_id = _presigned_key_id(self)
+    signed = datetime.strptime(query.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    if (datetime.now(UTC) - signed).total_seconds() > int(query.get("X-Amz-Expires", "0")):
+        raise S3AccessDeniedError()
+    access_key = AssumedRoleAccessKey(
+        self.current_account, "aws", key_id, {"X-Amz-Security-Token": query.get("X-Amz-Security-Token", "")}
+    )
+    check = authorization.Check(f"s3:{self._get_action()}", resource)
+    allowed = _allowed(access_key.collect_policies(), check)
+    _record(_function_keys[key_id], check, allowed)
+    if not allowed:
+        raise S3AccessDeniedError()
+
+
 def _enforce_roles(authenticate: Callable) -> Callable:
     @functools.wraps(authenticate)
     def wrapper(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         function = _function_keys.get(_access_key_id(self.headers))
+        if function is None and _presigned_key_id(self) in _function_keys:
+            return _authorize_presigned(self, resource)
         if function is None:
             return authenticate(self, iam_request_cls, resource)
         iam_request = iam_request_cls(

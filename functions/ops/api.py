@@ -65,7 +65,10 @@ def timeline(name: Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_-]+$
     except CaseNotFound:
         return _html("ops_timeline.html", 404, name=name, lines=[], messages=[], missing=True)
     messages = queries.conversation(name.split("-retry-", 1)[0])
-    return _html("ops_timeline.html", name=name, lines=lines, messages=messages, missing=False)
+    downloads = queries.downloads(messages)
+    return _html(
+        "ops_timeline.html", name=name, lines=lines, messages=messages, downloads=downloads, missing=False
+    )
 
 
 @app.get("/ops/api/<view>", include_in_schema=False)

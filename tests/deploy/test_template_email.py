@@ -134,10 +134,10 @@ def test_the_files_bucket_is_private_encrypted_tls_only_and_keeps_files_for_the_
         "Statement"
     ]
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
-    # Uploads are signed by the conversation function only; no other role may write there.
-    writers = [
+    # Uploads are signed by the conversation function; email intake keeps attachments; no one else writes.
+    writers = {
         name
         for name, role in resources(template, "AWS::IAM::Role").items()
         if "AttachmentsBucket.Arn}/uploads/*" in str(role) and "s3:PutObject" in str(role)
-    ]
-    assert writers == ["ConversationFunctionRole"]
+    }
+    assert writers == {"ConversationFunctionRole", "EmailIntakeFunctionRole"}

@@ -30,6 +30,7 @@ MACHINE = "<ComplaintStateMachine>"  # Ref of a state machine: its ARN
 EXECUTIONS = "arn:aws:states:us-east-1:123456789012:execution:<ComplaintStateMachine.Name>:*"
 SECRET = "<LinkSigningSecret>"  # Ref of a secret: its ARN
 SENDER = "arn:aws:ses:us-east-1:123456789012:identity/complaints@example.com"
+FILES = "<AttachmentsBucket.Arn>/uploads/*"
 
 
 def _index(name: str) -> str:
@@ -56,6 +57,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     # (GetItem); the reply addresses' key at cold start.
     "EmailIntakeFunction": {
         "s3:GetObject": {"<InboundMailBucket.Arn>/inbound/*"},
+        "s3:PutObject": {FILES},  # each attachment kept apart
         "dynamodb:GetItem": {CASES},
         "dynamodb:PutItem": {CASES},
         "dynamodb:Query": {CASES},
@@ -65,17 +67,16 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "sqs:SendMessage": {"<InboundMailDeadLetters.Arn>"},  # SAM's, for the dead-letter queue
     },
     # The access code's hash (GetItem), the conversation and the chain (Query), the message's transaction;
-    # the upload form signed as this role (the browser's POST is its s3:PutObject), the file found
-    # (ListBucket), read, and deleted when refused.
+    # the upload form signed as this role (the browser's POST is its s3:PutObject), the file read (and
+    # HEAD), deleted when refused.
     "ConversationFunction": {
         "dynamodb:GetItem": {CASES},
         "dynamodb:PutItem": {CASES},
         "dynamodb:Query": {CASES},
         "dynamodb:UpdateItem": {CASES},
-        "s3:PutObject": {"<AttachmentsBucket.Arn>/uploads/*"},
-        "s3:GetObject": {"<AttachmentsBucket.Arn>/uploads/*"},
-        "s3:DeleteObject": {"<AttachmentsBucket.Arn>/uploads/*"},
-        "s3:ListBucket": {"<AttachmentsBucket.Arn>"},
+        "s3:PutObject": {FILES},
+        "s3:GetObject": {FILES},
+        "s3:DeleteObject": {FILES},
     },
     # The cases never started (GSI1), each started and recorded as intake does.
     "ReconcileFunction": {
@@ -135,6 +136,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {CASES},
         "secretsmanager:GetSecretValue": {SECRET},
         "states:SendTaskSuccess": {"*"},
+        "s3:GetObject": {FILES},  # the page's download links, signed as this role
     },
     "RecordFailureFunction": {
         "dynamodb:PutItem": {CASES},
@@ -147,6 +149,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:Query": {CASES, _index("GSI3"), _index("GSI4")},
         "states:GetExecutionHistory": {EXECUTIONS},
         "states:ListExecutions": {MACHINE},
+        "s3:GetObject": {FILES},  # the execution page's download links
     },
 }
 SAM_MANAGED = {

@@ -57,8 +57,8 @@ class Aws:
     runtimes: dict[str, FunctionRuntime]
     http: Client
 
-    def client(self, service: str) -> Any:
-        return _client(service)
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return boto3.client(service, region_name=REGION, **kwargs) if kwargs else _client(service)
 
     def resource(self, service: str) -> Any:
         return boto3.resource(service, region_name=REGION)

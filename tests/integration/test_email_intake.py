@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from html import unescape
 
 import pytest
+import requests
 from aiosmtpd.smtp import Envelope
 from botocore.exceptions import ClientError
 
@@ -59,7 +63,10 @@ def test_an_email_becomes_a_case_whose_workflow_starts(aws: Aws, logs):
     (message,) = aws.items("message")
     (file,) = message["files"]
     assert file["filename"] == "slip.pdf"
-    assert file["location"] == f"s3://{aws.tpl.receipt_rules[0].bucket}/inbound/{mail_id}#attachment-1"
+    files = aws.tpl.buckets["AttachmentsBucket"]
+    assert file["location"] == f"s3://{files}/uploads/{case['complaint_id']}/{mail_id}/1-slip.pdf"
+    kept = aws.client("s3").get_object(Bucket=files, Key=file["location"].split("/", 3)[3])["Body"].read()
+    assert kept == b"%PDF-1.7 slip"
     written = logs.getvalue()
     assert '"outcome":"created"' in written
     assert CUSTOMER not in written and "提现" not in written  # no personal data in the logs
@@ -177,5 +184,27 @@ def test_ops_see_the_held_email_and_the_cases_conversation(aws: Aws):
         ("mallory@example.net", "other_sender", complaint_id)
     ]
     assert 'id="held-table"' in page and "mallory@example.net" in page and "other sender" in page
-    assert execution.count("slip.pdf") == 2  # the complaint and the reply, each with its file
+    assert execution.count(">slip.pdf</a>") == 2  # the complaint and the reply, each with its file
     assert "我三天前提现" in execution
+    link = unescape(re.search(r'<a href="([^"]+)" rel="noopener">slip.pdf</a>', execution).group(1))
+    assert requests.get(link, timeout=10).content == b"%PDF-1.7 slip"
+    downloads = [
+        (f, c.action) for f, c, allowed in moto_hooks.recorded_checks() if allowed and "s3:Get" in c.action
+    ]
+    assert ("OpsFunction", "s3:GetObject") in downloads  # the link is the ops function's, on its role
+
+
+def test_a_download_link_stops_working_after_five_minutes(aws: Aws, monkeypatch):
+    receive(aws, email())
+    complaint_id = only_case(aws)["complaint_id"]
+    ops = StageClient(Gateway(aws.runtimes, aws.tpl.stages, ops_token="t"))
+    page = ops.get(f"/ops/executions/{complaint_id}", headers={"Authorization": "Bearer t"}).get_data(
+        as_text=True
+    )
+    link = unescape(re.search(r'<a href="([^"]+)" rel="noopener">slip.pdf</a>', page).group(1))
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    monkeypatch.setattr(
+        "infra.moto_hooks.datetime", type("Later", (datetime,), {"now": staticmethod(lambda tz=None: later)})
+    )
+
+    assert requests.get(link, timeout=10).status_code == 403

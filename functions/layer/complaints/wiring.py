@@ -18,6 +18,7 @@ from complaints.core.clock import Clock, utc_now
 if TYPE_CHECKING:
     from complaints.adapters.dynamo.repositories import DynamoCaseRepository, DynamoInvestigationRepository
     from complaints.adapters.ops import OpsQueries
+    from complaints.adapters.s3 import S3FileStore
     from complaints.adapters.ses import SesMailer
     from complaints.adapters.stepfunctions import StepFunctionsWorkflow
     from complaints.approval.service import ApprovalService
@@ -50,6 +51,14 @@ def _mailer(settings: Settings, aws: Aws) -> SesMailer:
     from complaints.adapters.ses import SesMailer
 
     return SesMailer(aws.client("sesv2"), settings.sender_email)
+
+
+def _files(settings: Settings, aws: Aws) -> S3FileStore:
+    """The files complainants send. SigV4: S3 takes no other signature on a form or a link, and boto3 would
+    sign a presigned POST with version 2."""
+    from complaints.adapters.s3 import S3FileStore
+
+    return S3FileStore(aws.client("s3", config=Config(signature_version="s3v4")), settings.attachments_bucket)
 
 
 def workflow(settings: Settings, aws: Aws = boto3) -> StepFunctionsWorkflow:
@@ -113,17 +122,13 @@ def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -
 
 def uploads(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Uploads:
     """The complainant's messages and files on the status page."""
-    from complaints.adapters.s3 import S3FileStore
     from complaints.intake.uploads import Uploads
 
     repository = case_repository(settings, aws)
     return Uploads(
         cases=repository,
         conversation=repository,
-        # SigV4: S3 takes no other signature on a form (boto3 would sign a presigned POST with version 2).
-        files=S3FileStore(
-            aws.client("s3", config=Config(signature_version="s3v4")), settings.attachments_bucket
-        ),
+        files=_files(settings, aws),
         settings=settings,
         clock=clock,
     )
@@ -147,6 +152,7 @@ def mail_intake(
         settings=settings,
         reply_key=key if key is not None else signing_key(settings, aws),
         clock=clock,
+        files=_files(settings, aws),
     )
 
 
@@ -238,6 +244,7 @@ def task_pages(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> 
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
         clock=clock,
         conversation=repository,
+        files=_files(settings, aws),
     )
 
 
@@ -272,4 +279,5 @@ def ops_queries(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) ->
         departments=list(load_triage_policy().roster),
         time_scale=settings.time_scale,
         clock=clock,
+        files=_files(settings, aws),
     )

@@ -70,6 +70,13 @@ def test_a_posted_file_is_found_read_and_deleted(files: FileStore):
         files.read(key)
 
 
+def test_a_file_kept_directly_is_read_as_posted_ones_are(files: FileStore):
+    files.put(f"{PREFIX}note.txt", "行".encode(), "text/plain")
+    stored = files.stat(f"{PREFIX}note.txt")
+    assert (stored.size, stored.content_type) == (3, "text/plain")
+    assert files.read(f"{PREFIX}note.txt") == "行".encode()
+
+
 def test_a_form_names_the_file_when_told_and_a_download_link_is_short_lived(files: FileStore):
     form = files.upload_form(PREFIX, "application/pdf", 100, 600, "https://api.example/done", "statement.pdf")
     assert form.fields["key"] == f"{PREFIX}statement.pdf"

@@ -35,10 +35,16 @@ ONLY_IN = {
         "ops/api.py",
         "resolve/links.py",
     },
-    "complaints.intake.uploads": {"intake/conversation.py", "intake/api.py"},
+    "complaints.intake.uploads": {"intake/conversation.py", "intake/api.py", "intake/inbound.py"},
     "complaints.intake.service": {"intake/api.py", "intake/reconcile.py", "intake/inbound.py"},
     "complaints.intake.mail": {"intake/inbound.py"},
-    "complaints.adapters.s3": {"intake/inbound.py", "intake/conversation.py"},
+    # The file store: uploads, attachments kept, and staff's download links.
+    "complaints.adapters.s3": {
+        "intake/inbound.py",
+        "intake/conversation.py",
+        "ops/api.py",
+        "resolve/links.py",
+    },
     "complaints.intake.acknowledgement": {"intake/acknowledge.py"},
     "complaints.supervision.casework": {"resolve/failure.py"},
     "complaints.triage.service": {"triage/triage.py", "triage/spikes.py"},

@@ -30,6 +30,7 @@ from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.clock import utc_now
 from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import CaseNotFound
+from complaints.core.ports import FileStore
 from complaints.ops.reports import Report, build_report
 from complaints.ops.views import (
     EXECUTION_STATUSES,
@@ -43,6 +44,7 @@ from complaints.ops.views import (
     QueueEntry,
     _what,
 )
+from complaints.presentation.links import download_links
 
 
 class OpsQueries:
@@ -54,6 +56,7 @@ class OpsQueries:
         departments: list[str],
         time_scale: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
+        files: FileStore | None = None,
     ):
         self._table = table
         self._sfn = stepfunctions
@@ -61,6 +64,7 @@ class OpsQueries:
         self._departments = sorted(departments)
         self._scale = time_scale
         self._clock = clock
+        self._files = files
         self.items_read = 0  # items DynamoDB returned to this object, for the bench
 
     # ------------------------------------------------------------ reads
@@ -276,6 +280,10 @@ class OpsQueries:
     def conversation(self, complaint_id: str) -> list[Message]:
         """The case's messages, oldest first (none for an unknown case)."""
         return DynamoCaseRepository(self._table).messages(complaint_id)
+
+    def downloads(self, messages: list[Message]) -> dict[str, str]:
+        """Short-lived download links of the messages' files, by location."""
+        return download_links(messages, self._files)
 
     def held_mail(self, limit: int = 50) -> list[HeldMail]:
         """Emails held for ops (another sender than the case's customer, a reply address that does not

@@ -86,6 +86,10 @@ class S3FileStore:
             return None
         return StoredFile(key=key, size=int(head["ContentLength"]), content_type=head.get("ContentType", ""))
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        with _s3_errors():
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+
     def read(self, key: str) -> bytes:
         with _s3_errors():
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()

@@ -125,6 +125,9 @@ class FileStore(Protocol):
     def stat(self, key: str) -> StoredFile | None:
         """The file posted under `key`, or None."""
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Keep a file that came another way (an email's attachment)."""
+
     def read(self, key: str) -> bytes:
         """The file's bytes. Raises UploadNotFound."""
 

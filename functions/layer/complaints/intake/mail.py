@@ -23,13 +23,14 @@ from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileRef, HeldMail, Message, evidence_of
 from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
-from complaints.core.ports import Conversation
+from complaints.core.ports import Conversation, FileStore
 from complaints.core.reply_address import case_of
 from complaints.core.settings import Settings
 from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import InboundEmail, parse
 from complaints.intake.ports import CaseRepository, MailStore
 from complaints.intake.service import IntakeService
+from complaints.intake.uploads import safe_filename
 
 MAX_DESCRIPTION = 5000
 MAX_SUBJECT = 200
@@ -61,6 +62,7 @@ class MailIntake:
         settings: Settings,
         reply_key: bytes,
         clock: Clock = utc_now,
+        files: FileStore | None = None,
     ):
         self._intake = intake
         self._cases = cases
@@ -69,6 +71,8 @@ class MailIntake:
         self._settings = settings
         self._key = reply_key
         self._clock = clock
+        # Where attachments are kept for staff to download, beside the raw email (None: in the email only).
+        self._files = files
         local, _, domain = settings.sender_email.lower().rpartition("@")
         self._mailbox = (local.split("+", 1)[0], domain)
 
@@ -125,17 +129,24 @@ class MailIntake:
 
     # ------------------------------------------------------------ the case
 
-    def _message(self, delivery: Delivery, mail: InboundEmail, location: str) -> Message:
-        files = [
-            FileRef(
-                filename=part.filename[:200],
-                content_type=part.content_type,
-                size=len(part.data),
-                sha256=part.sha256,
-                location=f"{location}#attachment-{n}",
+    def _message(self, complaint_id: str, delivery: Delivery, mail: InboundEmail, location: str) -> Message:
+        files = []
+        for n, part in enumerate(mail.attachments, start=1):
+            name = safe_filename(part.filename)
+            kept = f"{location}#attachment-{n}"
+            if self._files is not None:
+                key = f"uploads/{complaint_id}/{delivery.mail_id}/{n}-{name}"
+                self._files.put(key, part.data, part.content_type)
+                kept = self._files.location(key)
+            files.append(
+                FileRef(
+                    filename=name,
+                    content_type=part.content_type,
+                    size=len(part.data),
+                    sha256=part.sha256,
+                    location=kept,
+                )
             )
-            for n, part in enumerate(mail.attachments, start=1)
-        ]
         return Message(
             key=delivery.mail_id,
             at=delivery.received_at or self._clock(),
@@ -166,7 +177,7 @@ class MailIntake:
             return self._hold(delivery, mail, location, "unknown_case", claimed)
         if case.customer.email.lower() != mail.sender:
             return self._hold(delivery, mail, location, "other_sender", claimed)
-        first = self._record(claimed, self._message(delivery, mail, location))
+        first = self._record(claimed, self._message(claimed, delivery, mail, location))
         return MailOutcome("threaded", claimed, first_time=first)
 
     def _new_complaint(self, delivery: Delivery, mail: InboundEmail, location: str) -> MailOutcome:
@@ -185,5 +196,5 @@ class MailIntake:
             complaint, idempotency_key=f"email:{delivery.mail_id}", base_url=self._settings.api_url
         )
         complaint_id = submission.accepted.complaintId
-        self._record(complaint_id, self._message(delivery, mail, location))
+        self._record(complaint_id, self._message(complaint_id, delivery, mail, location))
         return MailOutcome("created", complaint_id, first_time=submission.created)

@@ -12,7 +12,7 @@ from complaints.core.conversation import Message
 from complaints.core.errors import AnswerKept, CallbackFailed, LinkDecided, LinkForged, LinkGone, TaskGone
 from complaints.core.evidence import ChainCheck, EvidenceItem, verify
 from complaints.core.models import Case
-from complaints.core.ports import Callbacks, Conversation
+from complaints.core.ports import Callbacks, Conversation, FileStore
 from complaints.core.tasks import (
     CustomerAnswer,
     CustomerReply,
@@ -23,6 +23,7 @@ from complaints.core.tasks import (
     LinkStatus,
     TaskLink,
 )
+from complaints.presentation.links import download_links
 from complaints.tasklinks.links import signature_matches
 from complaints.tasklinks.ports import LinkRepository
 
@@ -34,6 +35,7 @@ class PageView:
     evidence: list[EvidenceItem]
     chain: ChainCheck
     messages: list[Message] = field(default_factory=list)  # the conversation with the complainant
+    downloads: dict[str, str] = field(default_factory=dict)  # a file's location -> its download link
 
 
 class TaskPages:
@@ -44,9 +46,11 @@ class TaskPages:
         callbacks: Callbacks,
         clock: Clock = utc_now,
         conversation: Conversation | None = None,
+        files: FileStore | None = None,
     ):
         self._repository = repository
         self._conversation = conversation
+        self._files = files
         self._key = signing_key
         self._callbacks = callbacks
         self._clock = clock
@@ -57,7 +61,9 @@ class TaskPages:
         case, _ = self._repository.get(link.complaint_id)
         evidence = self._repository.evidence(link.complaint_id)
         messages = self._conversation.messages(link.complaint_id) if self._conversation else []
-        return PageView(link, case, evidence, verify(evidence), messages)
+        return PageView(
+            link, case, evidence, verify(evidence), messages, download_links(messages, self._files)
+        )
 
     def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
         """Record the person's answer (findings, or an approval decision) exactly once and hand it to the
