@@ -135,9 +135,39 @@ def test_the_files_bucket_is_private_encrypted_tls_only_and_keeps_files_for_the_
     ]
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
     # Uploads are signed by the conversation function; email intake keeps attachments; no one else writes.
-    writers = {
-        name
-        for name, role in resources(template, "AWS::IAM::Role").items()
-        if "AttachmentsBucket.Arn}/uploads/*" in str(role) and "s3:PutObject" in str(role)
+    assert _writers(transformed(MalwareScanning="Enabled")) == {
+        "ConversationFunctionRole",
+        "EmailIntakeFunctionRole",
     }
-    assert writers == {"ConversationFunctionRole", "EmailIntakeFunctionRole"}
+
+
+def _writers(template: dict[str, Any]) -> set[str]:
+    """The roles allowed s3:PutObject on the files (tagging them, GuardDuty's, is not writing)."""
+    found = set()
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for policy in Evaluator(template).value(role["Properties"]).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                if "s3:PutObject" in actions and "<AttachmentsBucket.Arn>/uploads/*" in str(
+                    statement["Resource"]
+                ):
+                    found.add(name)
+    return found
+
+
+def test_malware_scanning_is_an_option_that_scans_and_tags_the_files():
+    plans = resources(transformed(), "AWS::GuardDuty::MalwareProtectionPlan")
+    assert [plan["Condition"] for plan in plans.values()] == ["ScansMalware"]  # off by default
+    enabled = transformed(MalwareScanning="Enabled")
+    plan = _only(enabled, "AWS::GuardDuty::MalwareProtectionPlan")
+    assert plan["ProtectedResource"] == {
+        "S3Bucket": {"BucketName": "<AttachmentsBucket>", "ObjectPrefixes": ["uploads/"]}
+    }
+    assert (plan["Role"], plan["Actions"]) == ("<MalwareScanRole.Arn>", {"Tagging": {"Status": "ENABLED"}})
+    role = Evaluator(enabled).value(enabled["Resources"]["MalwareScanRole"]["Properties"])
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "malware-protection-plan.guardduty.amazonaws.com"}
+    evaluator = Evaluator(transformed(), MalwareScanning="Disabled")
+    assert not evaluator.condition("ScansMalware")
