@@ -46,11 +46,11 @@ class Target:
     def local(self) -> bool:
         return self.endpoint is not None
 
-    def client(self, service: str) -> Any:
-        return _session(self).client(service, endpoint_url=self.endpoint)
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return _session(self).client(service, endpoint_url=self.endpoint, **kwargs)
 
-    def resource(self, service: str) -> Any:
-        return _session(self).resource(service, endpoint_url=self.endpoint)
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        return _session(self).resource(service, endpoint_url=self.endpoint, **kwargs)
 
     def table(self) -> Any:
         return self.resource("dynamodb").Table(self.table_name)
