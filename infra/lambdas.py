@@ -170,26 +170,41 @@ class FunctionRuntime:
         self.spec = spec
         self.arn = arn
         self.env = {**spec.environment, **extra_env, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
-        self.session: boto3.Session | None = None
+        self._credentials = credentials
+        self._region = region
+        self._session: boto3.Session | None = None
+        self._session_lock = threading.Lock()
         if credentials is not None:
             self.env.update(
                 AWS_ACCESS_KEY_ID=credentials.access_key_id,
                 AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
                 AWS_SESSION_TOKEN=credentials.session_token,
             )
-            self.session = boto3.Session(
-                aws_access_key_id=credentials.access_key_id,
-                aws_secret_access_key=credentials.secret_access_key,
-                aws_session_token=credentials.session_token,
-                region_name=region,
-            )
-            self.session.events.register("before-call", _refuse_after_timeout)
-            install_sessions()
         self._idle: list[ModuleType] = []
         self._free = threading.BoundedSemaphore(containers)  # containers that may run at once
         self._lock = threading.Lock()
         self.cold_starts = 0
         self.invocations = 0
+
+    @property
+    def session(self) -> boto3.Session | None:
+        """The function's boto3 session, on its role's credentials; made on first use (a boto3 Session
+        costs some 30 ms to make, and most functions of a test's stack are never invoked)."""
+        if self._credentials is None:
+            return None
+        with self._session_lock:
+            if self._session is None:
+                credentials = self._credentials
+                session = boto3.Session(
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                    region_name=self._region,
+                )
+                session.events.register("before-call", _refuse_after_timeout)
+                install_sessions()
+                self._session = session
+            return self._session
 
     @contextmanager
     def _container(self) -> Iterator[ModuleType]:

@@ -6,7 +6,6 @@ one sequence."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import json
@@ -77,6 +76,7 @@ def provision(
         ses.create_email_identity(EmailIdentity=identity)
 
     iam = client("iam")
+    unknown_policies: set[str] = set()
     for role in tpl.roles.values():
         iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust_policy))
         for policy_name, document in role.policies.items():
@@ -87,8 +87,12 @@ def provision(
                 RoleName=role.name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
             )
         for arn in role.managed_policy_arns:  # AWS managed (logs, X-Ray): attached where moto knows them
-            with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+            if arn in unknown_policies:
+                continue  # refused once: asking again costs moto an error answer per role
+            try:
                 iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+            except iam.exceptions.NoSuchEntityException:
+                unknown_policies.add(arn)
 
     sts = client("sts")
     lam = client("lambda")
