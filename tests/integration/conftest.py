@@ -51,6 +51,12 @@ def _client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)
 
 
+@functools.cache
+def _resource(service: str) -> Any:
+    """One resource per service for every test of a worker, as `_client` (a resource costs ~20 ms)."""
+    return boto3.resource(service, region_name=REGION)
+
+
 @dataclass
 class Aws:
     tpl: template.LocalTemplate
@@ -61,11 +67,11 @@ class Aws:
         return boto3.client(service, region_name=REGION, **kwargs) if kwargs else _client(service)
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(service, region_name=REGION)
+        return _resource(service)
 
     @property
     def table(self) -> Any:
-        return boto3.resource("dynamodb", region_name=REGION).Table("CasesTable")
+        return _resource("dynamodb").Table("CasesTable")
 
     @property
     def state_machine_arn(self) -> str:
