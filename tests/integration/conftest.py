@@ -52,6 +52,13 @@ def _client(service: str) -> Any:
 
 
 @functools.cache
+def _template() -> template.LocalTemplate:
+    """template.yaml through the SAM transform, once per worker (0.1 s each): provision reads it, and binds
+    a copy with each test's physical ids."""
+    return template.load(region=REGION)
+
+
+@functools.cache
 def _resource(service: str) -> Any:
     """One resource per service for every test of a worker, as `_client` (a resource costs ~20 ms)."""
     return boto3.resource(service, region_name=REGION)
@@ -109,7 +116,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     if os.environ.get(permissions.ENV):  # the functions' permission checks, for tests/permissions.py
         moto_hooks.record_to(str(Path(os.environ[permissions.ENV]) / f"integration-{os.getpid()}.jsonl"))
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        tpl = template.load(region=REGION)
+        tpl = _template()
         runtimes = provision(
             tpl,
             _client,
