@@ -58,7 +58,9 @@ def _files(settings: Settings, aws: Aws) -> S3FileStore:
     sign a presigned POST with version 2."""
     from complaints.adapters.s3 import S3FileStore
 
-    return S3FileStore(aws.client("s3", config=Config(signature_version="s3v4")), settings.attachments_bucket)
+    return S3FileStore(
+        lambda: aws.client("s3", config=Config(signature_version="s3v4")), settings.attachments_bucket
+    )
 
 
 def workflow(settings: Settings, aws: Aws = boto3) -> StepFunctionsWorkflow:

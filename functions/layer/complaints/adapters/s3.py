@@ -51,11 +51,21 @@ class S3MailStore:
 
 class S3FileStore:
     """core.ports.FileStore on a boto3 `s3` client: uploads by presigned POST (S3 enforces the size, the type
-    and the expiry the form is signed with), downloads by presigned GET."""
+    and the expiry the form is signed with), downloads by presigned GET.
+
+    `client`: the client, or a function that makes it on first use (an S3 client loads S3's large service
+    model: a function whose page shows no file never pays for it)."""
 
     def __init__(self, client: Any, bucket: str):
-        self._client = client
+        self._given = client
+        self._made: Any = None
         self._bucket = bucket
+
+    @property
+    def _client(self) -> Any:
+        if self._made is None:
+            self._made = self._given() if callable(self._given) else self._given
+        return self._made
 
     def upload_form(
         self,

@@ -235,7 +235,10 @@ class IntakeService:
 
         check_access(self._repository, complaint_id, access_code)
         case, events = self._repository.get(complaint_id)
-        conversation = self._conversation.messages(complaint_id) if self._conversation else []
+        # The case counts its messages: most have none, and the status page is polled.
+        conversation = (
+            self._conversation.messages(complaint_id) if self._conversation and case.message_count else []
+        )
         return status_view(case, events, load_taxonomy(), conversation)
 
 

@@ -60,7 +60,11 @@ class TaskPages:
         link = self._checked(link_id, sig)
         case, _ = self._repository.get(link.complaint_id)
         evidence = self._repository.evidence(link.complaint_id)
-        messages = self._conversation.messages(link.complaint_id) if self._conversation else []
+        messages = (
+            self._conversation.messages(link.complaint_id)
+            if self._conversation and case.message_count
+            else []
+        )
         return PageView(
             link, case, evidence, verify(evidence), messages, download_links(messages, self._files)
         )
