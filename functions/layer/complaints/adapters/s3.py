@@ -33,17 +33,8 @@ class S3MailStore:
 
     def read(self, mail_id: str) -> bytes:
         key = self._key(mail_id)
-        try:
+        with _s3_errors(MailNotFound):
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in _MISSING:
-                raise MailNotFound(f"S3 {code}") from error
-            if code in _TRANSIENT:
-                raise TransientError(f"S3 {code}") from error
-            raise ComplaintsError(f"S3 {code}") from error
-        except BotoCoreError as error:
-            raise TransientError(type(error).__name__) from error
 
     def location(self, mail_id: str) -> str:
         return f"s3://{self._bucket}/{self._key(mail_id)}"
@@ -123,13 +114,15 @@ class S3FileStore:
 
 
 @contextmanager
-def _s3_errors() -> Iterator[None]:
+def _s3_errors(missing: type[ComplaintsError] = UploadNotFound) -> Iterator[None]:
+    """S3's errors as domain errors: a missing object or bucket as `missing`, throttling and S3's own
+    failures as TransientError (retried), anything else (access denied: a configuration fault) as is."""
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in _MISSING:
-            raise UploadNotFound(f"S3 {code}") from error
+            raise missing(f"S3 {code}") from error
         if code in _TRANSIENT:
             raise TransientError(f"S3 {code}") from error
         raise ComplaintsError(f"S3 {code}") from error

@@ -153,20 +153,24 @@ class DynamoStore:
             raise
         return True
 
-    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item of a Query, page after page."""
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": case_partition(complaint_id)},
-            "ConsistentRead": True,
-        }
         with aws_errors():
             while True:
                 page = self._table.query(**kwargs)
                 items.extend(page.get("Items", []))
                 if "LastEvaluatedKey" not in page:
-                    break
+                    return items
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
+        items: list[dict[str, Any]] = []
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": case_partition(complaint_id)},
+            ConsistentRead=True,
+        )
         cases = [item for item in items if item["sk"] == CASE_SK]
         if not cases:
             raise CaseNotFound(complaint_id)

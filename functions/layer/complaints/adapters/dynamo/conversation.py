@@ -3,8 +3,6 @@ case each email we sent was about."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from complaints.adapters.dynamo.base import DynamoStore, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
     HELD_PK,
@@ -85,19 +83,11 @@ class ConversationStore(DynamoStore):
         return "Item" in found
 
     def messages(self, complaint_id: str) -> list[Message]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :message)",
-            "ExpressionAttributeValues": {":pk": case_partition(complaint_id), ":message": MESSAGE_PREFIX},
-            "ConsistentRead": True,
-        }
-        with aws_errors():
-            while True:
-                page = self._table.query(**kwargs)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :message)",
+            ExpressionAttributeValues={":pk": case_partition(complaint_id), ":message": MESSAGE_PREFIX},
+            ConsistentRead=True,
+        )
         return sorted((Message.model_validate(item) for item in items), key=lambda m: (m.at, m.key))
 
     def hold_mail(self, mail: HeldMail) -> bool:
