@@ -165,7 +165,6 @@ class DynamoStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get(self, complaint_id: str) -> tuple[Case, list[CaseEvent]]:
-        items: list[dict[str, Any]] = []
         items = self._query_all(
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": case_partition(complaint_id)},
