@@ -221,6 +221,14 @@ def test_automatic_mail_is_ignored_so_no_acknowledgement_loop_starts(mail_intake
     assert repository.cases == {} and repository.held == {}
 
 
+def test_mail_for_another_mailbox_of_the_domain_is_held_not_made_a_case(mail_intake, store, repository):
+    store.mail["0002"] = raw_mail(to="sales@example.com")
+    outcome = mail_intake.receive(Delivery(mail_id="0002", recipients=["sales@example.com"]))
+
+    assert (outcome.outcome, outcome.reason) == ("held", "other_mailbox")
+    assert repository.cases == {}
+
+
 def test_mail_from_our_own_address_is_ignored(mail_intake, store, repository):
     outcome = deliver(mail_intake, store, "0002", raw_mail(sender="complaints@example.com"))
 

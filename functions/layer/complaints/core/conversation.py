@@ -41,7 +41,15 @@ class HeldMail(BaseModel):
 
     key: str
     at: datetime
-    reason: Literal["other_sender", "unknown_reply_address", "unknown_case", "spam", "virus", "unreadable"]
+    reason: Literal[
+        "other_sender",
+        "unknown_reply_address",
+        "unknown_case",
+        "other_mailbox",
+        "spam",
+        "virus",
+        "unreadable",
+    ]
     sender: str
     subject: str = ""
     claimed_case: str | None = None  # the case its reply address or thread pointed at

@@ -33,6 +33,7 @@ from complaints.intake.service import IntakeService
 from complaints.intake.uploads import safe_filename
 
 MAX_DESCRIPTION = 5000
+MAX_THREAD_IDS = 10  # the nearest Message-IDs a reply names are looked up, not a whole long thread
 MAX_SUBJECT = 200
 
 
@@ -82,6 +83,9 @@ class MailIntake:
         if mail.automatic or not mail.sender or self._is_ours(mail.sender):
             return MailOutcome("ignored", reason="automatic" if mail.automatic else "no_sender")
         claimed, forged = self._thread_of(mail, delivery.recipients)
+        if delivery.recipients and not any(self._is_ours(r.lower()) for r in delivery.recipients):
+            # The receipt rule covers the whole domain: mail for another of its mailboxes is not a complaint.
+            return self._hold(delivery, mail, location, "other_mailbox", claimed)
         if delivery.virus or delivery.spam:
             return self._hold(delivery, mail, location, "virus" if delivery.virus else "spam", claimed)
         if claimed is None and forged:
@@ -106,7 +110,7 @@ class MailIntake:
             if found is not None:
                 return found, False
             forged = True
-        for message_id in mail.thread_ids:
+        for message_id in mail.thread_ids[:MAX_THREAD_IDS]:
             found = self._conversation.case_of_sent_mail(message_id.strip("<>").partition("@")[0])
             if found is not None:
                 return found, False
