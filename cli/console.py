@@ -7,8 +7,10 @@ deployed API, signed with the user's AWS credentials (fetched again for each req
 that expire are refreshed), and passes the answer back unchanged: status, content type, body.
 
 It listens on the loopback interface only, forwards nothing but GET (HEAD is answered from a GET) under
-<stage>/ops, sends upstream none of the browser's cookies or other headers, and answers only requests
-addressed to 127.0.0.1 or localhost, so that a web page cannot reach it through a DNS name of its own."""
+<stage>/ops and the POST of the console's one form (filing a complaint for a customer, signed with its
+body, and only when the browser says it comes from the console's own page: Origin), sends upstream none
+of the browser's cookies or other headers, and answers only requests addressed to 127.0.0.1 or
+localhost, so that a web page cannot reach it through a DNS name of its own."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ UPSTREAM_TIMEOUT = 35  # API Gateway gives up on an integration after 29 s
 FORWARDED_HEADERS = ("Accept", "Accept-Language")  # of the browser's; never its cookies
 RETURNED_HEADERS = ("Content-Type", "Content-Length", "Cache-Control")
 CHUNK = 64 * 1024
+MAX_FORM_BYTES = 64 * 1024  # the filing form, as the API takes it
 NO_CREDENTIALS = (
     "No AWS credentials found. Configure them (aws configure, AWS_PROFILE or the AWS_* variables); "
     "the console signs each request with them."
@@ -91,10 +94,18 @@ class Upstream:
         # No "." or ".." (they could climb out of the console once resolved) and no empty segments.
         return not any(s in (".", "..") for s in segments) and "" not in segments[:-1]
 
-    def signed(self, method: str, target: str, headers: dict[str, str]) -> AWSRequest:
-        """The request for `target` (path and query), with the SigV4 headers added."""
+    @property
+    def filing_path(self) -> str:
+        """The console's one form that changes something: filing a complaint for a customer."""
+        return self.console_path + "/complaints"
+
+    def signed(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> AWSRequest:
+        """The request for `target` (path and query), with the SigV4 headers added (over the body too)."""
         request = AWSRequest(
-            method=method, url=f"{self.scheme}://{self.netloc}{target}", headers={"Host": self.netloc}
+            method=method,
+            url=f"{self.scheme}://{self.netloc}{target}",
+            headers={"Host": self.netloc},
+            data=body or None,
         )
         for name, value in headers.items():
             request.headers[name] = value
@@ -156,10 +167,29 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if host is not None and host.lower() not in allowed:
             self._answer(403, f"This proxy answers only at http://{HOST}:{self.server.port}/.")
             return False
+        if self.command == "POST" and self.path.partition("?")[0] == self.server.upstream.filing_path:
+            return self._same_origin()
         if self.command not in ("GET", "HEAD"):
-            self._answer(405, "Only GET: the ops console is read-only.", {"Allow": "GET, HEAD"})
+            message = "Only GET, and POST of the filing form: the rest of the console is read-only."
+            self._answer(405, message, {"Allow": "GET, HEAD"})
             return False
         return True
+
+    def _same_origin(self) -> bool:
+        """A POST signed with your credentials must come from the console's own page: a browser names the
+        page's origin in Origin; another site's page that posts here is refused (cross-site request)."""
+        allowed = {f"http://{HOST}:{self.server.port}", f"http://localhost:{self.server.port}"}
+        if self.headers.get("Origin") not in allowed:
+            self._answer(403, "Only the console's own page may file a complaint through this proxy.")
+            return False
+        return True
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_FORM_BYTES:
+            self._answer(413 if length else 411, f"The form is 1 byte to {MAX_FORM_BYTES} bytes.")
+            return
+        self._forward(send_body=True, method="POST", body=self.rfile.read(length))
 
     def do_GET(self) -> None:
         self._forward(send_body=True)
@@ -167,7 +197,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._forward(send_body=False)
 
-    def _forward(self, send_body: bool) -> None:
+    def _forward(self, send_body: bool, method: str = "GET", body: bytes = b"") -> None:
         upstream = self.server.upstream
         path, question, query = self.path.partition("?")
         if not path.startswith("/") or not upstream.serves(path):
@@ -175,19 +205,23 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             return
         target = path + (f"?{canonical_query(query)}" if question and query else "")
         forwarded = {name: self.headers[name] for name in FORWARDED_HEADERS if self.headers.get(name)}
+        if body:
+            forwarded["Content-Type"] = self.headers.get("Content-Type", "application/x-www-form-urlencoded")
         try:
             # API Gateway has no HEAD on these routes: a HEAD is answered from a GET, without the body.
-            request = upstream.signed("GET", target, forwarded)
+            request = upstream.signed(method, target, forwarded, body)
         except (BotoCoreError, ClientError, RuntimeError) as error:
             self._answer(502, f"Your AWS credentials cannot be used: {error}. Sign in again and reload.")
             return
         connection = upstream.connection()
         try:
             try:
-                connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+                connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
                 for name, value in request.headers.items():
                     connection.putheader(name, value)
-                connection.endheaders()
+                if body:
+                    connection.putheader("Content-Length", str(len(body)))
+                connection.endheaders(body or None)
                 response = connection.getresponse()
             except (OSError, ValueError, http.client.HTTPException) as error:
                 self._answer(502, f"The API at {upstream.netloc} did not answer: {type(error).__name__}.")
@@ -196,7 +230,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 self._relay(response, send_body)
             except (OSError, http.client.HTTPException) as error:
                 # The browser went away, or the API stopped mid-answer: the status is already sent.
-                self.server.log(f"GET {path}: answer cut short ({type(error).__name__})")
+                self.server.log(f"{method} {path}: answer cut short ({type(error).__name__})")
         finally:
             connection.close()
 

@@ -227,6 +227,46 @@ def test_methods_other_than_get_are_refused_with_405(proxy: Proxy, gateway: SigV
     assert gateway.seen == []
 
 
+FORM = "channel=phone&email=li.wei%40example.com&description=The+caller%27s+withdrawal+is+late."
+
+
+def test_the_filing_form_is_posted_signed_over_its_body_from_the_consoles_own_page(
+    proxy: Proxy, gateway: SigV4Gateway
+):
+    answer = requests.post(
+        f"{proxy.base}/prod/ops/complaints",
+        data=FORM,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": proxy.base},
+        timeout=10,
+    )
+
+    assert answer.status_code == 202, answer.text
+    (seen,) = gateway.seen
+    assert (seen.method, seen.path, seen.refused, seen.body) == (
+        "POST",
+        "/prod/ops/complaints",
+        None,
+        FORM.encode(),
+    )
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example", "http://127.0.0.1:1"])
+def test_a_post_from_another_page_than_the_consoles_is_refused(proxy: Proxy, gateway: SigV4Gateway, origin):
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **({"Origin": origin} if origin else {})}
+    answer = requests.post(f"{proxy.base}/prod/ops/complaints", data=FORM, headers=headers, timeout=10)
+
+    assert answer.status_code == 403
+    assert gateway.seen == []
+
+
+def test_only_the_filing_form_may_be_posted(proxy: Proxy, gateway: SigV4Gateway):
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": proxy.base}
+    for path in ("/prod/ops/api/queue", "/prod/ops/complaints/x", "/prod/complaints"):
+        answer = requests.post(f"{proxy.base}{path}", data=FORM, headers=headers, timeout=10)
+        assert answer.status_code == 405, path
+    assert gateway.seen == []
+
+
 def test_requests_addressed_to_another_host_name_are_refused(proxy: Proxy, gateway: SigV4Gateway):
     """A web page that points its own DNS name at 127.0.0.1 cannot use the proxy."""
     port = proxy.server.port
