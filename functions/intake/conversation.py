@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from complaints import wiring
 from complaints.core import errors
+from complaints.core.conversation import message_view
 from complaints.core.locale import negotiate
 from complaints.core.settings import Settings
 from complaints.http.body import decode_body, form_fields, is_form, parse_json
@@ -73,7 +74,7 @@ def add_message(
     metrics.add_metric(name="MessageAdded", unit=MetricUnit.Count, value=1)
     if _browser():
         return _status_page(complaint_id, code or "")
-    return Response(status_code=201, content_type=JSON, body=message.model_dump_json(exclude={"key"}))
+    return Response(status_code=201, content_type=JSON, body=message_view(message).model_dump_json())
 
 
 @app.post("/complaints/<complaint_id>/uploads")
@@ -131,7 +132,7 @@ def finish_upload(
     metrics.add_metric(name="FileReceived", unit=MetricUnit.Count, value=1)
     if app.current_event.http_method == "GET":  # S3 sent the browser here
         return _status_page(complaint_id, access_code or code or "")
-    return Response(status_code=201, content_type=JSON, body=message.model_dump_json(exclude={"key"}))
+    return Response(status_code=201, content_type=JSON, body=message_view(message).model_dump_json())
 
 
 def _problem(status: HTTPStatus, message: str) -> Response:

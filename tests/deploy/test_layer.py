@@ -37,7 +37,10 @@ pytestmark = pytest.mark.xdist_group("layer")
 
 LAYER_SOURCE = ROOT / "functions" / "layer"
 REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
-CACHE = ROOT / ".layer-cache"
+CACHE = ROOT / ".layer-cache"  # this checkout's copy of the layer's source
+# The pinned dependencies built for the runtime, and their bytecode: the same for every checkout with the same
+# requirements.txt, so they are kept where pip keeps its own cache (a fresh clone, as CI makes, reuses them).
+DEPENDENCIES = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "complaints-layer"
 LAMBDA_LIMIT_BYTES = 250 * 1024 * 1024  # function code and all its layers, unzipped
 PLATFORM_OF = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 MACHINE_ARCHITECTURE = {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64", "amd64": "x86_64"}
@@ -91,11 +94,11 @@ def build_dependencies(python_version: str, architecture: str) -> Path:
     pip_platform = PLATFORM_OF[architecture]
     key = REQUIREMENTS.read_bytes() + f"{python_version}/{pip_platform}".encode()
     digest = hashlib.sha256(key).hexdigest()
-    target = CACHE / f"{pip_platform}-py{python_version}-{digest[:16]}"
+    target = DEPENDENCIES / f"{pip_platform}-py{python_version}-{digest[:16]}"
     if (target / ".complete").exists():
         return target / "python"
-    CACHE.mkdir(exist_ok=True)
-    building = CACHE / f".building-{uuid.uuid4().hex}"
+    DEPENDENCIES.mkdir(parents=True, exist_ok=True)
+    building = DEPENDENCIES / f".building-{uuid.uuid4().hex}"
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
         "--target", str(building / "python"), "--platform", pip_platform, "--implementation", "cp",
@@ -106,9 +109,13 @@ def build_dependencies(python_version: str, architecture: str) -> Path:
         shutil.rmtree(building, ignore_errors=True)
         pytest.fail(f"pip could not install the layer for {pip_platform}:\n{result.stderr[-3000:]}")
     (building / ".complete").touch()
-    for old in [*CACHE.glob(f"{pip_platform}-py{python_version}-*"), *CACHE.glob("pycache-*")]:
-        shutil.rmtree(old, ignore_errors=True)  # built for earlier requirements
-    building.rename(target)
+    for old in DEPENDENCIES.glob(f"{pip_platform}-py{python_version}-*"):
+        if old.name != target.name:
+            shutil.rmtree(old, ignore_errors=True)  # built for other requirements
+    try:
+        building.rename(target)
+    except OSError:  # another run built the same one meanwhile
+        shutil.rmtree(building, ignore_errors=True)
     return target / "python"
 
 
@@ -248,7 +255,7 @@ def _import(python: Path, layer: Path, packages: Path, template: dict[str, Any],
     env = function_environment(template, function)
     env |= {"PATH": os.environ.get("PATH", ""), "HOME": str(layer.parent), "TMPDIR": str(layer.parent)}
     # Bytecode goes to the cache, not beside the sources: compiled once, not at every run.
-    pycache = f"pycache_prefix={CACHE / f'pycache-{python.name}'}"
+    pycache = f"pycache_prefix={DEPENDENCIES / f'pycache-{python.name}'}"
     command = [
         str(python), "-I", "-S", "-X", pycache, "-c", _IMPORT, str(code_uri), str(layer), str(packages),
         properties["Handler"], json.dumps(sorted(ANSWERED_AT_IMPORT)),

@@ -72,6 +72,7 @@ def test_a_file_goes_to_s3_with_the_signed_form_and_its_hash_into_the_chain(aws:
     answer = finish(aws, case, started)
 
     assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert "s3://" not in answer.get_data(as_text=True)  # where it is kept is not the complainant's to know
     (file,) = answer.get_json()["files"]
     assert (file["filename"], file["sha256"]) == ("slip.png", hashlib.sha256(PNG).hexdigest())
     chain = evidence(aws, case[0])

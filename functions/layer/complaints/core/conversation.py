@@ -92,3 +92,18 @@ def evidence_of(message: Message, chain_so_far: list[EvidenceItem], at: datetime
         for file in message.files
     ]
     return chain(found, at, chain_so_far)
+
+
+def message_view(message: Message) -> MessageView:
+    """A message as its complainant sees it: where its files are kept is not theirs to know."""
+    return MessageView(
+        at=message.at,
+        author=message.author,
+        channel=message.channel,
+        subject=message.subject,
+        text=message.text,
+        files=[
+            FileView(filename=f.filename, contentType=f.content_type, size=f.size, sha256=f.sha256)
+            for f in message.files
+        ],
+    )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from complaints.core import ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
-from complaints.core.conversation import FileView, Message, MessageView
+from complaints.core.conversation import Message, message_view
 from complaints.core.errors import (
     ConflictError,
     IdempotencyKeyReused,
@@ -242,20 +242,6 @@ class IntakeService:
         return status_view(case, events, load_taxonomy(), conversation)
 
 
-def _message_view(message: Message) -> MessageView:
-    return MessageView(
-        at=message.at,
-        author=message.author,
-        channel=message.channel,
-        subject=message.subject,
-        text=message.text,
-        files=[
-            FileView(filename=f.filename, contentType=f.content_type, size=f.size, sha256=f.sha256)
-            for f in message.files
-        ],
-    )
-
-
 def status_view(
     case: Case, events: list[CaseEvent], taxonomy: Taxonomy, conversation: list[Message] | None = None
 ) -> StatusView:
@@ -293,5 +279,5 @@ def status_view(
         responseDueAt=case.response_due_at,
         relatedTo=case.related_to,
         timeline=timeline,
-        messages=[_message_view(m) for m in conversation or []],
+        messages=[message_view(m) for m in conversation or []],
     )
