@@ -237,7 +237,7 @@ def _ensure_free(host: str, port: int, what: str) -> None:
         except OSError:
             raise PortTaken(
                 f"Port {port} ({what}) is taken: another `make run` or another program is using it. "
-                f"Stop it, or pick other ports, e.g. PORT=3100 AWS_PORT=5100 make run."
+                f"Stop it, or pick other ports, e.g. PORT=3100 AWS_PORT=5100 SMTP_PORT=2625 make run."
             ) from None
 
 
