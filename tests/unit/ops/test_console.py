@@ -26,8 +26,9 @@ from typer.testing import CliRunner
 from complaints_cli import main
 from complaints_cli import target as targets
 from complaints_cli.console import ConsoleProxy, Upstream, canonical_query, load_credentials
-from complaints_cli.target import Target, TargetError
+from complaints_cli.target import TargetError
 from tests.sigv4_gateway import CONSOLE_HTML, INVALID_TOKEN, MISMATCH, MISSING, SigV4Gateway
+from tests.unit.ops.deployed import deploy_stand_in
 
 REGION = "eu-west-1"
 KEY, SECRET = "AKIDEXAMPLECONSOLE01", "console-test-secret-0123456789abcdefghij"
@@ -417,26 +418,7 @@ def unwrapped(text: str) -> str:
 def deployed(monkeypatch: pytest.MonkeyPatch, gateway: SigV4Gateway, tmp_path) -> SigV4Gateway:
     """`complaints --stack complaints-test console` finds the stand-in API as its stack's ApiUrl, with
     the fake keys as the default credentials (and nothing else of this machine's AWS configuration)."""
-    found = Target(
-        api_url=gateway.api_url,
-        table_name="CasesTable",
-        state_machine_arn="arn:aws:states:eu-west-1:123456789012:stateMachine:complaints-case",
-        region=REGION,
-    )
-    monkeypatch.setattr(targets, "aws", lambda stack, region: found)
-    for name in (
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    deploy_stand_in(monkeypatch, gateway, tmp_path, KEY, SECRET)
     return gateway
 
 

@@ -14,6 +14,7 @@ from complaints_cli import main
 from complaints_cli import target as targets
 from complaints_cli.target import Target
 from tests.sigv4_gateway import FILED, SigV4Gateway
+from tests.unit.ops.deployed import deploy_stand_in
 
 REGION = "eu-west-1"
 KEY, SECRET = "AKIDEXAMPLESUBMIT001", "submit-secret-0123456789abcdefghijklmn"
@@ -23,20 +24,7 @@ KEY, SECRET = "AKIDEXAMPLESUBMIT001", "submit-secret-0123456789abcdefghijklmn"
 def deployed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[SigV4Gateway]:
     """A "deployed" stack whose API is the stand-in, the fake keys as the default credentials."""
     with SigV4Gateway({KEY: (SECRET, None)}, region=REGION) as gateway:
-        found = Target(
-            api_url=gateway.api_url,
-            table_name="CasesTable",
-            state_machine_arn="arn:aws:states:eu-west-1:123456789012:stateMachine:complaints-case",
-            region=REGION,
-        )
-        monkeypatch.setattr(targets, "aws", lambda stack, region: found)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "OPS_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+        deploy_stand_in(monkeypatch, gateway, tmp_path, KEY, SECRET)
         yield gateway
 
 
