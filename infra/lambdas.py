@@ -6,8 +6,8 @@ in place (its cold start). One invocation runs per container at a time; a concur
 another container, as Lambda scales out, up to CONTAINERS_PER_FUNCTION; past that, an invocation waits
 for a container to be free. On Lambda each container has a machine of its own; here they all share one
 interpreter, so a burst that started a container per request would only add cold starts (each imports
-and builds the handler under the process-wide environment lock): 40 complaints at once made 98 cold
-starts and took 30 s to reach their investigators. The wait is before the handler starts, so a
+and builds the handler): 40 complaints at once made 98 cold starts and took 30 s to reach their
+investigators. The wait is before the handler starts, so a
 function's Timeout still counts its own run only.
 
 As on Lambda, a function's AWS calls are made with its execution role's credentials: the environment has
@@ -17,7 +17,16 @@ an invocation). That is boto3's `_get_default_session`, swapped once per process
 An invocation that runs past the function's Timeout fails with Lambda's `Sandbox.Timedout`; its
 container is thrown away. Lambda stops the sandbox there; a Python thread cannot be stopped, so the
 timed-out handler's thread runs on, but every AWS call it then makes fails before it is sent
-(`InvocationStopped`): nothing it does after its timeout reaches AWS, as on Lambda."""
+(`InvocationStopped`): nothing it does after its timeout reaches AWS, as on Lambda.
+
+On Lambda each container is a process with an environment of its own; here they share one. So
+`os.environ` is swapped once per process for `FunctionEnviron`: code running for a container (its cold
+start or an invocation) sees that container's environment, a copy of the process's with the function's
+variables over it, and any other code sees the process's. Nothing writes a function's variables into the
+process's environment: no thread sees another function's credentials, and no variable disappears under
+a reader (when cold starts set and then removed them, a state machine thread that was making a boto3
+client meanwhile failed with `KeyError: 'AWS_LAMBDA_FUNCTION_NAME'`, and the execution with it). A cold
+start that raises is the function's error, as Lambda reports a failed init, not the caller's."""
 
 from __future__ import annotations
 
@@ -30,7 +39,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -40,7 +49,6 @@ import boto3
 
 from infra.template import FunctionSpec
 
-_environ_lock = threading.RLock()
 _module_ids = itertools.count(1)
 _session: contextvars.ContextVar[boto3.Session | None] = contextvars.ContextVar(
     "function_session", default=None
@@ -86,32 +94,98 @@ def function_session(session: boto3.Session | None) -> Iterator[None]:
         _session.reset(token)
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of a cold start, then restore them."""
+_container_environ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "container_environ", default=None
+)
+_environ_lock = threading.Lock()
+
+
+class FunctionEnviron(MutableMapping[str, str]):
+    """`os.environ` as the running code sees it: its container's environment while a function's code runs
+    (a cold start or an invocation), the process's elsewhere. See the module's docstring."""
+
+    def __init__(self, process: MutableMapping[str, str]):
+        self.process = process
+
+    def _current(self) -> MutableMapping[str, str]:
+        container = _container_environ.get()
+        return self.process if container is None else container
+
+    def __getitem__(self, key: str) -> str:
+        return self._current()[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._current()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._current()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._current()))
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def copy(self) -> dict[str, str]:
+        return dict(self._current())
+
+    def __repr__(self) -> str:
+        return f"FunctionEnviron({dict(self._current())!r})"
+
+
+def install_environ() -> None:
+    """Swap `os.environ` for a `FunctionEnviron` over it (once per process)."""
     with _environ_lock:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        if not isinstance(os.environ, FunctionEnviron):
+            os.environ = FunctionEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a view, not a clear
 
 
-def load_module(spec: FunctionSpec, env: dict[str, str], session: boto3.Session | None = None) -> ModuleType:
-    """Import the handler module under a unique name with the function's environment (a cold start)."""
+def container_environ(env: dict[str, str]) -> dict[str, str]:
+    """A new container's environment: the process's, with the function's variables over it."""
+    install_environ()
+    process = os.environ.process if isinstance(os.environ, FunctionEnviron) else os.environ
+    return {**process, **env}
+
+
+@contextmanager
+def running_in(environ: dict[str, str]) -> Iterator[None]:
+    """Code run in this block sees `environ` as `os.environ`."""
+    install_environ()
+    token = _container_environ.set(environ)
+    try:
+        yield
+    finally:
+        _container_environ.reset(token)
+
+
+def load_module(
+    spec: FunctionSpec,
+    env: dict[str, str],
+    session: boto3.Session | None = None,
+    environ: dict[str, str] | None = None,
+) -> ModuleType:
+    """Import the handler module under a unique name in a container's environment (a cold start): `environ`,
+    or a new one with the function's variables `env`."""
     name = f"lambda_{spec.logical_id}_{next(_module_ids)}"
     module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
     assert module_spec and module_spec.loader, spec.module_file
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module  # so annotations resolve (Powertools reads the handlers' type hints)
-    with environment(env), function_session(session):
+    with running_in(environ if environ is not None else container_environ(env)), function_session(session):
         module_spec.loader.exec_module(module)
     return module
+
+
+@dataclass
+class Container:
+    """A warm container: the imported handler module and the environment its code sees."""
+
+    module: ModuleType
+    environ: dict[str, str]
+
+
+def _stack(error: BaseException) -> list[str]:
+    return traceback.format_exception(error)[-8:]
 
 
 @dataclass
@@ -180,7 +254,7 @@ class FunctionRuntime:
                 AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
                 AWS_SESSION_TOKEN=credentials.session_token,
             )
-        self._idle: list[ModuleType] = []
+        self._idle: list[Container] = []
         self._free = threading.BoundedSemaphore(containers)  # containers that may run at once
         self._lock = threading.Lock()
         self.cold_starts = 0
@@ -207,28 +281,33 @@ class FunctionRuntime:
             return self._session
 
     @contextmanager
-    def _container(self) -> Iterator[ModuleType]:
+    def _container(self) -> Iterator[Container]:
         with self._free:
             with self._lock:
-                module = self._idle.pop() if self._idle else None
-            if module is None:
-                module = load_module(self.spec, self.env, self.session)
+                container = self._idle.pop() if self._idle else None
+            if container is None:
                 with self._lock:
                     self.cold_starts += 1
+                environ = container_environ(self.env)
+                try:
+                    module = load_module(self.spec, self.env, self.session, environ)
+                except Exception as error:  # Lambda reports a failed init as the function's error
+                    raise HandlerError(type(error).__name__, str(error), _stack(error)) from error
+                container = Container(module, environ)
             timed_out = False
             try:
-                yield module
+                yield container
             except HandlerError as error:
                 timed_out = error.payload["errorType"] == TIMED_OUT
                 raise
             finally:
                 if not timed_out:  # a container that timed out is not used again
                     with self._lock:
-                        self._idle.append(module)
+                        self._idle.append(container)
 
     def invoke(self, event: Any) -> Any:
         """Run the handler; raises HandlerError with Lambda's error payload if it raises or times out."""
-        with self._container() as module:
+        with self._container() as container:
             with self._lock:
                 self.invocations += 1
             context = LambdaContext(
@@ -238,11 +317,11 @@ class FunctionRuntime:
                 timeout_seconds=self.spec.timeout,
                 aws_request_id=str(uuid.uuid4()),
             )
-            handler = getattr(module, self.spec.function_name)
+            handler = getattr(container.module, self.spec.function_name)
             outcome: dict[str, Any] = {}
 
             def run() -> None:
-                with function_session(self.session):
+                with running_in(container.environ), function_session(self.session):
                     try:
                         outcome["result"] = handler(event, context)
                     except Exception as error:
@@ -273,6 +352,5 @@ class FunctionRuntime:
                 )
             if "error" in outcome:
                 error = outcome["error"]
-                stack = traceback.format_exception(error)[-8:]
-                raise HandlerError(type(error).__name__, str(error), stack) from error
+                raise HandlerError(type(error).__name__, str(error), _stack(error)) from error
             return outcome.get("result")

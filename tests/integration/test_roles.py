@@ -5,6 +5,7 @@ person's AWS CLI, these tests) keep working against the endpoint."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from decimal import Decimal
@@ -88,9 +89,9 @@ def test_the_handler_meets_access_denied_when_its_role_loses_a_grant(aws: Aws, u
 
 
 def test_a_burst_waits_for_a_few_containers_instead_of_a_cold_start_each(tmp_path):
-    """A cold start imports the handler under the process-wide environment lock: 40 complaints at once made
-    98 cold starts that ran one after another. At most CONTAINERS_PER_FUNCTION run at once; the rest wait
-    for one to be free, and every invocation is answered."""
+    """40 complaints at once made 98 cold starts, each importing and building the handler. At most
+    CONTAINERS_PER_FUNCTION run at once; the rest wait for one to be free, and every invocation is
+    answered."""
     module = tmp_path / "pause.py"
     module.write_text("import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return event\n")
     spec = template.FunctionSpec("PauseFunction", tmp_path, "pause.handler", {}, timeout=5)
@@ -106,6 +107,68 @@ def test_a_burst_waits_for_a_few_containers_instead_of_a_cold_start_each(tmp_pat
     assert sorted(answers) == list(range(12))
     assert runtime.cold_starts == CONTAINERS_PER_FUNCTION == 4
     assert time.monotonic() - started >= 3 * 0.2  # 12 invocations, 4 at a time
+
+
+def test_each_function_sees_its_own_environment_and_other_code_never_sees_it(tmp_path):
+    """On Lambda a function's variables (its role's credentials among them) are in its own process only.
+    Here the functions share one: their cold starts and invocations see their own variables, and code
+    outside them (the state machine's threads making boto3 clients, other functions) sees the process's,
+    unchanged however many cold starts run meanwhile. When cold starts put their variables into the
+    process's environment and took them out again, a reader iterating it met `KeyError:
+    'AWS_LAMBDA_FUNCTION_NAME'` and a state machine execution failed with States.Runtime."""
+    module = tmp_path / "echo.py"
+    module.write_text(
+        "import os\n\nAT_COLD_START = os.environ['GREETING']\n\n"
+        "def handler(event, context):\n"
+        "    os.environ['SEEN'] = 'yes'  # a function may write its own environment\n"
+        "    return [AT_COLD_START, os.environ['GREETING'], os.environ['AWS_LAMBDA_FUNCTION_NAME']]\n"
+    )
+    runtimes = [
+        FunctionRuntime(
+            template.FunctionSpec(name, tmp_path, "echo.handler", {"GREETING": greeting}, timeout=5),
+            f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            {},
+        )
+        for name, greeting in (("HelloFunction", "hello"), ("NihaoFunction", "ni hao"))
+    ]
+    before = dict(os.environ)
+    stop = threading.Event()
+    seen_outside: list[dict[str, str]] = []
+
+    def read_outside() -> None:  # as botocore reads proxies from the environment when it makes a client
+        while not stop.is_set():
+            seen_outside.append(dict(os.environ.items()))
+
+    reader = threading.Thread(target=read_outside)
+    reader.start()
+    answers: list = []
+    try:
+        for _ in range(30):
+            for runtime in runtimes:
+                runtime._idle.clear()  # a cold start each time
+                answers.append(runtime.invoke({}))
+    finally:
+        stop.set()
+        reader.join()
+
+    assert answers == [["hello", "hello", "HelloFunction"], ["ni hao", "ni hao", "NihaoFunction"]] * 30
+    assert seen_outside and all(seen == before for seen in seen_outside)
+    assert "GREETING" not in os.environ and "SEEN" not in os.environ
+
+
+def test_a_cold_start_that_raises_is_the_functions_error_as_lambda_reports_a_failed_init(tmp_path):
+    """Not an exception in the caller: a state machine's Catch then routes the case to NEEDS_ATTENTION."""
+    (tmp_path / "broken.py").write_text(
+        "import os\n\nTABLE = os.environ['NOT_SET']\n\ndef handler(e, c):\n    return 1\n"
+    )
+    spec = template.FunctionSpec("BrokenFunction", tmp_path, "broken.handler", {}, timeout=5)
+    runtime = FunctionRuntime(spec, "arn:aws:lambda:us-east-1:123456789012:function:BrokenFunction", {})
+
+    with pytest.raises(HandlerError) as failed:
+        runtime.invoke({})
+
+    assert failed.value.payload["errorType"] == "KeyError"
+    assert "NOT_SET" in failed.value.payload["errorMessage"]
 
 
 def test_an_invocation_past_the_timeout_fails_as_lambda_does(aws: Aws, tmp_path):
