@@ -8,14 +8,19 @@ import signal
 import sys
 import threading
 
-from infra.stack import STOP_GRACE_SECONDS, EmbeddedStack, PortTaken, StackConfig
+from infra.config import PortTaken, StackConfig, ensure_free
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = StackConfig.from_env()
-    stack = EmbeddedStack(config)
     try:
+        # At once, before moto and the template load (seconds); start() checks again, the SMTP port too.
+        ensure_free(config.host, config.aws_port, "AWS endpoint")
+        ensure_free(config.host, config.port, "HTTP gateway")
+        from infra.stack import STOP_GRACE_SECONDS, EmbeddedStack
+
+        stack = EmbeddedStack(config)
         stack.start()
     except PortTaken as error:
         print(error, file=sys.stderr)

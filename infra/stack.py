@@ -13,12 +13,10 @@ import logging
 import os
 import secrets
 import selectors
-import socket
 import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import ClosingIterator
 
 from infra import mailbox, moto_hooks, template
+from infra.config import StackConfig, ensure_free
 from infra.gateway import Gateway, QuietRequestHandler
 from infra.lambdas import Credentials, FunctionRuntime, HandlerError
 from infra.smtp import SesReceiving, SmtpListener, dead_letter
@@ -186,59 +185,6 @@ def seed_demo_records(table: Any) -> int:
         for reference, record in records.items():
             batch.put_item(Item={**record_key(reference), "kind": "record", **record})
     return len(records)
-
-
-class PortTaken(RuntimeError):
-    pass
-
-
-@dataclass
-class StackConfig:
-    host: str = "127.0.0.1"
-    port: int = 3000
-    aws_port: int = 5000
-    smtp_port: int = 2525
-    region: str = "us-east-1"
-    time_scale: float = 1.0
-    template_path: Path = template.ROOT / "template.yaml"
-    parameters: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> StackConfig:
-        env = os.environ if environ is None else environ
-        return cls(
-            port=int(env.get("PORT", 3000)),
-            aws_port=int(env.get("AWS_PORT", 5000)),
-            smtp_port=int(env.get("SMTP_PORT", 2525)),
-            region=env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            time_scale=float(env.get("TIME_SCALE", 1)),
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def aws_endpoint(self) -> str:
-        return f"http://{self.host}:{self.aws_port}"
-
-
-def _ensure_free(host: str, port: int, what: str) -> None:
-    """Refuse to start on a port another program listens on, with a message that says what to do.
-
-    The probe binds as the servers will (werkzeug sets SO_REUSEADDR): a port whose only sockets are the
-    previous run's closed connections, in TIME_WAIT for a minute after a stop, is free to listen on, so a
-    restart right after Ctrl-C works; a port with a listener still refuses the bind."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        if os.name == "posix":  # on Windows the option would let the bind share a port in use
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise PortTaken(
-                f"Port {port} ({what}) is taken: another `make run` or another program is using it. "
-                f"Stop it, or pick other ports, e.g. PORT=3100 AWS_PORT=5100 SMTP_PORT=2625 make run."
-            ) from None
 
 
 STOP_GRACE_SECONDS = 10.0  # how long a stop waits for the requests in progress
@@ -410,10 +356,10 @@ class EmbeddedStack:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         cfg = self.config
-        _ensure_free(cfg.host, cfg.aws_port, "AWS endpoint")
-        _ensure_free(cfg.host, cfg.port, "HTTP gateway")
+        ensure_free(cfg.host, cfg.aws_port, "AWS endpoint")
+        ensure_free(cfg.host, cfg.port, "HTTP gateway")
         if self.template.receipt_rules:
-            _ensure_free(cfg.host, cfg.smtp_port, "SMTP, email intake")
+            ensure_free(cfg.host, cfg.smtp_port, "SMTP, email intake")
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": cfg.aws_endpoint,
