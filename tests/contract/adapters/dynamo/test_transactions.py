@@ -23,7 +23,8 @@ TOKEN = "0000beef"
 # What the caller gets when the write's timeline event cannot be stored (its condition fails after the
 # other items were applied). The single-update-with-event writes (cases.py) read only their first item's
 # condition and report any other as a fault; triage's and investigation's read any condition as a
-# conflict; start_investigation reads a conflict as "done before".
+# conflict; start_investigation reads a failed status condition as "done before", any other as a write that
+# took the evidence chain's next place (retried).
 EVENT_FAILS = {
     "create": ComplaintsError,
     "mark_started": ComplaintsError,
@@ -31,7 +32,7 @@ EVENT_FAILS = {
     "mark_ack_withheld": ComplaintsError,
     "mark_needs_attention": ComplaintsError,
     "resume": ComplaintsError,
-    "start_investigation": False,
+    "start_investigation": TransientError,
 }
 
 
@@ -158,7 +159,8 @@ def test_close_case_when_another_close_took_the_last_open_case_meanwhile(
 
 
 def test_start_investigation_with_an_evidence_item_taken_changes_nothing(s: Subject) -> None:
-    """The case update (the first item) applied, the third item's condition fails: rolled back."""
+    """The case update (the first item) applied, the third item's condition fails: rolled back, and the
+    step is retried (the chain is read again), not taken for "started before"."""
 
     case = store(s, ID, status=Status.TRIAGED)
     items = evidence_items(3)
@@ -172,6 +174,7 @@ def test_start_investigation_with_an_evidence_item_taken_changes_nothing(s: Subj
     )
     before = s.snapshot()
 
-    assert s.raw.start_investigation(case, items, event("INVESTIGATING", WRITE_AT)) is False
+    with pytest.raises(TransientError):
+        s.raw.start_investigation(case, items, event("INVESTIGATING", WRITE_AT))
 
     assert s.snapshot() == before

@@ -103,7 +103,10 @@ def stats_update(table_name: str, stats: Tally) -> dict[str, Any]:
 
 
 def _cancellation_codes(error: BaseException | None) -> list[str]:
-    if not isinstance(error, ClientError):
+    """Why a transaction was cancelled, item by item, from the ClientError among `error` and its causes."""
+    while error is not None and not isinstance(error, ClientError):
+        error = error.__cause__
+    if error is None:
         return []
     reasons = error.response.get("CancellationReasons") or []
     return [reason.get("Code", "None") for reason in reasons]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from complaints.adapters.dynamo.base import DynamoStore, aws_errors, dynamo_value
+from complaints.adapters.dynamo.base import DynamoStore, _cancellation_codes, aws_errors, dynamo_value
 from complaints.adapters.dynamo.keys import (
     EVIDENCE_PREFIX,
     _case_key,
@@ -15,7 +15,7 @@ from complaints.adapters.dynamo.keys import (
     evidence_key,
     record_key,
 )
-from complaints.core.errors import ConflictError
+from complaints.core.errors import ConflictError, TransientError
 from complaints.core.evidence import EvidenceItem
 from complaints.core.models import Case, CaseEvent, Status
 
@@ -68,8 +68,12 @@ class EvidenceStore(DynamoStore):
             self._transact(
                 [update, *puts, self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)")]
             )
-        except ConflictError:
-            return False
+        except ConflictError as error:
+            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                return False  # not TRIAGED: started before
+            # A file the complainant sent meanwhile took the chain's next place: the step runs again and
+            # chains after it.
+            raise TransientError("another write took the evidence chain's next place") from error
         return True
 
     def record(self, reference: str) -> dict[str, Any] | None:
