@@ -416,6 +416,21 @@ def _report_tables(report: Report) -> list[tuple[str, list[str], list[list[str]]
         ),
         ("Escalations", ["Level", "Count"], [[k, str(v)] for k, v in report.escalations.items()]),
         (
+            "Waiting for the customer (resolution SLA paused; the regulatory deadline runs on)",
+            ["Figure", "Value"],
+            [
+                ["Questions answered", str(report.customer_waits.answered)],
+                ["Questions unanswered", str(report.customer_waits.unanswered)],
+                ["Hours waited", f"{report.customer_waits.total_hours:.1f}"],
+                [
+                    "Hours per question",
+                    "-"
+                    if report.customer_waits.average_hours is None
+                    else f"{report.customer_waits.average_hours:.1f}",
+                ],
+            ],
+        ),
+        (
             "Top recurring causes",
             ["Category", "Cause", "Cases"],
             [[c.category, c.cause, str(c.count)] for c in report.top_causes],

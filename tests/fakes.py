@@ -597,7 +597,7 @@ class FakeInvestigationRepository(FakeTriageRepository):
             return False
         kept = self.evidence_items.setdefault(case.complaint_id, [])
         if {item.seq for item in kept} & {item.seq for item in items[:90]}:
-            return False
+            raise TransientError("another write took the evidence chain's next place")
         kept.extend(item.model_copy(deep=True) for item in items[:90])
         self._update(stored, event, status=Status.INVESTIGATING)
         return True
@@ -664,6 +664,23 @@ class FakeInvestigationRepository(FakeTriageRepository):
     def record_findings(self, case: Case, findings: Any, status: Status, event: CaseEvent) -> None:
         stored = self._at_version(case)
         self._update(stored, event, findings=findings.model_dump(mode="json"), status=status)
+
+    def ask_customer(self, case: Case, values: dict[str, Any], event: CaseEvent, message: Message) -> None:
+        stored = self._at_version(case)
+        if message.key in self.conversation.get(case.complaint_id, {}):
+            raise ConflictError(f"message {message.key} exists")
+        counted = {"message_count": stored.message_count + 1, "last_message_at": message.at}
+        self._update_case(case, values | counted, event)
+        self.conversation.setdefault(case.complaint_id, {})[message.key] = message.model_copy(deep=True)
+
+    def wait_for_answer(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        self._update_case(case, values, event)
+
+    def resume_investigation(
+        self, case: Case, values: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        self._update_case(case, values, event)
+        self._count(stats)
 
     def approve(self, case: Case, event: CaseEvent) -> None:
         self._update_case(case, changes.approved(), event)  # no ops watch list to leave

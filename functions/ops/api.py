@@ -63,11 +63,18 @@ def timeline(name: Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_-]+$
     try:
         lines = queries.history(name)
     except CaseNotFound:
-        return _html("ops_timeline.html", 404, name=name, lines=[], messages=[], missing=True)
-    messages = queries.conversation(name.split("-retry-", 1)[0])
+        return _html("ops_timeline.html", 404, name=name, lines=[], case=None, messages=[], missing=True)
+    case = queries.case_record(name.split("-retry-", 1)[0])
+    messages = queries.conversation(case.complaint_id) if case is not None and case.message_count else []
     downloads = queries.downloads(messages)
     return _html(
-        "ops_timeline.html", name=name, lines=lines, messages=messages, downloads=downloads, missing=False
+        "ops_timeline.html",
+        name=name,
+        lines=lines,
+        case=case,
+        messages=messages,
+        downloads=downloads,
+        missing=False,
     )
 
 

@@ -1,6 +1,7 @@
 """Step Functions tasks of the investigation, routed by `step`: gather evidence, set the clocks, ask the
-investigator (or, on escalation, the lead or head) for findings, record the findings; then the approval of
-a costly remedy: plan it, ask the approver, escalate, record the decision."""
+investigator (or, on escalation, the lead or head) for findings, record the findings; or put their
+question to the complainant, wait for the answer, and resume; then the approval of a costly remedy: plan
+it, ask the approver, escalate, record the decision."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from complaints import wiring
 from complaints.approval.contracts import AskApproval, NextApprover, PlanApproval, RecordDecision
 from complaints.core.settings import Settings
 from complaints.core.telemetry import count_for_alarm
-from complaints.investigation.contracts import Ask, Gather, RecordFindings, SetClocks
+from complaints.investigation.contracts import (
+    Ask,
+    AwaitAnswer,
+    Gather,
+    PutQuestion,
+    RecordFindings,
+    Resume,
+    SetClocks,
+)
 
 settings = Settings.from_environment(os.environ)
 logger = Logger()
@@ -28,7 +37,17 @@ approval = wiring.approval_service(settings, key)
 
 # The tasks' inputs, by step; each names its answer as Result (in the stages' contracts modules).
 Request = Annotated[
-    Gather | SetClocks | Ask | RecordFindings | PlanApproval | NextApprover | AskApproval | RecordDecision,
+    Gather
+    | SetClocks
+    | Ask
+    | RecordFindings
+    | PutQuestion
+    | AwaitAnswer
+    | Resume
+    | PlanApproval
+    | NextApprover
+    | AskApproval
+    | RecordDecision,
     Field(discriminator="step"),
 ]
 parse = TypeAdapter(Request).validate_python
@@ -57,6 +76,18 @@ def handler(event: dict, context) -> dict:
         result = asked
     elif isinstance(request, RecordFindings):
         result = service.record_findings(request.complaintId, request.findings)
+    elif isinstance(request, PutQuestion):
+        result = service.put_question(request.complaintId, request.question)
+        metrics.add_metric(name="CustomerAsked", unit=MetricUnit.Count, value=1)
+    elif isinstance(request, AwaitAnswer):
+        result = service.await_answer(request.complaintId, request.token, request.reminder)
+        if request.reminder:
+            metrics.add_metric(name="CustomerReminded", unit=MetricUnit.Count, value=1)
+    elif isinstance(request, Resume):
+        resumed = service.resume(request.complaintId)
+        if not resumed.answered:
+            metrics.add_metric(name="CustomerDidNotAnswer", unit=MetricUnit.Count, value=1)
+        result = resumed
     elif isinstance(request, PlanApproval):
         result = approval.plan_approval(request.complaintId)
     elif isinstance(request, NextApprover):

@@ -92,7 +92,7 @@ def decide(
     if link.kind == "confirm":
         text = messages(pages.open_case(link.complaint_id).locale)
         return _page("message.html", 200, t=text, lang="", heading=text["confirm"]["thanks"], message="")
-    return _page("task_done.html", 200, link=link)
+    return _page("task_done.html", 200, link=link, asked=link.kind == "investigate" and "question" in form)
 
 
 @app.exception_handler(LinkForged)

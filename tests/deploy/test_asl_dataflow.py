@@ -201,29 +201,35 @@ def moves(
         if key in state:
             read(effective, state[key])
     parameters = evaluate(state["Parameters"], effective, read) if "Parameters" in state else effective
+    results: list[Known]  # each result the state may have (a wait's answers may be of several kinds)
     if kind == "Pass":
-        result = constant(state["Result"]) if "Result" in state else parameters
+        results = [constant(state["Result"]) if "Result" in state else parameters]
     elif kind == "Wait":
-        result = effective
+        results = [effective]
     elif contracts is not None and contracts.invokes(state):
-        raw = contracts.result(state, parameters, read)
-        result = raw
-        if "ResultSelector" in state:
-            selected = Reads()
-            result = evaluate(state["ResultSelector"], raw, selected)
-            read.mismatches += [
-                f"ResultSelector reads {path}, not in the result" for path in selected.missing
-            ]
+        results = []
+        for raw in contracts.result(state, parameters, read):
+            result = raw
+            if "ResultSelector" in state:
+                selected = Reads()
+                result = evaluate(state["ResultSelector"], raw, selected)
+                read.mismatches += [
+                    f"ResultSelector reads {path}, not in the result" for path in selected.missing
+                ]
+            results.append(result)
     elif "ResultSelector" in state:  # over the task's result, which the walk does not know
-        result = evaluate(state["ResultSelector"], {(): ANY}, Reads())
+        results = [evaluate(state["ResultSelector"], {(): ANY}, Reads())]
     else:
-        result = {(): ANY}
+        results = [{(): ANY}]
     error = {("Error",): ANY, ("Cause",): ANY}
     caught = [(c["Next"], place(known, c.get("ResultPath", "$"), error)) for c in state.get("Catch", [])]
     if "Next" not in state:
         return caught
-    output = filtered(place(known, state.get("ResultPath", "$"), result), state.get("OutputPath", "$"), read)
-    return [(state["Next"], output), *caught]
+    outputs = [
+        filtered(place(known, state.get("ResultPath", "$"), result), state.get("OutputPath", "$"), read)
+        for result in results
+    ]
+    return [*((state["Next"], output) for output in outputs), *caught]
 
 
 # ------------------------------------------------------------------ the functions' contracts
@@ -308,27 +314,31 @@ class Contracts:
             return None
         return chosen[0]
 
-    def result(self, state: dict[str, Any], parameters: Known, read: Reads) -> Known:
-        """What the task gives back (before its ResultSelector): Lambda's invoke result with the response
-        model as its Payload, or, for a wait for a task token, the request model's Callback."""
+    def result(self, state: dict[str, Any], parameters: Known, read: Reads) -> list[Known]:
+        """What the task may give back (before its ResultSelector): Lambda's invoke result with the response
+        model as its Payload, or, for a wait for a task token, the request model's Callback (each of its
+        models, when the answer is one of several kinds: findings, or a question to the complainant)."""
         function = parameters.get(("FunctionName",))
         if function not in self.requests:
             read.mismatches.append(f"invokes {function}, a function with no known request model")
-            return {(): ANY}
+            return [{(): ANY}]
         payload = select(parameters, ("Payload",))
         model = self.request_model(function, payload, read)
         if model is None:
-            return {(): ANY}
+            return [{(): ANY}]
         read.mismatches += [f"{problem} ({function})" for problem in sent_mismatches(model, payload)]
         kind = "Callback" if state["Resource"].endswith(".waitForTaskToken") else "Result"
         response = getattr(model, kind, None)
-        if _model_in(response) is None:
+        members = (
+            typing.get_args(response) if kind == "Callback" and typing.get_args(response) else (response,)
+        )
+        if any(_model_in(member) is None for member in members):
             read.mismatches.append(f"{model.__name__} names no {kind} model")
-            return {(): ANY}
+            return [{(): ANY}]
         if kind == "Callback":
-            return fields_of(response)
+            return [fields_of(member) for member in members]
         payload_fields = {("Payload", *path): value for path, value in fields_of(response).items()}
-        return payload_fields | {("StatusCode",): ANY, ("ExecutedVersion",): ANY}
+        return [payload_fields | {("StatusCode",): ANY, ("ExecutedVersion",): ANY}]
 
 
 def unset_reads(

@@ -63,6 +63,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:Query": {CASES},
         "dynamodb:UpdateItem": {CASES},
         "states:StartExecution": {MACHINE},
+        "states:SendTaskSuccess": {"*"},  # a reply answers the wait for the complainant's answer
         "secretsmanager:GetSecretValue": {SECRET},
         "sqs:SendMessage": {"<InboundMailDeadLetters.Arn>"},  # SAM's, for the dead-letter queue
     },
@@ -77,6 +78,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "s3:PutObject": {FILES},
         "s3:GetObject": {FILES},
         "s3:DeleteObject": {FILES},
+        "states:SendTaskSuccess": {"*"},  # a message answers the wait for the complainant's answer
     },
     # The cases never started (GSI1), each started and recorded as intake does.
     "ReconcileFunction": {

@@ -231,6 +231,15 @@ def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def quicker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """50,000 policy seconds per second: a P4 investigator (5 business days) still has several seconds
+    before the reminder, the customer's 7 days last about 12 seconds, and a question to the complainant
+    (5 business days, then 2 after the reminder) about 17."""
+    with running_stack(tmp_path_factory.mktemp("quicker"), 50_000) as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium (the system's, never a browser Playwright downloads), closed after the module

@@ -87,6 +87,7 @@ def test_a_refund_over_1000_needs_a_manager_who_approves_it(stack: Stack):
     assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
     assert states_entered(history(stack, accepted["complaintId"])) == [
         *BEFORE_FINDINGS,
+        "Findings or a question?",
         "Record findings",
         "Decide approval level",
         "Needs approval?",
@@ -152,6 +153,7 @@ def test_a_rejection_goes_back_to_the_investigator_with_the_comment(stack: Stack
     ).ok
     assert wait_for_execution_end(stack, accepted["complaintId"])["status"] == "SUCCEEDED"
     approval_round = [
+        "Findings or a question?",
         "Record findings",
         "Decide approval level",
         "Needs approval?",

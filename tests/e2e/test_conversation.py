@@ -12,22 +12,10 @@ from urllib.parse import urljoin
 import requests
 
 from tests.e2e.conftest import Stack
-from tests.support.driver import investigator_link, status_view, submit_payment_complaint
+from tests.support.driver import form, investigator_link, status_view, submit_payment_complaint
 
 SLIP = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 BROWSER = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en"}
-
-
-def form(page: str, form_id: str) -> tuple[str, dict[str, str]]:
-    """A form of the page: its action and its hidden fields, as a browser would send them."""
-    found = re.search(
-        rf'<form[^>]*action="([^"]+)"[^>]*id="{form_id}"|<form[^>]*id="{form_id}"[^>]*action="([^"]+)"', page
-    )
-    assert found, f"no form {form_id}"
-    start = found.start()
-    body = page[start : page.index("</form>", start)]
-    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
-    return unescape(found.group(1) or found.group(2)), {k: unescape(v) for k, v in hidden.items()}
 
 
 def test_the_complainant_writes_and_sends_a_file_from_the_status_page(stack: Stack):

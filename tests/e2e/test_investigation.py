@@ -44,8 +44,9 @@ def test_the_investigator_records_findings_from_the_email_link(stack: Stack):
     assert "Recorded" in done.text
 
     view = wait_for_status(stack, accepted, "AWAITING_CONFIRMATION")
-    assert states_entered(history(stack, accepted["complaintId"]))[-6:] == [
+    assert states_entered(history(stack, accepted["complaintId"]))[-7:] == [
         "Wait for investigator",
+        "Findings or a question?",
         "Record findings",
         "Decide approval level",
         "Needs approval?",

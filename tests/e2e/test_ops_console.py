@@ -113,10 +113,11 @@ def test_ops_console_from_the_banner_link_in_a_browser(stack: Stack, browser: An
         row = page.locator(f'#queue tr[data-complaint="{complaint_id}"]')
         assert row.count() == 1, f"{complaint_id} not in the open cases {seen}"
         cells = row.locator("td").all_inner_texts()
-        department, priority, shown_id, *_, sla = cells
+        department, priority, shown_id, *_, sla, response_due = cells
         assert shown_id == complaint_id, seen
         assert (department, priority) == (view["department"], view["priority"]), f"{cells} {seen}"
         assert re.search(r"\bleft$|^OVERDUE by ", sla), f"SLA countdown {sla!r} {seen}"
+        assert response_due.endswith("(Asia/Shanghai)"), f"final response due {response_due!r} {seen}"
 
         execution = page.locator(f'#executions-table tr[data-complaint="{complaint_id}"]')
         assert execution.count() == 1, f"no execution row for {complaint_id} {seen}"

@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import requests
 
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack
 from tests.support.driver import (
     FINDINGS,
     ROSTER,
@@ -55,6 +54,7 @@ def test_the_customer_confirms_and_the_case_closes_and_is_archived(stack: Stack)
         "Gather evidence",
         "Set investigation clocks",
         "Wait for investigator",
+        "Findings or a question?",
         "Record findings",
         "Decide approval level",
         "Needs approval?",
@@ -154,14 +154,6 @@ def test_a_payment_system_outage_is_retried_then_needs_attention(stack: Stack):
     ]
 
 
-@pytest.fixture(scope="module")
-def quicker_stack(tmp_path_factory: pytest.TempPathFactory):
-    """50,000 policy seconds per second: a P4 investigator (5 business days) still has several seconds
-    before the reminder, and the customer's 7 days last about 12 seconds."""
-    with running_stack(tmp_path_factory.mktemp("quicker"), 50_000) as running:
-        yield running
-
-
 def test_no_answer_in_7_days_closes_the_case(quicker_stack: Stack):
     stack = quicker_stack
     accepted = requests.post(
@@ -221,6 +213,7 @@ def test_no_then_the_reopened_case_is_resolved_and_closes(stack: Stack):
     entered = states_entered(history(stack, accepted["complaintId"]))
     first_round = [
         "Wait for investigator",
+        "Findings or a question?",
         "Record findings",
         "Decide approval level",
         "Needs approval?",
@@ -286,8 +279,9 @@ def test_findings_that_reach_no_waiting_task_are_kept_and_taken_up_by_the_remind
     ]
     assert len(to_investigator) == 1  # the first email only: no reminder, nobody asked twice
     entered = states_entered(history(stack, accepted["complaintId"]))
-    assert entered[entered.index("Wait for investigator") :][:3] == [
+    assert entered[entered.index("Wait for investigator") :][:4] == [
         "Wait for investigator",
         "Wait for investigator after reminder",
+        "Findings or a question?",
         "Record findings",
     ]

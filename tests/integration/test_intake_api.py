@@ -266,11 +266,16 @@ def test_status_needs_the_access_code_and_says_404_alike_otherwise(aws: Aws):
         "firstResponseDueAt",
         "resolutionDueAt",
         "responseDueAt",
+        "slaPausedSince",
+        "slaPausedSeconds",
+        "question",
         "relatedTo",
         "timeline",
         "messages",
     }
     assert view["messages"] == []  # a complaint from the form: no conversation yet
+    # Nobody asked the complainant anything: the resolution target has not waited for them.
+    assert (view["question"], view["slaPausedSince"], view["slaPausedSeconds"]) == (None, None, 0)
     assert view["complaintId"] == complaint_id
     assert view["status"] == "RECEIVED"
     assert [entry["type"] for entry in view["timeline"]] == ["RECEIVED", "WORKFLOW_STARTED"]

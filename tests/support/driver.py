@@ -7,10 +7,12 @@ pages), `api_url` (the API, under its stage) and `client(service)` (a boto3 clie
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import uuid
 from collections.abc import Callable
+from html import unescape
 from typing import Any, Protocol
 
 import requests
@@ -75,6 +77,18 @@ def submit_payment_complaint(stack: Site) -> dict:
             "amount": {"value": "150.00", "currency": "CNY"},
         },
     )
+
+
+def form(page: str, form_id: str) -> tuple[str, dict[str, str]]:
+    """A form of the page: its action and its hidden fields, as a browser would send them."""
+    found = re.search(
+        rf'<form[^>]*action="([^"]+)"[^>]*id="{form_id}"|<form[^>]*id="{form_id}"[^>]*action="([^"]+)"', page
+    )
+    assert found, f"no form {form_id}"
+    start = found.start()
+    body = page[start : page.index("</form>", start)]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+    return unescape(found.group(1) or found.group(2)), {k: unescape(v) for k, v in hidden.items()}
 
 
 def status_view(accepted: dict) -> dict:

@@ -74,7 +74,15 @@ def sources() -> list[Source]:
 @pytest.fixture
 def service(repository, sources, mailer, triage_policy, settings, callbacks, clock) -> InvestigationService:
     return InvestigationService(
-        repository, sources, mailer, triage_policy, settings, KEY, callbacks, clock=clock
+        repository,
+        sources,
+        mailer,
+        triage_policy,
+        settings,
+        KEY,
+        callbacks,
+        clock=clock,
+        conversation=repository,
     )
 
 

@@ -124,6 +124,7 @@ def acknowledger(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -
 
 def uploads(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Uploads:
     """The complainant's messages and files on the status page."""
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.intake.uploads import Uploads
 
     repository = case_repository(settings, aws)
@@ -133,6 +134,7 @@ def uploads(settings: Settings, aws: Aws = boto3, clock: Clock = utc_now) -> Upl
         files=_files(settings, aws),
         settings=settings,
         clock=clock,
+        callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
     )
 
 
@@ -142,6 +144,7 @@ def mail_intake(
     """Email intake: the raw emails SES stored in S3, the intake service, the conversation, and the key
     that signs reply addresses."""
     from complaints.adapters.s3 import S3MailStore
+    from complaints.adapters.stepfunctions import StepFunctionsCallbacks
     from complaints.intake.mail import MailIntake
 
     intake = intake_service(settings, aws=aws, clock=clock)
@@ -155,6 +158,7 @@ def mail_intake(
         reply_key=key if key is not None else signing_key(settings, aws),
         clock=clock,
         files=_files(settings, aws),
+        callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
     )
 
 
@@ -212,6 +216,8 @@ def investigation_service(
         callbacks=StepFunctionsCallbacks(aws.client("stepfunctions")),
         clock=clock,
         timezone=load_policy().calendar.timezone,
+        policy=load_policy(),
+        conversation=repository,
     )
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from complaints.adapters.dynamo.repositories import DynamoInvestigationRepository
-from complaints.core.errors import ConflictError
+from complaints.core import changes
+from complaints.core.conversation import Message
+from complaints.core.errors import ConflictError, TransientError
 from complaints.core.models import Status
 from complaints.core.tasks import LinkStatus
 from complaints.investigation.ports import InvestigationRepository
@@ -53,6 +55,21 @@ def start_investigation_needs_a_triaged_case(s: Subject) -> None:
     assert s.repo.start_investigation(case, evidence_items(2), event("INVESTIGATING", 1)) is False
     assert s.repo.evidence(ID) == []
     assert s.repo.get(ID)[0].status == Status.RECEIVED
+
+
+@CONTRACT.case
+def start_investigation_is_retried_when_a_file_took_the_chains_next_place(s: Subject) -> None:
+    """A file the complainant sent between the step's read of the chain and its write: nothing changes, and
+    the step is retried (TransientError) to chain after the file; it is not taken for "started before"."""
+    case = store(s, ID, status=Status.TRIAGED)
+    upload = Message(key="upload-1", at=at(1), channel="web", author="customer", text="")
+    assert s.raw.add_message(ID, upload, event("MESSAGE_RECEIVED", 1), evidence_items(1))  # intake's port
+    with pytest.raises(TransientError):
+        s.repo.start_investigation(case, evidence_items(2), event("INVESTIGATING", 2))
+    stored, events = s.repo.get(ID)
+    assert stored.status == Status.TRIAGED
+    assert [e.type for e in events] == ["RECEIVED", "MESSAGE_RECEIVED"]
+    assert s.repo.evidence(ID) == evidence_items(1)
 
 
 @CONTRACT.case
@@ -130,6 +147,76 @@ def record_findings_is_version_checked(s: Subject) -> None:
     with pytest.raises(ConflictError):  # stale: version 1
         s.repo.record_findings(case, findings(summary="Other"), Status.RESOLVING, event("FINDINGS", 2))
     assert s.repo.get(ID)[0].findings["summary"] == "Charged twice by the processor."
+
+
+QUESTION = "Which card did you pay with?"
+
+
+@CONTRACT.case
+def ask_customer_adds_the_question_and_pauses_the_case_at_once(s: Subject) -> None:
+    case = store(s, ID, status=Status.INVESTIGATING)
+    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
+    s.repo.ask_customer(
+        case, changes.asked_customer(QUESTION, "lead", at(5)), event("SLA_PAUSED", 5), message
+    )
+    stored, events = s.repo.get(ID)
+    assert (stored.status, stored.question, stored.question_level) == (
+        Status.AWAITING_CUSTOMER,
+        QUESTION,
+        "lead",
+    )
+    assert (stored.question_asked_at, stored.sla_paused_at, stored.question_token) == (at(5), at(5), None)
+    assert (stored.message_count, stored.last_message_at, stored.version) == (1, at(5), 2)
+    assert events[-1].type == "SLA_PAUSED"
+    assert s.raw.messages(ID) == [message]
+    with pytest.raises(ConflictError):  # stale: version 1; nothing of it is written
+        other = Message(key="question-2", at=at(6), channel="email", author="staff", text="Again?")
+        s.repo.ask_customer(
+            case, changes.asked_customer("Again?", "lead", at(6)), event("SLA_PAUSED", 6), other
+        )
+    assert [m.key for m in s.raw.messages(ID)] == ["question-1"]
+    assert s.repo.get(ID)[0].question == QUESTION
+
+
+@CONTRACT.case
+def wait_for_answer_stores_the_waiting_task_version_checked(s: Subject) -> None:
+    case = store(s, ID, status=Status.INVESTIGATING)
+    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
+    s.repo.ask_customer(
+        case, changes.asked_customer(QUESTION, "investigator", at(5)), event("SLA_PAUSED", 5), message
+    )
+    asked = s.repo.get(ID)[0]
+    s.repo.wait_for_answer(asked, changes.waiting_on("token-1"), None)
+    stored, events = s.repo.get(ID)
+    assert (stored.question_token, stored.version, len(events)) == ("token-1", 3, 2)
+    s.repo.wait_for_answer(stored, changes.question_notified(stored), event("QUESTION_REMINDED", 7))
+    assert s.repo.get(ID)[0].question_notified == 1
+    assert s.repo.get(ID)[1][-1].type == "QUESTION_REMINDED"
+    with pytest.raises(ConflictError):
+        s.repo.wait_for_answer(asked, changes.waiting_on("token-2"), None)
+    assert s.repo.get(ID)[0].question_token == "token-1"
+
+
+@CONTRACT.case
+def resume_investigation_moves_the_resolution_target_and_not_the_deadline(s: Subject) -> None:
+    case = store(s, ID, status=Status.INVESTIGATING, priority="P3", resolution_due_at=at(600))
+    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
+    s.repo.ask_customer(
+        case, changes.asked_customer(QUESTION, "investigator", at(5)), event("SLA_PAUSED", 5), message
+    )
+    asked = s.repo.get(ID)[0]
+    s.repo.resume_investigation(
+        asked, changes.resumed(asked, at(65), 1.0), event("SLA_RESUMED", 65), tally(waits=1)
+    )
+    stored, events = s.repo.get(ID)
+    assert stored.status == Status.INVESTIGATING
+    assert stored.resolution_due_at == at(660)  # 60 minutes later, the hour it waited
+    assert stored.response_due_at == case.response_due_at
+    assert (stored.sla_paused_at, stored.sla_paused_seconds, stored.question_token) == (None, 3600, None)
+    assert events[-1].type == "SLA_RESUMED"
+    with pytest.raises(ConflictError):  # resumed once
+        s.repo.resume_investigation(asked, changes.resumed(asked, at(70), 1.0), event("SLA_RESUMED", 70))
+    assert s.repo.get(ID)[0].resolution_due_at == at(660)
 
 
 @pytest.mark.parametrize("case", CONTRACT.cases, ids=CONTRACT.ids())

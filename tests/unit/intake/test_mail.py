@@ -16,7 +16,7 @@ from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import parse
 from complaints.intake.mail import MailIntake, language_of
 from complaints.intake.service import IntakeService
-from tests.fakes import FakeMailStore
+from tests.fakes import FakeCallbacks, FakeMailStore
 
 KEY = b"k" * 32
 CUSTOMER = "li.wei@example.com"
@@ -285,3 +285,26 @@ def test_the_complainant_sees_the_conversation_but_not_where_files_are_kept(
     [file] = view.messages[0].files
     assert (file.filename, file.contentType, file.size) == ("s.pdf", "application/pdf", 18)
     assert "s3://" not in view.model_dump_json()
+
+
+def test_a_reply_while_the_case_waits_for_the_customers_answer_ends_the_wait(
+    intake, repository, store, settings, clock
+):
+    """The investigator asked a question (the case AWAITING_CUSTOMER, the waiting task's token on it): the
+    customer's reply by email answers it, as a message on the status page does."""
+    callbacks = FakeCallbacks()
+    mail_intake = MailIntake(
+        intake, repository, repository, store, settings, KEY, clock=clock, callbacks=callbacks
+    )
+    complaint_id = new_case(mail_intake, store)
+    waiting = {"status": Status.AWAITING_CUSTOMER, "question": "Which bank?", "question_token": "token-1"}
+    repository.cases[complaint_id] = repository.cases[complaint_id].model_copy(update=waiting)
+    clock.advance(60)
+
+    address = reply_address("complaints@example.com", complaint_id, KEY)
+    deliver(mail_intake, store, "0002", raw_mail(to=address, subject="Re: more information", text="ICBC."))
+
+    assert callbacks.succeeded == [("token-1", {"answered": True})]
+    # From another sender it is held, and answers nothing.
+    deliver(mail_intake, store, "0003", raw_mail(sender="x@example.net", to=address, text="Me too."))
+    assert len(callbacks.succeeded) == 1

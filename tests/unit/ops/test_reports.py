@@ -214,6 +214,23 @@ def test_escalations_needs_attention_and_top_causes(report):
     assert build_report(ITEMS, START, END, top=2).top_causes == report.top_causes[:2]
 
 
+def test_time_spent_waiting_for_the_customer_sums_over_days_and_shards():
+    """Each question to a complainant adds, when the case resumes, one answered or unanswered wait and the
+    minutes it waited (its SLA paused)."""
+    items = [
+        counter_item("2026-03-02", 0, {"customer_wait#answered": 1, "customer_wait_minutes": 120}),
+        counter_item("2026-03-02", 1, {"customer_wait#unanswered": 1, "customer_wait_minutes": 600}),
+        counter_item("2026-03-03", 0, {"customer_wait#answered": 1, "customer_wait_minutes": 180}),
+    ]
+
+    waits = build_report(items, START, END).customer_waits
+
+    assert (waits.answered, waits.unanswered) == (2, 1)
+    assert waits.total_hours == 15.0  # 900 minutes
+    assert waits.average_hours == 5.0
+    assert build_report([], START, END).customer_waits.average_hours is None
+
+
 def test_the_order_of_the_items_changes_nothing(report):
     assert build_report(list(reversed(ITEMS)), START, END) == report
 

@@ -30,6 +30,7 @@ from complaints.adapters.dynamo.repositories import DynamoCaseRepository
 from complaints.core.clock import utc_now
 from complaints.core.conversation import HeldMail, Message
 from complaints.core.errors import CaseNotFound
+from complaints.core.models import Case, Status
 from complaints.core.ports import FileStore
 from complaints.ops.reports import Report, build_report
 from complaints.ops.views import (
@@ -135,6 +136,7 @@ class OpsQueries:
         created = datetime.fromisoformat(item["created_at"])
         due = datetime.fromisoformat(item["resolution_due_at"])
         left = self._seconds_left(created, due, now)
+        paused = item["status"] == Status.AWAITING_CUSTOMER.value
         return QueueEntry(
             complaintId=item["complaint_id"],
             department=department,
@@ -145,7 +147,11 @@ class OpsQueries:
             createdAt=created,
             resolutionDueAt=due,
             secondsLeft=left,
-            overdue=left < 0,
+            overdue=left < 0 and not paused,
+            paused=paused,
+            responseDueAt=datetime.fromisoformat(item["response_due_at"])
+            if item.get("response_due_at")
+            else None,
         )
 
     # ------------------------------------------------------------ watch list
@@ -276,6 +282,13 @@ class OpsQueries:
                 raise
             executions.append(self._view(found))
         return CaseOverview(case=case, timeline=timeline, executions=executions, messages=messages)
+
+    def case_record(self, complaint_id: str) -> Case | None:
+        """The stored case (None for an unknown one): its status and its two clocks."""
+        try:
+            return DynamoCaseRepository(self._table).get(complaint_id)[0]
+        except CaseNotFound:
+            return None
 
     def conversation(self, complaint_id: str) -> list[Message]:
         """The case's messages, oldest first (none for an unknown case)."""

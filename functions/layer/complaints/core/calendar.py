@@ -146,6 +146,14 @@ class SlaDue:
     resolution_due: datetime
 
 
+class CustomerQuestion(_Policy):
+    """How long a question to the complainant waits: to the close of the n-th business day for an answer,
+    then a reminder and as many days again; then the investigation goes on without one."""
+
+    answer_business_days: int = Field(gt=0)
+    reminder_business_days: int = Field(gt=0)
+
+
 class Policy(_Policy):
     calendar: Calendar
     final_response: FinalResponse
@@ -154,6 +162,7 @@ class Policy(_Policy):
     idempotency_key_ttl_seconds: int = Field(gt=0)
     reconcile_grace_seconds: int = Field(ge=0)
     acknowledgements_per_address_per_hour: int = Field(default=5, gt=0)
+    customer_question: CustomerQuestion = CustomerQuestion(answer_business_days=5, reminder_business_days=2)
 
     def response_due(self, received_at: datetime, category: str | None = None) -> datetime:
         """When the final response is due for a complaint received at `received_at` (aware datetime)."""

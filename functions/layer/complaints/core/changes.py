@@ -4,7 +4,7 @@ write with the change's event)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from complaints.core.models import Case, Status
@@ -49,3 +49,46 @@ def reopened(answer: CustomerAnswer) -> dict[str, Any]:
 
 def final_response_sent(at: datetime) -> dict[str, Any]:
     return {"final_response_sent_at": at}
+
+
+def asked_customer(question: str, level: str, at: datetime) -> dict[str, Any]:
+    """The investigator's question went to the complainant: the case waits for them, its SLA paused."""
+    return {
+        "status": Status.AWAITING_CUSTOMER.value,
+        "question": question,
+        "question_level": level,
+        "question_asked_at": at,
+        "question_token": None,
+        "question_notified": 0,
+        "sla_paused_at": at,
+    }
+
+
+def waiting_on(token: str) -> dict[str, Any]:
+    """The task that now waits for the answer (the question's, then the reminder's)."""
+    return {"question_token": token}
+
+
+def question_notified(case: Case) -> dict[str, Any]:
+    return {"question_notified": case.question_notified + 1}
+
+
+def resumed(case: Case, at: datetime, time_scale: float) -> dict[str, Any]:
+    """The investigation goes on: the resolution target moves on by the policy time the case waited for the
+    complainant; the regulatory deadline stays."""
+    paused = paused_seconds(case, at, time_scale)
+    due = case.resolution_due_at + timedelta(seconds=paused) if case.resolution_due_at else None
+    return {
+        "status": Status.INVESTIGATING.value,
+        "question_token": None,
+        "sla_paused_at": None,
+        "sla_paused_seconds": case.sla_paused_seconds + paused,
+        "resolution_due_at": due,
+    }
+
+
+def paused_seconds(case: Case, at: datetime, time_scale: float) -> float:
+    """Policy seconds the case has waited for the complainant in its current pause (0 if none)."""
+    if case.sla_paused_at is None:
+        return 0.0
+    return max((at - case.sla_paused_at).total_seconds(), 0.0) * time_scale

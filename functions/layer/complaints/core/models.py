@@ -91,6 +91,7 @@ class Status(StrEnum):
     RECEIVED = "RECEIVED"
     TRIAGED = "TRIAGED"
     INVESTIGATING = "INVESTIGATING"
+    AWAITING_CUSTOMER = "AWAITING_CUSTOMER"  # the investigator asked the complainant a question
     AWAITING_APPROVAL = "AWAITING_APPROVAL"
     RESOLVING = "RESOLVING"
     AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION"
@@ -251,7 +252,15 @@ class StatusView(BaseModel):
     createdAt: datetime
     firstResponseDueAt: datetime | None = None
     resolutionDueAt: datetime | None = None
-    responseDueAt: datetime
+    responseDueAt: datetime = Field(description="The regulatory final-response deadline: it never pauses")
+    slaPausedSince: datetime | None = Field(
+        default=None,
+        description="Waiting for the complainant's answer since then: the resolution target waits too",
+    )
+    slaPausedSeconds: float = Field(
+        default=0, description="Policy time the resolution target has waited for the complainant so far"
+    )
+    question: str | None = Field(default=None, description="What we asked the complainant, while we wait")
     relatedTo: str | None = None
     timeline: list[TimelineEntry]
     messages: list[MessageView] = Field(default_factory=list)
@@ -329,6 +338,20 @@ class Case(BaseModel):
     # The conversation with the complainant: how many messages, and when the last came.
     message_count: int = 0
     last_message_at: datetime | None = None
+    # A question to the complainant (AWAITING_CUSTOMER): its text, who asked (investigator, lead, head),
+    # when, and the token of the Step Functions task that waits for the answer (the complainant's next
+    # message, on the status page or by email, answers it). `question_notified` counts the emails sent
+    # about it (the question, the reminder), so that a retried step sends none twice.
+    question: str | None = None
+    question_level: str | None = None
+    question_asked_at: datetime | None = None
+    question_token: str | None = None
+    question_notified: int = 0
+    # The two clocks: the resolution target (internal SLA) waits while the complainant is asked
+    # (`sla_paused_at`, then moved on by the time waited, counted in `sla_paused_seconds` of policy time);
+    # the regulatory `response_due_at` never moves.
+    sla_paused_at: datetime | None = None
+    sla_paused_seconds: float = 0
 
 
 class CaseEvent(BaseModel):

@@ -70,6 +70,15 @@ def escalated(stage: str, level: str) -> Counters:
     return {f"escalation#{stage}#{level}": 1}
 
 
+def customer_waited(policy_seconds: float, answered: bool) -> Counters:
+    """A case waited this long for its complainant's answer to a question (its SLA paused), answered or
+    not."""
+    return {
+        f"customer_wait#{'answered' if answered else 'unanswered'}": 1,
+        "customer_wait_minutes": max(math.ceil(policy_seconds / 60), 0),
+    }
+
+
 def needs_attention() -> Counters:
     return {"needs_attention": 1}
 

@@ -142,3 +142,17 @@ class DecisionAnswer(BaseModel):
 
 class CustomerReply(BaseModel):
     answer: CustomerAnswer
+
+
+class QuestionAnswer(BaseModel):
+    """The investigator asks the complainant instead of giving findings (the findings page's other form)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: Text2000
+
+
+class CustomerAnswered(BaseModel):
+    """What the complainant's next message hands the task that waits for their answer."""
+
+    answered: Literal[True] = True

@@ -23,9 +23,10 @@ from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileRef, HeldMail, Message, evidence_of
 from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
-from complaints.core.ports import Conversation, FileStore
+from complaints.core.ports import Callbacks, Conversation, FileStore
 from complaints.core.reply_address import case_of
 from complaints.core.settings import Settings
+from complaints.intake.answers import answer_question
 from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import InboundEmail, parse
 from complaints.intake.ports import CaseRepository, MailStore
@@ -64,8 +65,10 @@ class MailIntake:
         reply_key: bytes,
         clock: Clock = utc_now,
         files: FileStore | None = None,
+        callbacks: Callbacks | None = None,
     ):
         self._intake = intake
+        self._callbacks = callbacks  # a reply answers the investigator's question (intake/answers.py)
         self._cases = cases
         self._conversation = conversation
         self._mail = mail
@@ -182,6 +185,7 @@ class MailIntake:
         if case.customer.email.lower() != mail.sender:
             return self._hold(delivery, mail, location, "other_sender", claimed)
         first = self._record(claimed, self._message(claimed, delivery, mail, location))
+        answer_question(self._cases, self._callbacks, claimed)
         return MailOutcome("threaded", claimed, first_time=first)
 
     def _new_complaint(self, delivery: Delivery, mail: InboundEmail, location: str) -> MailOutcome:

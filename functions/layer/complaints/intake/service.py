@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from complaints.core import ids, stats
+from complaints.core import changes, ids, stats
 from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import Message, message_view
@@ -239,13 +239,19 @@ class IntakeService:
         conversation = (
             self._conversation.messages(complaint_id) if self._conversation and case.message_count else []
         )
-        return status_view(case, events, load_taxonomy(), conversation)
+        paused = changes.paused_seconds(case, self._clock(), self._settings.time_scale)
+        return status_view(case, events, load_taxonomy(), conversation, paused)
 
 
 def status_view(
-    case: Case, events: list[CaseEvent], taxonomy: Taxonomy, conversation: list[Message] | None = None
+    case: Case,
+    events: list[CaseEvent],
+    taxonomy: Taxonomy,
+    conversation: list[Message] | None = None,
+    paused_now: float = 0,
 ) -> StatusView:
-    """The case for its complainant, the timeline written in the case's language."""
+    """The case for its complainant, the timeline written in the case's language. `paused_now`: the policy
+    seconds of its current wait for the complainant (its SLA pause) so far."""
     text = messages(case.locale)
     channels = text["channels"]
     timeline = []
@@ -277,6 +283,9 @@ def status_view(
         firstResponseDueAt=case.first_response_due_at,
         resolutionDueAt=case.resolution_due_at,
         responseDueAt=case.response_due_at,
+        slaPausedSince=case.sla_paused_at,
+        slaPausedSeconds=round(case.sla_paused_seconds + paused_now),
+        question=case.question if case.status == Status.AWAITING_CUSTOMER else None,
         relatedTo=case.related_to,
         timeline=timeline,
         messages=[message_view(m) for m in conversation or []],

@@ -18,9 +18,10 @@ from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileRef, Message, evidence_of
 from complaints.core.errors import UploadNotFound, UploadRefused
 from complaints.core.models import CaseEvent
-from complaints.core.ports import Conversation, FileStore, UploadForm
+from complaints.core.ports import Callbacks, Conversation, FileStore, UploadForm
 from complaints.core.settings import Settings
 from complaints.intake.access import check_access
+from complaints.intake.answers import answer_question
 from complaints.intake.ports import CaseRepository
 
 # The types taken, and how their bytes begin (text: UTF-8 without NUL bytes).
@@ -71,7 +72,9 @@ class Uploads:
         files: FileStore,
         settings: Settings,
         clock: Clock = utc_now,
+        callbacks: Callbacks | None = None,
     ):
+        self._callbacks = callbacks  # a message answers the investigator's question (intake/answers.py)
         self._cases = cases
         self._conversation = conversation
         self._files = files
@@ -125,6 +128,7 @@ class Uploads:
         message_key = f"upload-{upload_id}"
         done = next((m for m in self._conversation.messages(complaint_id) if m.key == message_key), None)
         if done is not None:
+            answer_question(self._cases, self._callbacks, complaint_id)
             return done
         stored = self._files.stat(key)
         if stored is None:
@@ -150,6 +154,7 @@ class Uploads:
         now = self._clock()
         message = Message(key=message_key, at=now, channel="web", author="customer", text="", files=[file])
         self._add(complaint_id, message)
+        answer_question(self._cases, self._callbacks, complaint_id)
         return message
 
     def add_text(self, complaint_id: str, access_code: str | None, text: str) -> Message:
@@ -161,6 +166,7 @@ class Uploads:
         key = "web-" + hashlib.sha256(text.encode()).hexdigest()[:24]
         message = Message(key=key, at=self._clock(), channel="web", author="customer", text=text)
         self._add(complaint_id, message)
+        answer_question(self._cases, self._callbacks, complaint_id)
         return message
 
     def _add(self, complaint_id: str, message: Message) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from complaints.core.conversation import Message
 from complaints.core.evidence import EvidenceItem
 from complaints.core.models import Case, CaseEvent, CaseSummary, Status
 from complaints.core.stats import Tally
@@ -56,3 +57,15 @@ class InvestigationRepository(Protocol):
         """A kept answer was given to the step's next task."""
 
     def record_findings(self, case: Case, findings: Findings, status: Status, event: CaseEvent) -> None: ...
+
+    def ask_customer(self, case: Case, values: dict[str, Any], event: CaseEvent, message: Message) -> None:
+        """The question as our message and the case's change (changes.asked_customer), one version-checked
+        write with its event."""
+
+    def wait_for_answer(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        """Which task waits for the answer, the emails sent about it (version-checked)."""
+
+    def resume_investigation(
+        self, case: Case, values: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Back to INVESTIGATING (changes.resumed), with its event and report counters, atomically."""

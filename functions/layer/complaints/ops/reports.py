@@ -44,6 +44,15 @@ class Cause(BaseModel):
     count: int
 
 
+class CustomerWaits(BaseModel):
+    """Questions to complainants: how often a case waited for an answer (its SLA paused), how long."""
+
+    answered: int = 0
+    unanswered: int = 0
+    total_hours: float = 0
+    average_hours: float | None = None
+
+
 class Report(BaseModel):
     start: date
     end: date
@@ -62,6 +71,7 @@ class Report(BaseModel):
     csat_average: float | None = None
     escalations: dict[str, int] = Field(default_factory=dict)  # "investigation: lead" -> count
     needs_attention: int = 0
+    customer_waits: CustomerWaits = Field(default_factory=CustomerWaits)
     top_causes: list[Cause] = Field(default_factory=list)
 
 
@@ -131,6 +141,13 @@ def build_report(items: Iterable[dict[str, Any]], start: date, end: date, top: i
         name.replace("#", ": "): count for name, count in sorted(group("escalation#").items())
     }
     report.needs_attention = totals["needs_attention"]
+    waits = totals["customer_wait#answered"] + totals["customer_wait#unanswered"]
+    report.customer_waits = CustomerWaits(
+        answered=totals["customer_wait#answered"],
+        unanswered=totals["customer_wait#unanswered"],
+        total_hours=_hours(totals["customer_wait_minutes"]) or 0,
+        average_hours=_hours(round(totals["customer_wait_minutes"] / waits)) if waits else None,
+    )
     causes = [
         Cause(category=name.split("#", 1)[0], cause=name.split("#", 1)[1], count=count)
         for name, count in group("cause#").items()

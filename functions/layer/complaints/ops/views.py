@@ -28,6 +28,10 @@ class QueueEntry(BaseModel):
     resolutionDueAt: datetime
     secondsLeft: int  # policy seconds until the resolution target; negative when overdue
     overdue: bool
+    # Waiting for the complainant's answer (AWAITING_CUSTOMER): the resolution target waits too (it moves on
+    # by the time waited when the case resumes), so the case is not overdue meanwhile.
+    paused: bool = False
+    responseDueAt: datetime | None = None  # the regulatory final-response deadline: it never pauses
 
 
 class PendingApproval(BaseModel):

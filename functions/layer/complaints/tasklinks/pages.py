@@ -21,6 +21,7 @@ from complaints.core.tasks import (
     Findings,
     FindingsAnswer,
     LinkStatus,
+    QuestionAnswer,
     TaskLink,
 )
 from complaints.presentation.links import download_links
@@ -70,14 +71,17 @@ class TaskPages:
         )
 
     def submit(self, link_id: str, sig: str | None, form: dict[str, Any]) -> TaskLink:
-        """Record the person's answer (findings, or an approval decision) exactly once and hand it to the
-        waiting task. Bad input raises ValidationError and records nothing: the link stays open."""
+        """Record the person's answer (findings or a question for the complainant, or an approval decision)
+        exactly once and hand it to the waiting task. Bad input raises ValidationError and records nothing:
+        the link stays open."""
         link = self._checked(link_id, sig)
-        reply: DecisionAnswer | CustomerReply | FindingsAnswer
+        reply: DecisionAnswer | CustomerReply | FindingsAnswer | QuestionAnswer
         if link.kind == "approve":
             reply = DecisionAnswer(decision=Decision.model_validate(form))
         elif link.kind == "confirm":
             reply = CustomerReply(answer=CustomerAnswer.model_validate(form))
+        elif "question" in form:  # the findings page's other form: ask the complainant first
+            reply = QuestionAnswer.model_validate({"question": form["question"]})
         else:
             reply = FindingsAnswer(findings=Findings.model_validate(form))
         answer = reply.model_dump(mode="json")

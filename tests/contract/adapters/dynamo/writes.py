@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from complaints.core import changes
+from complaints.core.conversation import Message
 from complaints.core.models import Status
 from complaints.core.tasks import CustomerAnswer
 from complaints.triage.rules import DuplicateMatch
@@ -160,6 +162,38 @@ def _reject(s) -> Write:
     return lambda: s.raw.reject(case, "Check again", event("REJECTED", WRITE_AT))
 
 
+def _ask_customer(s) -> Write:
+    case = store(s, ID, status=Status.INVESTIGATING)
+    values = changes.asked_customer("Which card did you pay with?", "investigator", at(WRITE_AT))
+    message = Message(key="question-1", at=at(WRITE_AT), channel="email", author="staff", text="Which card?")
+    return lambda: s.raw.ask_customer(case, values, event("SLA_PAUSED", WRITE_AT), message)
+
+
+def _asking(s):
+    values = changes.asked_customer("Which card did you pay with?", "investigator", at(1))
+    return store(
+        s,
+        ID,
+        status=Status.AWAITING_CUSTOMER,
+        priority="P3",
+        resolution_due_at=at(600),
+        **{k: v for k, v in values.items() if k != "status"},
+    )
+
+
+def _wait_for_answer(s) -> Write:
+    case = _asking(s)
+    return lambda: s.raw.wait_for_answer(
+        case, changes.waiting_on("token-2"), event("QUESTION_REMINDED", WRITE_AT)
+    )
+
+
+def _resume_investigation(s) -> Write:
+    case = _asking(s)
+    values = changes.resumed(case, at(WRITE_AT), 1.0)
+    return lambda: s.raw.resume_investigation(case, values, event("SLA_RESUMED", WRITE_AT), tally(waits=1))
+
+
 def resolving(s):
     """Triaged to inv-1 (one open case on the roster), then RESOLVING."""
     s.raw.mark_triaged(store(s, ID), triage_fields(), assignment(None), event("TRIAGED", 1))
@@ -195,6 +229,9 @@ SCENARIOS = [
     Scenario("rebind_link", _rebind_link),
     Scenario("hand_on", _hand_on),
     Scenario("record_findings", _record_findings),
+    Scenario("ask_customer", _ask_customer),
+    Scenario("wait_for_answer", _wait_for_answer),
+    Scenario("resume_investigation", _resume_investigation),
     Scenario("record_remedy", _record_remedy),
     Scenario("await_confirmation", _await_confirmation, has_event=False),
     Scenario("record_customer_answer", _record_customer_answer),

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from complaints.adapters.dynamo.base import DynamoStore, _set_clause, aws_errors, dynamo_value
+from complaints.adapters.dynamo.base import (
+    DynamoStore,
+    _set_clause,
+    aws_errors,
+    dynamo_value,
+    stats_update,
+)
 from complaints.adapters.dynamo.keys import (
     QUEUE_KEYS,
     WATCH_KEYS,
@@ -13,9 +19,11 @@ from complaints.adapters.dynamo.keys import (
     _event_item,
     _iso,
     archive_key,
+    message_key,
     roster_key,
 )
 from complaints.core import changes
+from complaints.core.conversation import Message
 from complaints.core.models import Case, CaseEvent, Status
 from complaints.core.stats import Tally
 from complaints.core.tasks import CustomerAnswer, Findings
@@ -70,6 +78,29 @@ class DecisionStore(DynamoStore):
     def record_final_response(self, case: Case, event: CaseEvent) -> None:
         self._update_case(case, changes.final_response_sent(event.at), event)
 
+    def ask_customer(self, case: Case, values: dict[str, Any], event: CaseEvent, message: Message) -> None:
+        """The question, as our message in the conversation, and the case waiting for the complainant."""
+        item = {
+            **message_key(case.complaint_id, message.key),
+            "kind": "message",
+            **dynamo_value(message.model_dump(mode="json", exclude_none=True)),
+        }
+        counted = {"message_count": case.message_count + 1, "last_message_at": message.at}
+        self._update_case(case, values | counted, event, extra=[self._put(item, "attribute_not_exists(pk)")])
+
+    def wait_for_answer(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
+        self._update_case(case, values, event, at=event.at if event else datetime.now(case.created_at.tzinfo))
+
+    def resume_investigation(
+        self, case: Case, values: dict[str, Any], event: CaseEvent, stats: Tally | None = None
+    ) -> None:
+        """Back to INVESTIGATING, the resolution target moved on: the work queue's sort key follows it."""
+        due = values.get("resolution_due_at")
+        if due is not None and case.priority:
+            values = values | {"gsi3sk": f"{case.priority}#{_iso(due.astimezone(UTC))}"}
+        extra = [stats_update(self._table.name, stats)] if stats is not None else []
+        self._update_case(case, values, event, extra=extra)
+
     def _update_case(
         self,
         case: Case,
@@ -77,14 +108,15 @@ class DecisionStore(DynamoStore):
         event: CaseEvent | None,
         remove: tuple[str, ...] = (),
         at: datetime | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> None:
         """Set case attributes and remove `remove` (version-checked), with its timeline event if there is
-        one, atomically."""
+        one (and the `extra` transaction items), atomically."""
         when = event.at if event else at or datetime.now(case.created_at.tzinfo)
         items = [self._decision(case, values, when, remove)]
         if event is not None:
             items.append(self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"))
-        self._transact(items)
+        self._transact([*items, *(extra or [])])
 
     def _decision(
         self, case: Case, values: dict[str, Any], at: datetime, remove: tuple[str, ...] = ()
