@@ -15,11 +15,14 @@ import requests
 from aiosmtpd.smtp import Envelope
 from botocore.exceptions import ClientError
 
+from complaints.adapters.dynamo.repositories import DynamoCaseRepository
+from complaints.core.models import CaseEvent, Status
 from complaints.core.reply_address import reply_address
 from infra import moto_hooks
 from infra.gateway import Gateway
 from infra.lambdas import HandlerError
 from infra.smtp import SesReceiving, dead_letter, new_message_id, ses_event
+from tests.contract.support import T0, claim_for, new_case
 from tests.integration.conftest import Aws, StageClient
 
 CUSTOMER = "li.wei@example.com"
@@ -208,3 +211,33 @@ def test_a_download_link_stops_working_after_five_minutes(aws: Aws, monkeypatch)
     )
 
     assert requests.get(link, timeout=10).status_code == 403
+
+
+def test_a_reply_while_the_case_waits_for_an_answer_goes_to_step_functions_as_the_functions_role(aws: Aws):
+    """The investigator asked the customer (the case AWAITING_CUSTOMER, its waiting task's token on it):
+    the reply is added to the case and handed to that task, with the function's own role. Here the wait has
+    just ended (its token no longer valid): the reply is kept all the same, and the resume reads it."""
+    complaint_id = "CMP-20260305-QWA1T1"
+    waiting = new_case(
+        complaint_id,
+        email=CUSTOMER,
+        status=Status.AWAITING_CUSTOMER,
+        question="Which bank?",
+        question_token="an-ended-task-token",
+        question_asked_at=T0,
+        sla_paused_at=T0,
+    )
+    DynamoCaseRepository(aws.table).create(waiting, CaseEvent(at=T0, type="RECEIVED"), claim_for(waiting), T0)
+    key = aws.client("secretsmanager").get_secret_value(SecretId="LinkSigningSecret")["SecretString"].encode()
+    address = reply_address("complaints@example.com", complaint_id, key)
+
+    receive(aws, email(to=address), [address])
+
+    (message,) = aws.items("message")
+    assert message["pk"] == f"CASE#{complaint_id}" and message["author"] == "customer"
+    asked = [
+        (function, allowed)
+        for function, check, allowed in moto_hooks.recorded_checks()
+        if check.action == "states:SendTaskSuccess"
+    ]
+    assert asked == [("EmailIntakeFunction", True)]

@@ -9,7 +9,7 @@ from complaints.adapters.dynamo.repositories import DynamoInvestigationRepositor
 from complaints.core import changes
 from complaints.core.conversation import Message
 from complaints.core.errors import ConflictError, TransientError
-from complaints.core.models import Status
+from complaints.core.models import Case, Status
 from complaints.core.tasks import LinkStatus
 from complaints.investigation.ports import InvestigationRepository
 from tests.contract.support import (
@@ -152,13 +152,17 @@ def record_findings_is_version_checked(s: Subject) -> None:
 QUESTION = "Which card did you pay with?"
 
 
+def asked(s: Subject, case: Case, level: str = "investigator") -> Message:
+    """`case` (INVESTIGATING) asks its complainant QUESTION at minute 5; the question's message."""
+    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
+    s.repo.ask_customer(case, changes.asked_customer(QUESTION, level, at(5)), event("SLA_PAUSED", 5), message)
+    return message
+
+
 @CONTRACT.case
 def ask_customer_adds_the_question_and_pauses_the_case_at_once(s: Subject) -> None:
     case = store(s, ID, status=Status.INVESTIGATING)
-    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
-    s.repo.ask_customer(
-        case, changes.asked_customer(QUESTION, "lead", at(5)), event("SLA_PAUSED", 5), message
-    )
+    message = asked(s, case, "lead")
     stored, events = s.repo.get(ID)
     assert (stored.status, stored.question, stored.question_level) == (
         Status.AWAITING_CUSTOMER,
@@ -180,33 +184,26 @@ def ask_customer_adds_the_question_and_pauses_the_case_at_once(s: Subject) -> No
 
 @CONTRACT.case
 def wait_for_answer_stores_the_waiting_task_version_checked(s: Subject) -> None:
-    case = store(s, ID, status=Status.INVESTIGATING)
-    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
-    s.repo.ask_customer(
-        case, changes.asked_customer(QUESTION, "investigator", at(5)), event("SLA_PAUSED", 5), message
-    )
-    asked = s.repo.get(ID)[0]
-    s.repo.wait_for_answer(asked, changes.waiting_on("token-1"), None)
+    asked(s, store(s, ID, status=Status.INVESTIGATING))
+    waiting = s.repo.get(ID)[0]
+    s.repo.wait_for_answer(waiting, changes.waiting_on("token-1"), None)
     stored, events = s.repo.get(ID)
     assert (stored.question_token, stored.version, len(events)) == ("token-1", 3, 2)
-    s.repo.wait_for_answer(stored, changes.question_notified(stored), event("QUESTION_REMINDED", 7))
+    s.repo.wait_for_answer(stored, changes.question_notified(1), event("QUESTION_REMINDED", 7))
     assert s.repo.get(ID)[0].question_notified == 1
     assert s.repo.get(ID)[1][-1].type == "QUESTION_REMINDED"
     with pytest.raises(ConflictError):
-        s.repo.wait_for_answer(asked, changes.waiting_on("token-2"), None)
+        s.repo.wait_for_answer(waiting, changes.waiting_on("token-2"), None)
     assert s.repo.get(ID)[0].question_token == "token-1"
 
 
 @CONTRACT.case
 def resume_investigation_moves_the_resolution_target_and_not_the_deadline(s: Subject) -> None:
     case = store(s, ID, status=Status.INVESTIGATING, priority="P3", resolution_due_at=at(600))
-    message = Message(key="question-1", at=at(5), channel="email", author="staff", text=QUESTION)
-    s.repo.ask_customer(
-        case, changes.asked_customer(QUESTION, "investigator", at(5)), event("SLA_PAUSED", 5), message
-    )
-    asked = s.repo.get(ID)[0]
+    asked(s, case)
+    waiting = s.repo.get(ID)[0]
     s.repo.resume_investigation(
-        asked, changes.resumed(asked, at(65), 1.0), event("SLA_RESUMED", 65), tally(waits=1)
+        waiting, changes.resumed(waiting, at(65), 1.0), event("SLA_RESUMED", 65), tally(waits=1)
     )
     stored, events = s.repo.get(ID)
     assert stored.status == Status.INVESTIGATING
@@ -215,7 +212,7 @@ def resume_investigation_moves_the_resolution_target_and_not_the_deadline(s: Sub
     assert (stored.sla_paused_at, stored.sla_paused_seconds, stored.question_token) == (None, 3600, None)
     assert events[-1].type == "SLA_RESUMED"
     with pytest.raises(ConflictError):  # resumed once
-        s.repo.resume_investigation(asked, changes.resumed(asked, at(70), 1.0), event("SLA_RESUMED", 70))
+        s.repo.resume_investigation(waiting, changes.resumed(waiting, at(70), 1.0), event("SLA_RESUMED", 70))
     assert s.repo.get(ID)[0].resolution_due_at == at(660)
 
 

@@ -69,8 +69,9 @@ def waiting_on(token: str) -> dict[str, Any]:
     return {"question_token": token}
 
 
-def question_notified(case: Case) -> dict[str, Any]:
-    return {"question_notified": case.question_notified + 1}
+def question_notified(emails: int) -> dict[str, Any]:
+    """The question's emails sent: 1, the question; 2, its reminder too."""
+    return {"question_notified": emails}
 
 
 def resumed(case: Case, at: datetime, time_scale: float) -> dict[str, Any]:

@@ -140,9 +140,8 @@ class InvestigationService:
         link = open_link(complaint_id, "investigate", level, person, token, now, timeout_seconds)
         kind = "INVESTIGATION_ASSIGNED" if level == "investigator" else "ESCALATED"
         if current is not None and current.level == level and "question" in (current.answer or {}):
-            kind = (
-                "INVESTIGATION_RESUMED"  # back from a question to the complainant: a new link, no escalation
-            )
+            # Back from a question to the complainant: a new link for the one who asked, no escalation.
+            kind = "INVESTIGATION_RESUMED"
         event = CaseEvent(at=now, type=kind, params={"assignee": person.name, "level": text["levels"][level]})
         # A link still open hands over to the new holder (410); a used one stays "already done" (409).
         still_open = current is not None and current.status == LinkStatus.OPEN
@@ -202,8 +201,7 @@ class InvestigationService:
     def await_answer(self, complaint_id: str, token: str, reminder: bool) -> AnswerAwaited:
         """The task that waits for the complainant's answer: its token goes on the case (their next message
         answers it), and they get the question by email (or, as `reminder`, a reminder of it), with the
-        case's reply address and status link. An answer that came before the token was stored answers the
-        wait at once."""
+        case's reply address. An answer that came before the token was stored answers the wait at once."""
         case, _ = self._repository.get(complaint_id)
         if case.status != Status.AWAITING_CUSTOMER:
             raise ConflictError(f"{complaint_id} is {case.status}, not waiting for the complainant")
@@ -288,7 +286,9 @@ class InvestigationService:
                 self._conversation.remember_sent_mail(mail_id, case.complaint_id)
             latest, _ = self._repository.get(case.complaint_id)
             with _read_again_on_conflict():
-                self._repository.wait_for_answer(latest, changes.question_notified(latest), None)
+                self._repository.wait_for_answer(
+                    latest, changes.question_notified(2 if reminder else 1), None
+                )
 
         recorded_after_sending(record)
 
