@@ -26,7 +26,13 @@ variables over it, and any other code sees the process's. Nothing writes a funct
 process's environment: no thread sees another function's credentials, and no variable disappears under
 a reader (when cold starts set and then removed them, a state machine thread that was making a boto3
 client meanwhile failed with `KeyError: 'AWS_LAMBDA_FUNCTION_NAME'`, and the execution with it). A cold
-start that raises is the function's error, as Lambda reports a failed init, not the caller's."""
+start that raises is the function's error, as Lambda reports a failed init, not the caller's.
+
+For the same reason, Powertools' REST resolvers keep the request being handled on their base class
+(`BaseRouter.current_event`, `lambda_context`), one per process: with invocations of every function
+sharing a process, a route read another invocation's request (two submissions got one ticket). Those
+two attributes are made per invocation (`isolate_powertools_requests`, once per process); its test fails
+loudly if a Powertools upgrade moves them."""
 
 from __future__ import annotations
 
@@ -133,6 +139,43 @@ class FunctionEnviron(MutableMapping[str, str]):
         return f"FunctionEnviron({dict(self._current())!r})"
 
 
+class _PerInvocation:
+    """An attribute whose value is the running invocation's (a context variable: each invocation runs in a
+    context of its own), read and set on the class or on any instance."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.value: contextvars.ContextVar[Any] = contextvars.ContextVar(f"powertools_{name}")
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        try:
+            return self.value.get()
+        except LookupError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        self.value.set(value)
+
+
+_REQUEST_ATTRIBUTES = ("current_event", "lambda_context")
+
+
+def isolate_powertools_requests() -> None:
+    """Make `BaseRouter.current_event` and `lambda_context` per invocation (once per process): a descriptor on
+    the class for instances' reads and writes, and the same on a metaclass of its own for the class's."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    with _environ_lock:
+        if getattr(type(BaseRouter), "isolates_requests", False):
+            return
+        attributes = {name: _PerInvocation(name) for name in _REQUEST_ATTRIBUTES}
+        for name, attribute in attributes.items():
+            setattr(BaseRouter, name, attribute)
+        meta = type(f"PerInvocation{type(BaseRouter).__name__}", (type(BaseRouter),), attributes)
+        meta.isolates_requests = True  # type: ignore[attr-defined]
+        BaseRouter.__class__ = meta
+
+
 def install_environ() -> None:
     """Swap `os.environ` for a `FunctionEnviron` over it (once per process)."""
     with _environ_lock:
@@ -166,6 +209,7 @@ def load_module(
 ) -> ModuleType:
     """Import the handler module under a unique name in a container's environment (a cold start): `environ`,
     or a new one with the function's variables `env`."""
+    isolate_powertools_requests()
     name = f"lambda_{spec.logical_id}_{next(_module_ids)}"
     module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
     assert module_spec and module_spec.loader, spec.module_file

@@ -106,6 +106,8 @@ def test_the_customer_answers_with_a_file_and_the_investigation_resumes_with_the
     assert resumed["responseDueAt"] == before["responseDueAt"]
     assert resumed["slaPausedSince"] is None and resumed["question"] is None
     assert _types(resumed)[-3:] == ["SLA_PAUSED", "MESSAGE_RECEIVED", "SLA_RESUMED"]
+    page = browser.get(accepted["statusUrl"], timeout=10).text
+    assert "hours of waiting for your answers" in page and "(does not pause)" in page
 
     # The investigator gets the case back by email, with a new link; the answer is on their page.
     again = wait_for_email(

@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import boto3
@@ -283,3 +284,34 @@ def test_nothing_a_timed_out_invocation_does_afterwards_reaches_aws(aws: Aws, tm
     time.sleep(2.5)  # the timed-out thread has woken and tried to send by now
 
     assert len(aws.sent_emails()) == sent_before + 1
+
+
+def test_concurrent_invocations_of_a_powertools_api_each_see_their_own_request(tmp_path):
+    """Powertools' REST resolver keeps the request it handles on its base class (`BaseRouter.current_event`),
+    one per process, as Lambda runs one invocation at a time in a process. Here invocations of all functions
+    share one process: two requests in two containers at once read each other's (the intake API handled one
+    complaint twice and answered two submissions with one ticket). Each invocation sees its own request."""
+    (tmp_path / "echo_api.py").write_text(
+        "import time\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n\n"
+        "app = APIGatewayRestResolver()\n\n"
+        "@app.post('/echo')\n"
+        "def echo():\n"
+        "    first = app.current_event.body\n"
+        "    time.sleep(0.3)  # another request comes in meanwhile\n"
+        "    return {'first': first, 'then': app.current_event.body}\n\n"
+        "def handler(event, context):\n"
+        "    return app.resolve(event, context)\n"
+    )
+    spec = template.FunctionSpec("EchoApiFunction", tmp_path, "echo_api.handler", {}, timeout=5)
+    runtime = FunctionRuntime(spec, "arn:aws:lambda:us-east-1:123456789012:function:EchoApiFunction", {})
+
+    def request(body: str) -> dict:
+        event = {"httpMethod": "POST", "path": "/echo", "resource": "/echo", "headers": {}, "body": body}
+        return json.loads(runtime.invoke(event)["body"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(request, ["one", "two"]))
+
+    assert answers == [{"first": "one", "then": "one"}, {"first": "two", "then": "two"}]
+    assert runtime.cold_starts == 2  # two containers, at once
