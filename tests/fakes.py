@@ -214,7 +214,15 @@ class FakeRepository:
             raise ConflictError("another write took the chain's next place")
         kept.extend(item.model_copy(deep=True) for item in evidence or [])
         self.conversation.setdefault(complaint_id, {})[message.key] = message.model_copy(deep=True)
-        self._update(case, event, message_count=case.message_count + 1, last_message_at=message.at)
+        # Counted on the case without a new version, as the DynamoDB adapter does.
+        self.cases[complaint_id] = case.model_copy(
+            update={
+                "message_count": case.message_count + 1,
+                "last_message_at": message.at,
+                "updated_at": event.at,
+            }
+        )
+        self.events[complaint_id].append(event.model_copy(deep=True))
         return True
 
     def evidence(self, complaint_id: str) -> list[Any]:

@@ -37,7 +37,8 @@ def a_message_is_added_once_with_its_event_and_counted_on_the_case(s: Subject) -
     assert s.repo.add_message(ID, first, event("MESSAGE_RECEIVED", 1, channel="email")) is True
     assert s.repo.add_message(ID, first, event("MESSAGE_RECEIVED", 2, channel="email")) is False
     case, events = s.raw.get(ID)
-    assert (case.message_count, case.last_message_at, case.version) == (1, at(1), 2)
+    # Counted, not a new version: a workflow step that read the case a moment before still writes it.
+    assert (case.message_count, case.last_message_at, case.version) == (1, at(1), 1)
     assert [e.type for e in events].count("MESSAGE_RECEIVED") == 1
     assert s.repo.messages(ID) == [first]
 

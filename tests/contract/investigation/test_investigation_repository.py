@@ -73,6 +73,18 @@ def start_investigation_is_retried_when_a_file_took_the_chains_next_place(s: Sub
 
 
 @CONTRACT.case
+def a_message_from_the_complainant_does_not_stop_a_step_that_read_the_case_before_it(s: Subject) -> None:
+    """Messages are counted on the case without a new version: the workflow's version-checked writes do not
+    fail because the complainant wrote at that moment."""
+    case = store(s, ID, status=Status.INVESTIGATING)
+    note = Message(key="web-1", at=at(1), channel="web", author="customer", text="One more thing.")
+    assert s.raw.add_message(ID, note, event("MESSAGE_RECEIVED", 1))  # intake's port
+    s.repo.record_findings(case, findings(), Status.RESOLVING, event("FINDINGS", 2))
+    stored = s.repo.get(ID)[0]
+    assert (stored.status, stored.message_count, stored.version) == (Status.RESOLVING, 1, 2)
+
+
+@CONTRACT.case
 def start_investigation_keeps_at_most_ninety_items(s: Subject) -> None:
     case = store(s, ID, status=Status.TRIAGED)
     items = evidence_items(95)

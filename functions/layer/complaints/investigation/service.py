@@ -354,9 +354,9 @@ def _duration(policy_seconds: float) -> str:
 
 @contextmanager
 def _read_again_on_conflict() -> Iterator[None]:
-    """A version-checked write of a case that waits for its complainant meets their message (which counts on
-    the case): the step (or the record after an email) runs again from a fresh read (TransientError)."""
+    """A version-checked write of the case met another write of it (a message does not count: it makes no
+    new version): the step (or the record after an email) runs again from a fresh read (TransientError)."""
     try:
         yield
     except ConflictError as error:
-        raise TransientError("the case changed meanwhile (a message came); read again") from error
+        raise TransientError("the case changed meanwhile; read again") from error

@@ -39,8 +39,11 @@ class ConversationStore(DynamoStore):
             "Update": {
                 "TableName": self._table.name,
                 "Key": _case_key(complaint_id),
+                # Not a new version of the case: a message changes none of what the workflow's steps
+                # read and write under their version check, and would make one that read the case a
+                # moment before fail.
                 "UpdateExpression": "SET message_count = if_not_exists(message_count, :zero) + :one, "
-                "last_message_at = :last, updated_at = :at, version = version + :one",
+                "last_message_at = :last, updated_at = :at",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeValues": {
                     ":zero": 0,

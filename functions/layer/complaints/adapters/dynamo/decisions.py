@@ -85,8 +85,16 @@ class DecisionStore(DynamoStore):
             "kind": "message",
             **dynamo_value(message.model_dump(mode="json", exclude_none=True)),
         }
-        counted = {"message_count": case.message_count + 1, "last_message_at": message.at}
-        self._update_case(case, values | counted, event, extra=[self._put(item, "attribute_not_exists(pk)")])
+        update = self._decision(case, values | {"last_message_at": message.at}, event.at)
+        # Counted as add_message counts (a message of the complainant's may come at the same moment).
+        update["Update"]["UpdateExpression"] += " ADD message_count :one"
+        self._transact(
+            [
+                update,
+                self._put(_event_item(case.complaint_id, event), "attribute_not_exists(pk)"),
+                self._put(item, "attribute_not_exists(pk)"),
+            ]
+        )
 
     def wait_for_answer(self, case: Case, values: dict[str, Any], event: CaseEvent | None) -> None:
         self._update_case(case, values, event, at=event.at if event else datetime.now(case.created_at.tzinfo))
