@@ -103,7 +103,7 @@ def function_session(session: boto3.Session | None) -> Iterator[None]:
 _container_environ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "container_environ", default=None
 )
-_environ_lock = threading.Lock()
+_install_lock = threading.Lock()
 
 
 class FunctionEnviron(MutableMapping[str, str]):
@@ -165,7 +165,7 @@ def isolate_powertools_requests() -> None:
     the class for instances' reads and writes, and the same on a metaclass of its own for the class's."""
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-    with _environ_lock:
+    with _install_lock:
         if getattr(type(BaseRouter), "isolates_requests", False):
             return
         attributes = {name: _PerInvocation(name) for name in _REQUEST_ATTRIBUTES}
@@ -178,7 +178,7 @@ def isolate_powertools_requests() -> None:
 
 def install_environ() -> None:
     """Swap `os.environ` for a `FunctionEnviron` over it (once per process)."""
-    with _environ_lock:
+    with _install_lock:
         if not isinstance(os.environ, FunctionEnviron):
             os.environ = FunctionEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - a view, not a clear
 
