@@ -135,6 +135,10 @@ def test_ops_console_from_the_banner_link_in_a_browser(stack: Stack, browser: An
         states = page.locator("#timeline td.state").all_inner_texts()
         for plain in ("Send acknowledgement", "Triage complaint", "Wait for investigator"):
             assert plain in states, f"{plain!r} not in the timeline {states}"
+        # Both clocks: the resolution target (which waits for the customer's answers) and the regulatory
+        # deadline, which never does.
+        clocks = page.locator("#clocks").inner_text()
+        assert "Resolution target (internal SLA)" in clocks and "never pauses" in clocks, clocks
 
     # Another browser context, no cookie: the API refuses the same fetch.
     with browser_page(browser, tmp_path, "no-cookie") as page:

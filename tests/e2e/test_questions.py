@@ -79,6 +79,12 @@ def test_the_customer_answers_with_a_file_and_the_investigation_resumes_with_the
     browser.headers.update(BROWSER)
     page = browser.get(accepted["statusUrl"], timeout=10).text
     assert QUESTION in page and "paused while we wait for your answer" in page
+    queue = requests.get(
+        f"{stack.api_url}/ops/api/queue", headers={"Authorization": f"Bearer {stack.ops_token}"}, timeout=10
+    ).json()
+    [entry] = [e for e in queue if e["complaintId"] == accepted["complaintId"]]
+    assert (entry["status"], entry["paused"], entry["overdue"]) == ("AWAITING_CUSTOMER", True, False)
+    assert entry["responseDueAt"] == before["responseDueAt"]  # ops see the deadline that does not pause
 
     time.sleep(2)  # two policy hours go by while the case waits for the complainant
 
