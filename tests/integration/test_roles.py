@@ -315,3 +315,34 @@ def test_concurrent_invocations_of_a_powertools_api_each_see_their_own_request(t
 
     assert answers == [{"first": "one", "then": "one"}, {"first": "two", "then": "two"}]
     assert runtime.cold_starts == 2  # two containers, at once
+
+
+def test_each_container_keeps_its_own_powertools_metrics(tmp_path):
+    """Powertools' Metrics keep what an invocation adds (metrics, dimensions, metadata) in dicts shared by
+    every instance in the process, as Lambda runs one function's container per process. Here two
+    functions' invocations at once wrote into each other's EMF line (the conversation function's
+    FileReceived went out with the investigation's `step` dimension). Each container has its own."""
+    (tmp_path / "measured.py").write_text(
+        "import os, time\n"
+        "from aws_lambda_powertools import Metrics\n\n"
+        "metrics = Metrics(namespace='Test')\n\n"
+        "def handler(event, context):\n"
+        "    metrics.add_dimension(name='function', value=os.environ['AWS_LAMBDA_FUNCTION_NAME'])\n"
+        "    time.sleep(0.3)  # the other function adds its own meanwhile\n"
+        "    seen = dict(metrics.provider.dimension_set)\n"
+        "    metrics.clear_metrics()\n"
+        "    return seen\n"
+    )
+    runtimes = [
+        FunctionRuntime(
+            template.FunctionSpec(name, tmp_path, "measured.handler", {}, timeout=5),
+            f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            {},
+        )
+        for name in ("FirstFunction", "SecondFunction")
+    ]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        seen = list(pool.map(lambda runtime: runtime.invoke({}), runtimes))
+
+    assert seen == [{"function": "FirstFunction"}, {"function": "SecondFunction"}]
