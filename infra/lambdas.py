@@ -40,6 +40,8 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from infra.isolation import container_environ, isolate_powertools_requests, own_metrics, running_in
 from infra.template import FunctionSpec
@@ -73,6 +75,20 @@ def _refuse_after_timeout(**_: Any) -> None:
     invocation = _invocation.get()
     if invocation is not None and not invocation.alive:
         raise InvocationStopped("the invocation timed out: Lambda stopped it before this call")
+
+
+_loader: list[botocore.loaders.Loader] = []
+_loader_lock = threading.Lock()
+
+
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore loader for every function's session: it reads each service's model (JSON files of
+    megabytes) once per process and keeps it, where each new session read them again (a cold start spent
+    most of its time there, and every test's stack makes new sessions)."""
+    with _loader_lock:
+        if not _loader:
+            _loader.append(botocore.loaders.create_loader())
+        return _loader[0]
 
 
 def install_sessions() -> None:
@@ -202,11 +218,14 @@ class FunctionRuntime:
         with self._session_lock:
             if self._session is None:
                 credentials = self._credentials
+                core = botocore.session.Session()
+                core.register_component("data_loader", _shared_loader())
                 session = boto3.Session(
                     aws_access_key_id=credentials.access_key_id,
                     aws_secret_access_key=credentials.secret_access_key,
                     aws_session_token=credentials.session_token,
                     region_name=self._region,
+                    botocore_session=core,
                 )
                 session.events.register("before-call", _refuse_after_timeout)
                 install_sessions()
