@@ -264,8 +264,9 @@ def resolution_service(
     from complaints.core.rules import load_triage_policy
     from complaints.resolution.service import ResolutionService
 
+    repository = _investigation_repository(settings, aws)
     return ResolutionService(
-        repository=_investigation_repository(settings, aws),
+        repository=repository,
         ledger=LedgerTableAdapter(_table(aws, settings.ledger_table)),
         mailer=_mailer(settings, aws),
         policy=load_policy(),
@@ -273,6 +274,7 @@ def resolution_service(
         settings=settings,
         signing_key=key or signing_key(settings, aws),
         clock=clock,
+        conversation=repository,
     )
 
 

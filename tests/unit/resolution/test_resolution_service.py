@@ -14,6 +14,7 @@ from complaints.classification.classifier import RuleClassifier
 from complaints.classification.taxonomy import load_taxonomy
 from complaints.core.errors import LedgerUnavailable, TransientError
 from complaints.core.models import ComplaintIn, Status
+from complaints.core.reply_address import case_of
 from complaints.core.tasks import LinkStatus
 from complaints.resolution.service import ResolutionService
 from complaints.triage.service import TriageService
@@ -53,9 +54,8 @@ def ledger() -> FakeLedger:
 
 @pytest.fixture
 def service(repository, ledger, mailer, policy, triage_policy, settings, clock) -> ResolutionService:
-    return ResolutionService(
-        repository, ledger, mailer, policy, triage_policy.resolution, settings, KEY, clock=clock
-    )
+    resolution = triage_policy.resolution
+    return ResolutionService(repository, ledger, mailer, policy, resolution, settings, KEY, clock, repository)
 
 
 def triaged(intake, repository, policy, triage_policy, mailer, settings, clock, locale=None) -> str:
@@ -199,6 +199,8 @@ def test_the_customer_is_emailed_the_findings_with_a_link_and_the_case_awaits_th
     link = repository.links[link_id]
     assert (link.kind, link.status, link.recipient_email) == ("confirm", LinkStatus.OPEN, "alice@example.com")
     assert "RESOLUTION_SENT" in repository.event_types(complaint_id)
+    # A reply reaches the case: by its signed reply address, or by this email's id in In-Reply-To.
+    assert case_of(email.reply_to, KEY) == repository.case_of_sent_mail("message-1") == complaint_id
 
 
 def test_the_same_wait_for_the_customer_asked_twice_sends_one_email(
@@ -309,6 +311,7 @@ def test_the_final_response_letter_names_the_ombudsman(service, repository, mail
     assert "We refund the 150 CNY to your account." in email.text
     assert repository.cases[complaint_id].final_response_sent_at is not None
     assert repository.event_types(complaint_id)[-1] == "FINAL_RESPONSE"
+    assert case_of(email.reply_to, KEY) == repository.case_of_sent_mail("message-1") == complaint_id
 
 
 # ------------------------------------------------------------------ closing

@@ -11,7 +11,8 @@ from complaints.core.calendar import Policy, real_seconds
 from complaints.core.clock import Clock, utc_now
 from complaints.core.errors import ConflictError
 from complaints.core.models import CaseEvent, Status
-from complaints.core.ports import LedgerAdapter, Mailer
+from complaints.core.ports import Conversation, LedgerAdapter, Mailer
+from complaints.core.reply_address import reply_address
 from complaints.core.retry import recorded_after_sending
 from complaints.core.rules import ResolutionPolicy
 from complaints.core.settings import Settings
@@ -48,8 +49,11 @@ class ResolutionService:
         settings: Settings,
         signing_key: bytes,
         clock: Clock = utc_now,
+        conversation: Conversation | None = None,
     ):
         self._repository = repository
+        # Remembers which case each email to the complainant was about, for a reply by In-Reply-To.
+        self._conversation = conversation
         self._ledger = ledger
         self._mailer = mailer
         self._policy = policy
@@ -108,10 +112,11 @@ class ResolutionService:
         findings = Findings.model_validate(case.findings or {})
         text = messages(case.locale)
         expected = self._policy.add_business_days(now, self._rules.expect_payment_within_business_days)
-        self._mailer.send(
+        mail_id = self._mailer.send(
             compose(
                 "resolution_email",
                 to=[case.customer.email],
+                reply_to=reply_address(self._settings.sender_email, complaint_id, self._key),
                 subject=text["resolution"]["subject"].format(complaint_id=complaint_id),
                 t=text,
                 lang=case.locale,
@@ -122,6 +127,7 @@ class ResolutionService:
                 complaint_id=complaint_id,
             )
         )
+        self._remember(mail_id, complaint_id)
         recorded_after_sending(lambda: self._repository.mark_notified(link.link_id, self._clock()))
         return CustomerAsked(complaintId=complaint_id)
 
@@ -158,10 +164,11 @@ class ResolutionService:
             return FinalResponseSent(complaintId=complaint_id)
         text = messages(case.locale)
         findings = Findings.model_validate(case.findings or {})
-        self._mailer.send(
+        mail_id = self._mailer.send(
             compose(
                 "final_response_email",
                 to=[case.customer.email],
+                reply_to=reply_address(self._settings.sender_email, complaint_id, self._key),
                 subject=text["final_response"]["subject"].format(complaint_id=complaint_id),
                 t=text,
                 lang=case.locale,
@@ -169,8 +176,14 @@ class ResolutionService:
                 complaint_id=complaint_id,
             )
         )
+        self._remember(mail_id, complaint_id)
         self._repository.record_final_response(case, CaseEvent(at=self._clock(), type="FINAL_RESPONSE"))
         return FinalResponseSent(complaintId=complaint_id)
+
+    def _remember(self, mail_id: str, complaint_id: str) -> None:
+        """A reply that names this email (In-Reply-To) reaches the case, as one to its reply address does."""
+        if self._conversation is not None:
+            recorded_after_sending(lambda: self._conversation.remember_sent_mail(mail_id, complaint_id))
 
     def close(self, complaint_id: str) -> Closed:
         """CLOSED, with the times, CSAT and remedy on the case; an archive record kept for the retention
