@@ -5,11 +5,12 @@ the conversation and the evidence chain, or deleted."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import pytest
 
 from complaints.core.errors import CaseNotFound, UploadNotFound, UploadRefused
-from complaints.core.evidence import verify
+from complaints.core.evidence import chain, verify
 from complaints.intake.service import IntakeService
 from complaints.intake.uploads import Uploads, safe_filename
 from tests.fakes import FakeFileStore, make_settings
@@ -70,6 +71,30 @@ def test_a_file_is_checked_and_kept_with_its_hash_in_the_conversation_and_the_ch
     assert [i.data["sha256"] for i in chained] == [file.sha256] and verify(chained).intact
     assert uploads.finish(complaint_id, code, started.upload_id, key) == message  # again: the same
     assert len(repository.evidence(complaint_id)) == 1
+
+
+def test_a_file_that_comes_as_the_investigation_chains_its_evidence_goes_after_it(
+    uploads, files, repository, case, monkeypatch
+):
+    """The investigation's first evidence takes the chain's next place between the upload's read of the
+    chain and its write: the file is chained after it, not refused (the complainant saw a 409)."""
+    complaint_id, code = case
+    started = uploads.start(complaint_id, code, None, "image/png", None)
+    key = post(files, PNG, "image/png")
+    stale = repository.evidence(complaint_id)  # the chain as the upload reads it: empty
+    gathered = chain([("records", "transactionId:TX-1", {"status": "PENDING"})], datetime.now(UTC))
+    repository.evidence_items[complaint_id] = list(gathered)  # the investigation writes meanwhile
+    reads = iter([stale])
+    real = repository.evidence
+    monkeypatch.setattr(
+        repository, "evidence", lambda cid: next(reads) if reads.__length_hint__() else real(cid)
+    )
+
+    message = uploads.finish(complaint_id, code, started.upload_id, key)
+
+    chained = repository.evidence(complaint_id)
+    assert (chained[0].source, len(chained)) == ("records", 2)
+    assert chained[1].data["sha256"] == message.files[0].sha256 and verify(chained).intact
 
 
 def test_nothing_without_the_access_code(uploads, files, case):

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from complaints.core.clock import Clock, utc_now
-from complaints.core.conversation import FileRef, HeldMail, Message, evidence_of
+from complaints.core.conversation import FileRef, HeldMail, Message
 from complaints.core.errors import CaseNotFound, InvalidSubmission
 from complaints.core.models import CaseEvent, ComplaintIn, CustomerIn
 from complaints.core.ports import Callbacks, Conversation, FileStore
@@ -31,7 +31,7 @@ from complaints.intake.contracts import Delivery
 from complaints.intake.inbound_email import InboundEmail, parse
 from complaints.intake.ports import CaseRepository, MailStore
 from complaints.intake.service import IntakeService
-from complaints.intake.uploads import safe_filename
+from complaints.intake.uploads import add_to_chain, safe_filename
 
 MAX_DESCRIPTION = 5000
 MAX_THREAD_IDS = 10  # the nearest Message-IDs a reply names are looked up, not a whole long thread
@@ -172,8 +172,7 @@ class MailIntake:
             type="MESSAGE_RECEIVED",
             params={"channel": "email", "files": str(len(message.files))},
         )
-        evidence = evidence_of(message, self._conversation.evidence(complaint_id), event.at)
-        return self._conversation.add_message(complaint_id, message, event, evidence)
+        return add_to_chain(self._conversation, complaint_id, message, event)
 
     def _add_to_case(
         self, claimed: str, delivery: Delivery, mail: InboundEmail, location: str

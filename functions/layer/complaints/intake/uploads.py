@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from complaints.core.clock import Clock, utc_now
 from complaints.core.conversation import FileRef, Message, evidence_of
-from complaints.core.errors import UploadNotFound, UploadRefused
+from complaints.core.errors import ConflictError, UploadNotFound, UploadRefused
 from complaints.core.models import CaseEvent
 from complaints.core.ports import Callbacks, Conversation, FileStore, UploadForm
 from complaints.core.settings import Settings
@@ -175,5 +175,21 @@ class Uploads:
             type="MESSAGE_RECEIVED",
             params={"channel": "web", "files": str(len(message.files))},
         )
-        evidence = evidence_of(message, self._conversation.evidence(complaint_id), message.at)
-        self._conversation.add_message(complaint_id, message, event, evidence)
+        add_to_chain(self._conversation, complaint_id, message, event)
+
+
+CHAIN_TRIES = 5
+
+
+def add_to_chain(conversation: Conversation, complaint_id: str, message: Message, event: CaseEvent) -> bool:
+    """Add the message, its files' evidence after the chain as it is now. Another write that takes the
+    chain's next place meanwhile (the investigation's evidence as it starts, another file) is a conflict:
+    the chain is read again and the message goes after it. False if the message was there already."""
+    for attempt in range(CHAIN_TRIES):
+        evidence = evidence_of(message, conversation.evidence(complaint_id), event.at)
+        try:
+            return conversation.add_message(complaint_id, message, event, evidence)
+        except ConflictError:
+            if attempt == CHAIN_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
