@@ -329,9 +329,7 @@ class Contracts:
         read.mismatches += [f"{problem} ({function})" for problem in sent_mismatches(model, payload)]
         kind = "Callback" if state["Resource"].endswith(".waitForTaskToken") else "Result"
         response = getattr(model, kind, None)
-        members = (
-            typing.get_args(response) if kind == "Callback" and typing.get_args(response) else (response,)
-        )
+        members = (kind == "Callback" and typing.get_args(response)) or (response,)
         if any(_model_in(member) is None for member in members):
             read.mismatches.append(f"{model.__name__} names no {kind} model")
             return [{(): ANY}]

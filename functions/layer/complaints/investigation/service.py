@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from complaints.core import changes, stats
@@ -89,11 +88,7 @@ class InvestigationService:
         due = case.resolution_due_at or now
         window = max((due - case.created_at).total_seconds(), 60.0)
         left = max((due - now).total_seconds(), 60.0)
-        scale = self._settings.time_scale
-
-        def real(policy_seconds: float) -> int:
-            return max(MIN_WAIT_SECONDS, round(real_seconds(policy_seconds, scale)))
-
+        real = self._wait_seconds
         return Clocks(
             reminderSeconds=real(0.75 * left), finalSeconds=real(0.25 * left), escalationSeconds=real(window)
         )
@@ -194,8 +189,8 @@ class InvestigationService:
         reminder_due = self._policy.add_business_days(answer_due, days.reminder_business_days)
         return QuestionPut(
             complaintId=complaint_id,
-            answerSeconds=self._real(answer_due, asked_at),
-            reminderSeconds=self._real(reminder_due, answer_due),
+            answerSeconds=self._wait_seconds(max((answer_due - asked_at).total_seconds(), 60.0)),
+            reminderSeconds=self._wait_seconds(max((reminder_due - answer_due).total_seconds(), 60.0)),
         )
 
     def await_answer(self, complaint_id: str, token: str, reminder: bool) -> AnswerAwaited:
@@ -237,8 +232,8 @@ class InvestigationService:
         level = case.question_level if case.question_level in LEVELS else "investigator"
         return Resumed(complaintId=complaint_id, level=level, answered=answered, **clocks.model_dump())  # type: ignore[arg-type]
 
-    def _real(self, until: datetime, since: datetime) -> int:
-        policy_seconds = max((until - since).total_seconds(), 60.0)
+    def _wait_seconds(self, policy_seconds: float) -> int:
+        """A wait of the state machine: whole real seconds (the policy time over the time scale), never 0."""
         return max(MIN_WAIT_SECONDS, round(real_seconds(policy_seconds, self._settings.time_scale)))
 
     def _succeed(self, token: str) -> None:
