@@ -21,6 +21,7 @@ from tests.support.driver import (
     customer_link,
     history,
     investigator_link,
+    state_machine_arn,
     states_entered,
     status_view,
     submit_payment_complaint,
@@ -167,6 +168,18 @@ def test_an_acknowledgement_throttled_by_ses_is_retried_and_sent_once(retry_stac
     assert len(acknowledgements) == 1
 
 
+def _stop_the_other_cases(stack: Stack) -> None:
+    """Faults aimed at a function hit its next calls, whoever makes them: the earlier tests' cases, still
+    waiting for their people, have reminders due (one took the evidence step's faults once). They are
+    stopped, so that only the case under test meets the faults."""
+    sfn = stack.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn(stack), statusFilter="RUNNING"
+    )
+    for execution in (e for page in pages for e in page["executions"]):
+        sfn.stop_execution(executionArn=execution["executionArn"])
+
+
 def _arm(stack: Stack, **fault: object) -> None:
     armed = requests.post(f"{stack.base_url}/_local/faults", json=fault, timeout=10)
     assert armed.status_code == 200, armed.text
@@ -181,6 +194,7 @@ def test_dynamodb_throttling_and_conflicts_inside_workflow_steps_lose_nothing_an
     email again). The case reaches its investigator with one acknowledgement, one triage, one investigator
     email, nothing needing attention."""
     stack = retry_stack
+    _stop_the_other_cases(stack)
     conflict = {"operation": "TransactWriteItems", "error": "TransactionConflict"}
     _arm(stack, **conflict, count=2, function="TriageFunction")
     _arm(stack, **conflict, count=2, function="InvestigationFunction")
